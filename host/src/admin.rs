@@ -1,0 +1,187 @@
+//! The admin API on its own listener. `/healthz` is open; everything else needs
+//! `Authorization: Bearer <token>` with the token from the environment
+//! (`EDGEWAF_ADMIN_TOKEN` by default). Errors are JSON.
+//!
+//! | method and path                          | what                                  |
+//! |------------------------------------------|---------------------------------------|
+//! | `GET /healthz`                           | liveness, no token                    |
+//! | `GET /metrics`                           | Prometheus text                       |
+//! | `GET /api/events?limit=N&tenant=T`       | recent decisions, newest first        |
+//! | `GET /api/tenants`                       | tenants being served                  |
+//! | `GET /api/lists/{name}`                  | a runtime IP list                     |
+//! | `POST /api/lists/{name}/entries`         | add `{"cidr", "ttl_secs"?, "comment"?}` |
+//! | `DELETE /api/lists/{name}/entries/{cidr}`| remove an entry (`/` as `%2F`)        |
+
+use crate::app::App;
+use crate::proxy::ProxyBody;
+use crate::state::{ListEntry, now_ms, parse_cidr};
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+
+/// Accepts admin connections until the task is dropped.
+pub async fn serve(app: Arc<App>, listener: TcpListener) {
+    loop {
+        let Ok((stream, _peer)) = listener.accept().await else {
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(handle(&app, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+fn body(bytes: impl Into<Bytes>) -> ProxyBody {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
+
+fn json(status: StatusCode, value: serde_json::Value) -> Response<ProxyBody> {
+    let mut resp = Response::new(body(value.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn error(status: StatusCode, message: &str) -> Response<ProxyBody> {
+    json(status, serde_json::json!({ "error": message }))
+}
+
+/// True when the request carries the admin token.
+fn authorised(app: &App, req: &Request<Incoming>) -> bool {
+    let Some(token) = &app.admin_token else {
+        return false;
+    };
+    let Some(given) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    given.as_bytes().ct_eq(token.as_bytes()).into()
+}
+
+fn query_param<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+    req.uri()
+        .query()?
+        .split('&')
+        .find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
+}
+
+async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
+    let path = req.uri().path().to_string();
+    if path == "/healthz" {
+        return json(StatusCode::OK, serde_json::json!({ "status": "ok" }));
+    }
+    if !authorised(app, &req) {
+        let mut resp = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+        return resp;
+    }
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (req.method().clone(), segments.as_slice()) {
+        (Method::GET, ["metrics"]) => {
+            let mut resp = Response::new(body(app.metrics.render()));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            resp
+        }
+        (Method::GET, ["api", "events"]) => {
+            let limit = query_param(&req, "limit").and_then(|l| l.parse().ok()).unwrap_or(100usize);
+            let tenant = query_param(&req, "tenant");
+            let events = app.events.recent(limit.min(10_000), tenant);
+            json(StatusCode::OK, serde_json::json!({ "events": events }))
+        }
+        (Method::GET, ["api", "tenants"]) => {
+            let tenants: Vec<_> = app
+                .registry
+                .snapshot()
+                .all()
+                .iter()
+                .map(|t| {
+                    serde_json::json!({
+                        "name": t.name,
+                        "version": t.version,
+                        "hosts": t.config.hosts,
+                        "mode": t.config.mode,
+                        "policies": t.chain.iter().map(|p| p.name().to_string()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            json(StatusCode::OK, serde_json::json!({ "tenants": tenants }))
+        }
+        (Method::GET, ["api", "lists", name]) => {
+            let entries = app.loader.runtime().state().list_entries(name, now_ms());
+            json(StatusCode::OK, serde_json::json!({ "name": name, "entries": entries }))
+        }
+        (Method::POST, ["api", "lists", name, "entries"]) => {
+            let name = name.to_string();
+            add_list_entry(app, &name, req).await
+        }
+        (Method::DELETE, ["api", "lists", name, "entries", cidr]) => {
+            let cidr = percent_encoding::percent_decode_str(cidr).decode_utf8_lossy();
+            match parse_cidr(&cidr) {
+                Ok(net) => {
+                    if app.loader.runtime().state().list_remove(name, &net) {
+                        json(StatusCode::OK, serde_json::json!({ "removed": net.to_string() }))
+                    } else {
+                        error(StatusCode::NOT_FOUND, &format!("{net} is not in list {name}"))
+                    }
+                }
+                Err(e) => error(StatusCode::BAD_REQUEST, &e),
+            }
+        }
+        _ => error(StatusCode::NOT_FOUND, "no such endpoint"),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEntry {
+    cidr: String,
+    #[serde(default)]
+    ttl_secs: Option<u64>,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn add_list_entry(app: &App, name: &str, req: Request<Incoming>) -> Response<ProxyBody> {
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return error(StatusCode::BAD_REQUEST, "list names are 1-64 characters of a-z, 0-9, '-' or '_'");
+    }
+    let bytes = match Limited::new(req.into_body(), 64 * 1024).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+    };
+    let entry: NewEntry = match serde_json::from_slice(&bytes) {
+        Ok(e) => e,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+    };
+    let cidr = match parse_cidr(&entry.cidr) {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let expires_ms = entry.ttl_secs.map(|s| now_ms() + s.saturating_mul(1000));
+    let entry = ListEntry { cidr, expires_ms, comment: entry.comment };
+    app.loader.runtime().state().list_add(name, entry.clone());
+    tracing::info!(list = name, cidr = %entry.cidr, "list entry added");
+    json(StatusCode::CREATED, serde_json::json!({ "list": name, "entry": entry }))
+}

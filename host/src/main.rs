@@ -1,0 +1,131 @@
+//! The `edgewaf` command: `serve`, `echo`, `check`.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "edgewaf", version, about = "Edge WAF whose policies are sandboxed Wasm components")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the WAF: the proxy listener and the admin API.
+    Serve {
+        /// The process config.
+        #[arg(long, default_value = "edgewaf.toml")]
+        config: PathBuf,
+    },
+    /// Run the built-in echo origin (answers with the request it got, as JSON).
+    Echo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: String,
+    },
+    /// Evaluate one request (raw HTTP or JSON file) offline against a tenant and
+    /// print the verdict. Exit status: 0 allowed, 2 blocked, 1 error.
+    Check {
+        /// The process config.
+        #[arg(long, default_value = "edgewaf.toml")]
+        config: PathBuf,
+        /// Tenant name (its file in the policies folder).
+        #[arg(long)]
+        tenant: String,
+        /// The request file.
+        #[arg(long)]
+        request: PathBuf,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EDGEWAF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("edgewaf: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("edgewaf: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
+    match command {
+        Command::Serve { config } => {
+            let cfg = edgewaf::config::ServerConfig::load(&config)?;
+            let proxy = tokio::net::TcpListener::bind(&cfg.server.listen)
+                .await
+                .with_context(|| format!("binding the proxy listener {}", cfg.server.listen))?;
+            let admin = tokio::net::TcpListener::bind(&cfg.admin.listen)
+                .await
+                .with_context(|| format!("binding the admin listener {}", cfg.admin.listen))?;
+            let app = edgewaf::app::App::start(cfg).await?;
+            tracing::info!(
+                proxy = %proxy.local_addr()?,
+                admin = %admin.local_addr()?,
+                "edgewaf serving"
+            );
+            let proxy_task = tokio::spawn(edgewaf::proxy::serve(app.clone(), proxy));
+            let admin_task = tokio::spawn(edgewaf::admin::serve(app.clone(), admin));
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            proxy_task.abort();
+            admin_task.abort();
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Echo { listen } => {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            tracing::info!(listen = %listener.local_addr()?, "echo origin serving");
+            tokio::select! {
+                _ = edgewaf::echo::serve(listener) => {}
+                _ = shutdown_signal() => {}
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Check { config, tenant, request } => {
+            let (report, blocked) = edgewaf::check::run(&config, &tenant, &request).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(if blocked { std::process::ExitCode::from(2) } else { std::process::ExitCode::SUCCESS })
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -45,14 +45,18 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) {
 }
 
 fn body(bytes: impl Into<Bytes>) -> ProxyBody {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 fn json(status: StatusCode, value: serde_json::Value) -> Response<ProxyBody> {
     let mut resp = Response::new(body(value.to_string()));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -77,10 +81,11 @@ fn authorised(app: &App, req: &Request<Incoming>) -> bool {
 }
 
 fn query_param<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
-    req.uri()
-        .query()?
-        .split('&')
-        .find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
+    req.uri().query()?.split('&').find_map(|kv| {
+        kv.split_once('=')
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    })
 }
 
 async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
@@ -90,8 +95,10 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
     }
     if !authorised(app, &req) {
         let mut resp = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer"),
+        );
         return resp;
     }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -105,7 +112,9 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
             resp
         }
         (Method::GET, ["api", "events"]) => {
-            let limit = query_param(&req, "limit").and_then(|l| l.parse().ok()).unwrap_or(100usize);
+            let limit = query_param(&req, "limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(100usize);
             let tenant = query_param(&req, "tenant");
             let events = app.events.recent(limit.min(10_000), tenant);
             json(StatusCode::OK, serde_json::json!({ "events": events }))
@@ -130,7 +139,10 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
         }
         (Method::GET, ["api", "lists", name]) => {
             let entries = app.loader.runtime().state().list_entries(name, now_ms());
-            json(StatusCode::OK, serde_json::json!({ "name": name, "entries": entries }))
+            json(
+                StatusCode::OK,
+                serde_json::json!({ "name": name, "entries": entries }),
+            )
         }
         (Method::POST, ["api", "lists", name, "entries"]) => {
             let name = name.to_string();
@@ -141,9 +153,15 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
             match parse_cidr(&cidr) {
                 Ok(net) => {
                     if app.loader.runtime().state().list_remove(name, &net) {
-                        json(StatusCode::OK, serde_json::json!({ "removed": net.to_string() }))
+                        json(
+                            StatusCode::OK,
+                            serde_json::json!({ "removed": net.to_string() }),
+                        )
                     } else {
-                        error(StatusCode::NOT_FOUND, &format!("{net} is not in list {name}"))
+                        error(
+                            StatusCode::NOT_FOUND,
+                            &format!("{net} is not in list {name}"),
+                        )
                     }
                 }
                 Err(e) => error(StatusCode::BAD_REQUEST, &e),
@@ -164,8 +182,16 @@ struct NewEntry {
 }
 
 async fn add_list_entry(app: &App, name: &str, req: Request<Incoming>) -> Response<ProxyBody> {
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return error(StatusCode::BAD_REQUEST, "list names are 1-64 characters of a-z, 0-9, '-' or '_'");
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "list names are 1-64 characters of a-z, 0-9, '-' or '_'",
+        );
     }
     let bytes = match Limited::new(req.into_body(), 64 * 1024).collect().await {
         Ok(c) => c.to_bytes(),
@@ -180,8 +206,15 @@ async fn add_list_entry(app: &App, name: &str, req: Request<Incoming>) -> Respon
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     let expires_ms = entry.ttl_secs.map(|s| now_ms() + s.saturating_mul(1000));
-    let entry = ListEntry { cidr, expires_ms, comment: entry.comment };
+    let entry = ListEntry {
+        cidr,
+        expires_ms,
+        comment: entry.comment,
+    };
     app.loader.runtime().state().list_add(name, entry.clone());
     tracing::info!(list = name, cidr = %entry.cidr, "list entry added");
-    json(StatusCode::CREATED, serde_json::json!({ "list": name, "entry": entry }))
+    json(
+        StatusCode::CREATED,
+        serde_json::json!({ "list": name, "entry": entry }),
+    )
 }

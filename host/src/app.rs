@@ -80,13 +80,17 @@ impl App {
             ),
         };
         let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_millis(config.server.upstream_connect_timeout_ms)));
+        connector.set_connect_timeout(Some(Duration::from_millis(
+            config.server.upstream_connect_timeout_ms,
+        )));
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
             .build(connector);
-        let admin_token = std::env::var(&config.admin.token_env).ok().filter(|t| !t.is_empty());
+        let admin_token = std::env::var(&config.admin.token_env)
+            .ok()
+            .filter(|t| !t.is_empty());
         if admin_token.is_none() {
             tracing::warn!(
                 "{} is not set: the admin API answers 401 to everything but /healthz",

@@ -156,7 +156,10 @@ async fn run(
                 tracing::warn!(tenant = %tenant.name, policy = name, "policy failed: {e}");
                 d.errors.push(format!("{name}: {e}"));
                 if block && tenant.config.on_error == OnError::Deny {
-                    d.outcome = Outcome::Deny { status: tenant.config.deny_status, headers: Vec::new() };
+                    d.outcome = Outcome::Deny {
+                        status: tenant.config.deny_status,
+                        headers: Vec::new(),
+                    };
                     d.policy = Some(name.to_string());
                     d.reason = Some(format!("policy error: {e}"));
                     d.failed = true;
@@ -175,7 +178,7 @@ async fn run(
 
 /// Puts the body into the request when the policy wants it, takes it out when not.
 fn lend_body(req: &mut Request, body: &mut Vec<u8>, wanted: bool) {
-    if wanted != !req.body.is_empty() && (!body.is_empty() || !req.body.is_empty()) {
+    if wanted == req.body.is_empty() && (!body.is_empty() || !req.body.is_empty()) {
         std::mem::swap(&mut req.body, body);
     }
 }
@@ -190,7 +193,8 @@ fn apply(
     block: bool,
 ) -> bool {
     let name = pool.name().to_string();
-    d.findings.extend(verdict.findings.into_iter().map(|f| (name.clone(), f)));
+    d.findings
+        .extend(verdict.findings.into_iter().map(|f| (name.clone(), f)));
     // Later policies see earlier policies' annotations.
     for a in &verdict.annotations {
         req.annotations.retain(|x| x.key != a.key);
@@ -214,7 +218,11 @@ fn apply(
                 };
                 d.outcome = Outcome::Deny {
                     status,
-                    headers: deny.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+                    headers: deny
+                        .headers
+                        .into_iter()
+                        .map(|h| (h.name, h.value))
+                        .collect(),
                 };
                 d.policy = Some(name);
                 d.reason = Some(deny.reason);

@@ -13,15 +13,24 @@ use std::sync::Arc;
 /// Loads `tenant` from the config's policies folder, runs the request in
 /// `request_file` through its chain (request phase) and returns the report and
 /// whether the request would be blocked.
-pub async fn run(config_path: &Path, tenant: &str, request_file: &Path) -> anyhow::Result<(serde_json::Value, bool)> {
+pub async fn run(
+    config_path: &Path,
+    tenant: &str,
+    request_file: &Path,
+) -> anyhow::Result<(serde_json::Value, bool)> {
     let config = ServerConfig::load(config_path)?;
-    let bytes = std::fs::read(request_file).with_context(|| format!("reading {}", request_file.display()))?;
-    let file = crate::request::parse_file(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", request_file.display()))?;
+    let bytes = std::fs::read(request_file)
+        .with_context(|| format!("reading {}", request_file.display()))?;
+    let file = crate::request::parse_file(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", request_file.display()))?;
     let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
     let loader = Loader::new(Runtime::new(state)?, config.policies.modules.clone());
     let tenant_file = config.policies.dir.join(format!("{tenant}.toml"));
     if !tenant_file.is_file() {
-        bail!("no tenant {tenant:?}: {} does not exist", tenant_file.display());
+        bail!(
+            "no tenant {tenant:?}: {} does not exist",
+            tenant_file.display()
+        );
     }
     let tenant = loader.load_file(&tenant_file).await?;
     let mut request = file.request;

@@ -19,7 +19,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(path: &Path, message: impl Into<String>) -> Self {
-        ConfigError { path: path.to_path_buf(), message: message.into() }
+        ConfigError {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
     }
 }
 
@@ -519,7 +522,9 @@ mod tests {
 
     #[test]
     fn upstream_must_be_http_url() {
-        let err = parse("hosts=['a']\nupstream='ftp://x'\n").unwrap_err().to_string();
+        let err = parse("hosts=['a']\nupstream='ftp://x'\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("upstream"), "{err}");
     }
 

@@ -30,7 +30,11 @@ pub async fn serve(listener: TcpListener) {
     }
 }
 
-fn respond(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+fn respond(
+    status: StatusCode,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(content_type) {
@@ -43,7 +47,13 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, 32 * 1024 * 1024).collect().await {
         Ok(c) => c.to_bytes(),
-        Err(_) => return respond(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", "body too large"),
+        Err(_) => {
+            return respond(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "text/plain",
+                "body too large",
+            );
+        }
     };
     if parts.uri.path() == "/reflect" && !body.is_empty() {
         return reflect(&body);
@@ -51,7 +61,12 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let echo = serde_json::json!({
         "method": parts.method.as_str(),
@@ -80,25 +95,41 @@ fn reflect(body: &[u8]) -> Response<Full<Bytes>> {
     let spec: Reflect = match serde_json::from_slice(body) {
         Ok(s) => s,
         Err(e) => {
-            return respond(StatusCode::BAD_REQUEST, "text/plain", format!("reflect: invalid JSON: {e}"));
+            return respond(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                format!("reflect: invalid JSON: {e}"),
+            );
         }
     };
     let payload: Vec<u8> = match (&spec.encoded_body, &spec.body) {
         (Some(enc), _) => match base64_decode(enc) {
             Some(b) => b,
-            None => return respond(StatusCode::BAD_REQUEST, "text/plain", "reflect: encodedBody is not base64"),
+            None => {
+                return respond(
+                    StatusCode::BAD_REQUEST,
+                    "text/plain",
+                    "reflect: encodedBody is not base64",
+                );
+            }
         },
         (None, Some(b)) => b.clone().into_bytes(),
         (None, None) => Vec::new(),
     };
-    let status = spec.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
+    let status = spec
+        .status
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
     let mut resp = Response::new(Full::new(Bytes::from(payload)));
     *resp.status_mut() = status;
     for (k, v) in &spec.headers {
         if k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("transfer-encoding") {
             continue;
         }
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             resp.headers_mut().append(n, v);
         }
     }
@@ -107,7 +138,9 @@ fn reflect(body: &[u8]) -> Response<Full<Bytes>> {
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .ok()
 }
 
 #[cfg(test)]

@@ -87,8 +87,16 @@ pub const SECRET_HEADERS: &[&str] = &[
 ];
 
 /// Query parameter names whose values are secrets.
-const SECRET_PARAMS: &[&str] =
-    &["api_key", "apikey", "api-key", "key", "token", "access_token", "password", "secret"];
+const SECRET_PARAMS: &[&str] = &[
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "token",
+    "access_token",
+    "password",
+    "secret",
+];
 
 /// Replaces secret values wherever they appear in logged text.
 #[derive(Debug, Default, Clone)]
@@ -100,7 +108,10 @@ impl Masker {
     /// Collects the secrets of one request: values of [`SECRET_HEADERS`] (and each
     /// cookie value, each part of an Authorization value) and of secret query
     /// parameters.
-    pub fn new<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>, query: Option<&str>) -> Self {
+    pub fn new<'a>(
+        headers: impl Iterator<Item = (&'a str, &'a [u8])>,
+        query: Option<&str>,
+    ) -> Self {
         let mut secrets = Vec::new();
         for (name, value) in headers {
             if SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s)) {
@@ -171,7 +182,11 @@ pub struct EventSink {
 impl EventSink {
     /// Writes lines to `out` and keeps the last `capacity` events.
     pub fn new(out: Box<dyn Write + Send>, capacity: usize) -> Self {
-        EventSink { ring: Mutex::new(VecDeque::new()), capacity, out: Mutex::new(out) }
+        EventSink {
+            ring: Mutex::new(VecDeque::new()),
+            capacity,
+            out: Mutex::new(out),
+        }
     }
 
     /// Records one event.
@@ -256,7 +271,13 @@ mod tests {
             });
         }
         let recent = sink.recent(10, None);
-        assert_eq!(recent.iter().map(|e| e.request_id.as_str()).collect::<Vec<_>>(), ["2", "1"]);
+        assert_eq!(
+            recent
+                .iter()
+                .map(|e| e.request_id.as_str())
+                .collect::<Vec<_>>(),
+            ["2", "1"]
+        );
         assert_eq!(sink.recent(10, Some("a")).len(), 1);
     }
 

@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "edgewaf", version, about = "Edge WAF whose policies are sandboxed Wasm components")]
+#[command(
+    name = "edgewaf",
+    version,
+    about = "Edge WAF whose policies are sandboxed Wasm components"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,6 +22,12 @@ enum Command {
         /// The process config.
         #[arg(long, default_value = "edgewaf.toml")]
         config: PathBuf,
+        /// Override `[server] listen`.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Override `[admin] listen`.
+        #[arg(long)]
+        admin_listen: Option<String>,
     },
     /// Run the built-in echo origin (answers with the request it got, as JSON).
     Echo {
@@ -41,15 +51,22 @@ enum Command {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("EDGEWAF_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EDGEWAF_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("edgewaf: cannot start the async runtime: {e}");
@@ -67,15 +84,27 @@ fn main() -> std::process::ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
     match command {
-        Command::Serve { config } => {
-            let cfg = edgewaf::config::ServerConfig::load(&config)?;
-            let proxy = tokio::net::TcpListener::bind(&cfg.server.listen)
-                .await
-                .with_context(|| format!("binding the proxy listener {}", cfg.server.listen))?;
-            let admin = tokio::net::TcpListener::bind(&cfg.admin.listen)
-                .await
-                .with_context(|| format!("binding the admin listener {}", cfg.admin.listen))?;
+        Command::Serve {
+            config,
+            listen,
+            admin_listen,
+        } => {
+            let mut cfg = edgewaf::config::ServerConfig::load(&config)?;
+            if let Some(l) = listen {
+                cfg.server.listen = l;
+            }
+            if let Some(l) = admin_listen {
+                cfg.admin.listen = l;
+            }
+            // Load the tenants first: once the ports listen, the WAF is ready.
+            let (proxy_addr, admin_addr) = (cfg.server.listen.clone(), cfg.admin.listen.clone());
             let app = edgewaf::app::App::start(cfg).await?;
+            let proxy = tokio::net::TcpListener::bind(&proxy_addr)
+                .await
+                .with_context(|| format!("binding the proxy listener {proxy_addr}"))?;
+            let admin = tokio::net::TcpListener::bind(&admin_addr)
+                .await
+                .with_context(|| format!("binding the admin listener {admin_addr}"))?;
             tracing::info!(
                 proxy = %proxy.local_addr()?,
                 admin = %admin.local_addr()?,
@@ -100,10 +129,18 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             }
             Ok(std::process::ExitCode::SUCCESS)
         }
-        Command::Check { config, tenant, request } => {
+        Command::Check {
+            config,
+            tenant,
+            request,
+        } => {
             let (report, blocked) = edgewaf::check::run(&config, &tenant, &request).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
-            Ok(if blocked { std::process::ExitCode::from(2) } else { std::process::ExitCode::SUCCESS })
+            Ok(if blocked {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::SUCCESS
+            })
         }
     }
 }
@@ -112,13 +149,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

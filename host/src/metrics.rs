@@ -82,19 +82,31 @@ impl Metrics {
             upstream_errors.clone(),
         );
         let eval_seconds =
-            Family::<TenantLabels, Histogram, fn() -> Histogram>::new_with_constructor(eval_histogram);
+            Family::<TenantLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                eval_histogram,
+            );
         registry.register(
             "edgewaf_policy_eval_seconds",
             "Time spent in a tenant's policy chain per request",
             eval_seconds.clone(),
         );
-        Metrics { registry, requests, decisions, policy_errors, upstream_errors, eval_seconds }
+        Metrics {
+            registry,
+            requests,
+            decisions,
+            policy_errors,
+            upstream_errors,
+            eval_seconds,
+        }
     }
 
     /// Counts a request by its final action.
     pub fn request(&self, tenant: &str, action: &str) {
         self.requests
-            .get_or_create(&RequestLabels { tenant: tenant.into(), action: action.into() })
+            .get_or_create(&RequestLabels {
+                tenant: tenant.into(),
+                action: action.into(),
+            })
             .inc();
     }
 
@@ -112,19 +124,29 @@ impl Metrics {
     /// Counts a policy error.
     pub fn policy_error(&self, tenant: &str, policy: &str, kind: &str) {
         self.policy_errors
-            .get_or_create(&ErrorLabels { tenant: tenant.into(), policy: policy.into(), kind: kind.into() })
+            .get_or_create(&ErrorLabels {
+                tenant: tenant.into(),
+                policy: policy.into(),
+                kind: kind.into(),
+            })
             .inc();
     }
 
     /// Counts an upstream failure.
     pub fn upstream_error(&self, tenant: &str) {
-        self.upstream_errors.get_or_create(&TenantLabels { tenant: tenant.into() }).inc();
+        self.upstream_errors
+            .get_or_create(&TenantLabels {
+                tenant: tenant.into(),
+            })
+            .inc();
     }
 
     /// Records the chain's evaluation time.
     pub fn eval(&self, tenant: &str, micros: u64) {
         self.eval_seconds
-            .get_or_create(&TenantLabels { tenant: tenant.into() })
+            .get_or_create(&TenantLabels {
+                tenant: tenant.into(),
+            })
             .observe(micros as f64 / 1e6);
     }
 
@@ -150,8 +172,16 @@ mod tests {
         m.decision("shop", "signatures", "deny");
         m.eval("shop", 120);
         let text = m.render();
-        assert!(text.contains(r#"edgewaf_requests_total{tenant="shop",action="deny"} 2"#), "{text}");
-        assert!(text.contains(r#"edgewaf_policy_decisions_total{tenant="shop",policy="signatures",action="deny"} 1"#));
-        assert!(text.contains("edgewaf_policy_eval_seconds_count{tenant=\"shop\"} 1"), "{text}");
+        assert!(
+            text.contains(r#"edgewaf_requests_total{tenant="shop",action="deny"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#"edgewaf_policy_decisions_total{tenant="shop",policy="signatures",action="deny"} 1"#
+        ));
+        assert!(
+            text.contains("edgewaf_policy_eval_seconds_count{tenant=\"shop\"} 1"),
+            "{text}"
+        );
     }
 }

@@ -34,7 +34,9 @@ const HOP_BY_HOP: &[&str] = &[
 ];
 
 fn full(bytes: impl Into<Bytes>) -> ProxyBody {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 /// Accepts connections on `listener` until the task is dropped.
@@ -74,7 +76,10 @@ pub fn json_answer(status: StatusCode, id: &str, error: &str) -> Response<ProxyB
     let mut resp = Response::new(full(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     set_request_id(h, id);
     resp
@@ -97,10 +102,16 @@ pub fn decision_response(outcome: &Outcome, id: &str) -> Option<Response<ProxyBo
                 // Policies may add e.g. www-authenticate or retry-after, but not
                 // replace the framing or the request id.
                 let lower = name.to_ascii_lowercase();
-                if lower == "content-length" || lower == "x-request-id" || HOP_BY_HOP.contains(&lower.as_str()) {
+                if lower == "content-length"
+                    || lower == "x-request-id"
+                    || HOP_BY_HOP.contains(&lower.as_str())
+                {
                     continue;
                 }
-                if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(lower.as_bytes()), HeaderValue::from_bytes(value)) {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(lower.as_bytes()),
+                    HeaderValue::from_bytes(value),
+                ) {
                     resp.headers_mut().append(n, v);
                 }
             }
@@ -149,15 +160,23 @@ async fn handle(
         return json_answer(StatusCode::PAYLOAD_TOO_LARGE, &id, "request body too large");
     }
     let body_timeout = Duration::from_millis(app.config.server.body_timeout_ms);
-    let full_body = match tokio::time::timeout(body_timeout, Limited::new(body, max).collect()).await {
+    let full_body = match tokio::time::timeout(body_timeout, Limited::new(body, max).collect())
+        .await
+    {
         Ok(Ok(c)) => c.to_bytes(),
         Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 app.metrics.request(&tenant.name, "too-large");
                 return json_answer(StatusCode::PAYLOAD_TOO_LARGE, &id, "request body too large");
             }
             app.metrics.request(&tenant.name, "bad-request");
-            return json_answer(StatusCode::BAD_REQUEST, &id, "could not read the request body");
+            return json_answer(
+                StatusCode::BAD_REQUEST,
+                &id,
+                "could not read the request body",
+            );
         }
         Err(_) => {
             app.metrics.request(&tenant.name, "timeout");
@@ -174,21 +193,27 @@ async fn handle(
         record.body_truncated = full_body.len() > limit;
     }
 
-    let decision = chain::on_request(&tenant, &mut record, &mut inspect_body, Some(&app.metrics)).await;
+    let decision =
+        chain::on_request(&tenant, &mut record, &mut inspect_body, Some(&app.metrics)).await;
     if let Some(resp) = decision_response(&decision.outcome, &id) {
         let status = resp.status().as_u16();
         finish(&app, &tenant, &record, &decision, status);
         return resp;
     }
 
-    let upstream = match forward(&app, &tenant, &parts, &record, &decision, full_body, client).await {
+    let upstream = match forward(&app, &tenant, &parts, &record, &decision, full_body, client).await
+    {
         Ok(r) => r,
         Err(status) => {
             app.metrics.upstream_error(&tenant.name);
             let resp = json_answer(
                 status,
                 &id,
-                if status == StatusCode::GATEWAY_TIMEOUT { "upstream timed out" } else { "upstream unavailable" },
+                if status == StatusCode::GATEWAY_TIMEOUT {
+                    "upstream timed out"
+                } else {
+                    "upstream unavailable"
+                },
             );
             finish(&app, &tenant, &record, &decision, status.as_u16());
             return resp;
@@ -196,7 +221,15 @@ async fn handle(
     };
 
     let (resp, decision) = if tenant.inspects_response {
-        inspect_response(&app, &tenant, &mut record, &mut inspect_body, decision, upstream).await
+        inspect_response(
+            &app,
+            &tenant,
+            &mut record,
+            &mut inspect_body,
+            decision,
+            upstream,
+        )
+        .await
     } else {
         let (mut rparts, rbody) = upstream.into_parts();
         strip_hop_by_hop(&mut rparts.headers);
@@ -223,9 +256,13 @@ async fn forward(
     body: Bytes,
     client: SocketAddr,
 ) -> Result<Response<Incoming>, StatusCode> {
-    let uri: http::Uri = format!("{}{}", tenant.config.upstream.trim_end_matches('/'), record.target)
-        .parse()
-        .map_err(|_| StatusCode::BAD_GATEWAY)?;
+    let uri: http::Uri = format!(
+        "{}{}",
+        tenant.config.upstream.trim_end_matches('/'),
+        record.target
+    )
+    .parse()
+    .map_err(|_| StatusCode::BAD_GATEWAY)?;
     let mut builder = Request::builder().method(parts.method.clone()).uri(uri);
     let headers = builder.headers_mut().ok_or(StatusCode::BAD_GATEWAY)?;
     for (name, value) in &parts.headers {
@@ -236,7 +273,10 @@ async fn forward(
         headers.remove(name.as_str());
     }
     for Header { name, value } in &decision.add_headers {
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value)) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
             headers.insert(n, v);
         }
     }
@@ -250,7 +290,9 @@ async fn forward(
         headers.insert("x-forwarded-for", v);
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
-    let req = builder.body(Full::new(body)).map_err(|_| StatusCode::BAD_GATEWAY)?;
+    let req = builder
+        .body(Full::new(body))
+        .map_err(|_| StatusCode::BAD_GATEWAY)?;
     let timeout = Duration::from_millis(app.config.server.upstream_timeout_ms);
     match tokio::time::timeout(timeout, app.client.request(req)).await {
         Ok(Ok(resp)) => Ok(resp),
@@ -278,8 +320,13 @@ async fn inspect_response(
         Ok(Ok(c)) => c.to_bytes(),
         _ => {
             app.metrics.upstream_error(&tenant.name);
-            decision.errors.push("upstream response body unreadable or too large".into());
-            return (json_answer(StatusCode::BAD_GATEWAY, &record.id, "upstream unavailable"), decision);
+            decision
+                .errors
+                .push("upstream response body unreadable or too large".into());
+            return (
+                json_answer(StatusCode::BAD_GATEWAY, &record.id, "upstream unavailable"),
+                decision,
+            );
         }
     };
     let limit = tenant.config.response_body_limit;
@@ -288,7 +335,10 @@ async fn inspect_response(
         headers: rparts
             .headers
             .iter()
-            .map(|(n, v)| Header { name: n.as_str().to_string(), value: v.as_bytes().to_vec() })
+            .map(|(n, v)| Header {
+                name: n.as_str().to_string(),
+                value: v.as_bytes().to_vec(),
+            })
             .collect(),
         body: body[..body.len().min(limit)].to_vec(),
         body_truncated: body.len() > limit,
@@ -338,7 +388,13 @@ pub fn decision_event(
 ) -> DecisionEvent {
     let path = record.target.split('?').next().unwrap_or("").to_string();
     let query = record.target.split_once('?').map(|(_, q)| q);
-    let masker = Masker::new(record.headers.iter().map(|h| (h.name.as_str(), h.value.as_slice())), query);
+    let masker = Masker::new(
+        record
+            .headers
+            .iter()
+            .map(|h| (h.name.as_str(), h.value.as_slice())),
+        query,
+    );
     DecisionEvent {
         ts: timestamp(),
         request_id: record.id.clone(),
@@ -355,7 +411,11 @@ pub fn decision_event(
         },
         policy: decision.policy.clone(),
         would_deny: decision.would_deny.clone(),
-        rule_ids: decision.findings.iter().map(|(_, f)| f.rule_id.clone()).collect(),
+        rule_ids: decision
+            .findings
+            .iter()
+            .map(|(_, f)| f.rule_id.clone())
+            .collect(),
         findings: decision
             .findings
             .iter()
@@ -370,12 +430,23 @@ pub fn decision_event(
             .collect(),
         reason: decision.reason.as_deref().map(|r| masker.mask(r)),
         errors: decision.errors.clone(),
-        annotations: decision.annotations.iter().map(|a| (a.key.clone(), masker.mask(&a.value))).collect(),
+        annotations: decision
+            .annotations
+            .iter()
+            .map(|a| (a.key.clone(), masker.mask(&a.value)))
+            .collect(),
         eval_us: decision.eval_us,
     }
 }
 
-fn finish(app: &App, tenant: &Tenant, record: &crate::runtime::Request, decision: &Decision, status: u16) {
+fn finish(
+    app: &App,
+    tenant: &Tenant,
+    record: &crate::runtime::Request,
+    decision: &Decision,
+    status: u16,
+) {
     app.metrics.request(&tenant.name, decision.action());
-    app.events.record(decision_event(tenant, record, decision, status));
+    app.events
+        .record(decision_event(tenant, record, decision, status));
 }

@@ -31,7 +31,10 @@ pub fn from_parts(
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| Header { name: n.as_str().to_string(), value: v.as_bytes().to_vec() })
+            .map(|(n, v)| Header {
+                name: n.as_str().to_string(),
+                value: v.as_bytes().to_vec(),
+            })
             .collect(),
         body: Vec::new(),
         body_truncated: false,
@@ -124,7 +127,11 @@ fn http11() -> String {
 /// Parses a request file: JSON (`{"method", "target", "headers", "body",
 /// "client"}`) when it starts with `{`, raw HTTP/1.x otherwise.
 pub fn parse_file(bytes: &[u8]) -> Result<FileRequest, String> {
-    let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &bytes[i..]).unwrap_or(b"");
+    let trimmed = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &bytes[i..])
+        .unwrap_or(b"");
     if trimmed.first() == Some(&b'{') {
         parse_json(trimmed)
     } else {
@@ -145,34 +152,55 @@ fn parse_json(bytes: &[u8]) -> Result<FileRequest, String> {
     };
     request.headers = pairs
         .into_iter()
-        .map(|(n, v)| Header { name: n.to_ascii_lowercase(), value: v.into_bytes() })
+        .map(|(n, v)| Header {
+            name: n.to_ascii_lowercase(),
+            value: v.into_bytes(),
+        })
         .collect();
     if let Some(c) = j.client {
         request.connection.client_addr = c;
     }
-    Ok(FileRequest { request, body: j.body.into_bytes() })
+    Ok(FileRequest {
+        request,
+        body: j.body.into_bytes(),
+    })
 }
 
 fn parse_raw(bytes: &[u8]) -> Result<FileRequest, String> {
     let mut headers = [httparse::EMPTY_HEADER; 128];
     let mut parsed = httparse::Request::new(&mut headers);
-    let status = parsed.parse(bytes).map_err(|e| format!("raw HTTP request: {e}"))?;
+    let status = parsed
+        .parse(bytes)
+        .map_err(|e| format!("raw HTTP request: {e}"))?;
     let head_len = match status {
         httparse::Status::Complete(n) => n,
         httparse::Status::Partial => {
-            return Err("raw HTTP request: incomplete head (missing blank line after headers?)".into());
+            return Err(
+                "raw HTTP request: incomplete head (missing blank line after headers?)".into(),
+            );
         }
     };
     let mut request = empty_request();
     request.method = parsed.method.unwrap_or("GET").to_string();
     request.target = parsed.path.unwrap_or("/").to_string();
-    request.version = if parsed.version == Some(0) { "HTTP/1.0" } else { "HTTP/1.1" }.into();
+    request.version = if parsed.version == Some(0) {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    }
+    .into();
     request.headers = parsed
         .headers
         .iter()
-        .map(|h| Header { name: h.name.to_ascii_lowercase(), value: h.value.to_vec() })
+        .map(|h| Header {
+            name: h.name.to_ascii_lowercase(),
+            value: h.value.to_vec(),
+        })
         .collect();
-    Ok(FileRequest { request, body: bytes[head_len..].to_vec() })
+    Ok(FileRequest {
+        request,
+        body: bytes[head_len..].to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -191,7 +219,10 @@ mod tests {
 
     #[test]
     fn json_file_with_map_or_list_headers() {
-        let f = parse_file(br#"{"method":"GET","uri":"/?q=1","headers":{"User-Agent":"x"},"client":"10.0.0.1"}"#).unwrap();
+        let f = parse_file(
+            br#"{"method":"GET","uri":"/?q=1","headers":{"User-Agent":"x"},"client":"10.0.0.1"}"#,
+        )
+        .unwrap();
         assert_eq!(f.request.target, "/?q=1");
         assert_eq!(f.request.headers[0].name, "user-agent");
         assert_eq!(f.request.connection.client_addr, "10.0.0.1");
@@ -201,9 +232,21 @@ mod tests {
 
     #[test]
     fn broken_files_get_clear_errors() {
-        assert!(parse_file(b"{\"target\":1}").unwrap_err().contains("JSON request"));
-        assert!(parse_file(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap_err().contains("incomplete"));
-        assert!(parse_file(b"\x00\x01garbage").unwrap_err().contains("raw HTTP"));
+        assert!(
+            parse_file(b"{\"target\":1}")
+                .unwrap_err()
+                .contains("JSON request")
+        );
+        assert!(
+            parse_file(b"GET / HTTP/1.1\r\nHost: x\r\n")
+                .unwrap_err()
+                .contains("incomplete")
+        );
+        assert!(
+            parse_file(b"\x00\x01garbage")
+                .unwrap_err()
+                .contains("raw HTTP")
+        );
     }
 
     #[test]

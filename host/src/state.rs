@@ -57,11 +57,16 @@ pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
 /// Counters beyond this many get swept of past windows.
 const SWEEP_AT: usize = 100_000;
 
+/// (tenant, key, window) -> (count, window end ms).
+type Counters = HashMap<(String, String, u64), (u64, u64)>;
+/// (tenant, key) -> (value, expiry ms).
+type KeyValues = HashMap<(String, String), (Vec<u8>, Option<u64>)>;
+
 /// The default backend: in process memory.
 #[derive(Default)]
 pub struct MemoryState {
-    counters: Mutex<HashMap<(String, String, u64), (u64, u64)>>,
-    kv: Mutex<HashMap<(String, String), (Vec<u8>, Option<u64>)>>,
+    counters: Mutex<Counters>,
+    kv: Mutex<KeyValues>,
     lists: RwLock<HashMap<String, Vec<ListEntry>>>,
 }
 
@@ -158,7 +163,11 @@ mod tests {
         let s = MemoryState::new();
         assert_eq!(s.counter_add("a", "k", 1, 1000, 5_000), 1);
         assert_eq!(s.counter_add("a", "k", 2, 1000, 5_999), 3);
-        assert_eq!(s.counter_add("b", "k", 1, 1000, 5_500), 1, "tenant b is separate");
+        assert_eq!(
+            s.counter_add("b", "k", 1, 1000, 5_500),
+            1,
+            "tenant b is separate"
+        );
         assert_eq!(s.counter_add("a", "k", 1, 1000, 6_000), 1, "new window");
     }
 
@@ -177,9 +186,19 @@ mod tests {
     fn lists_match_add_remove_expire() {
         let s = MemoryState::new();
         let net = parse_cidr("203.0.113.0/24").unwrap();
-        s.list_add("block", ListEntry { cidr: net, expires_ms: Some(2_000), comment: "x".into() });
+        s.list_add(
+            "block",
+            ListEntry {
+                cidr: net,
+                expires_ms: Some(2_000),
+                comment: "x".into(),
+            },
+        );
         let ip: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(s.list_match("block", ip, 1_000).as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(
+            s.list_match("block", ip, 1_000).as_deref(),
+            Some("203.0.113.0/24")
+        );
         assert_eq!(s.list_match("block", ip, 2_000), None, "expired");
         assert_eq!(s.list_match("other", ip, 1_000), None);
         assert!(s.list_remove("block", &net));
@@ -189,7 +208,10 @@ mod tests {
     #[test]
     fn cidr_parsing() {
         assert_eq!(parse_cidr("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!(parse_cidr("2001:db8::1").unwrap().to_string(), "2001:db8::1/128");
+        assert_eq!(
+            parse_cidr("2001:db8::1").unwrap().to_string(),
+            "2001:db8::1/128"
+        );
         assert!(parse_cidr("10.0.0.0/33").is_err());
         assert!(parse_cidr("nope").is_err());
     }

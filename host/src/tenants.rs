@@ -48,7 +48,10 @@ pub struct Tenant {
 
 impl std::fmt::Debug for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tenant").field("name", &self.name).field("version", &self.version).finish()
+        f.debug_struct("Tenant")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .finish()
     }
 }
 
@@ -61,7 +64,10 @@ pub struct Loader {
 impl Loader {
     /// A loader that finds `module = "x"` as `x.wasm` in `module_dirs`.
     pub fn new(runtime: Arc<Runtime>, module_dirs: Vec<PathBuf>) -> Self {
-        Loader { runtime, module_dirs }
+        Loader {
+            runtime,
+            module_dirs,
+        }
     }
 
     /// The runtime.
@@ -74,7 +80,11 @@ impl Loader {
         if name.is_empty() || name.contains(['/', '\\']) || name.contains("..") {
             return Err(format!("module name {name:?} must be a plain name"));
         }
-        let candidates = [name.to_string(), name.replace('-', "_"), name.replace('_', "-")];
+        let candidates = [
+            name.to_string(),
+            name.replace('-', "_"),
+            name.replace('_', "-"),
+        ];
         for dir in &self.module_dirs {
             for c in &candidates {
                 let p = dir.join(format!("{c}.wasm"));
@@ -83,14 +93,23 @@ impl Loader {
                 }
             }
         }
-        let dirs: Vec<String> = self.module_dirs.iter().map(|d| d.display().to_string()).collect();
-        Err(format!("unknown module {name:?}: no {name}.wasm in {}", dirs.join(", ")))
+        let dirs: Vec<String> = self
+            .module_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        Err(format!(
+            "unknown module {name:?}: no {name}.wasm in {}",
+            dirs.join(", ")
+        ))
     }
 
     /// Loads a tenant from its file.
     pub async fn load_file(&self, path: &Path) -> Result<Tenant, TenantError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError { path: path.to_path_buf(), message: format!("cannot read: {e}") })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -100,9 +119,16 @@ impl Loader {
 
     /// Loads a tenant from its text; `path` names it in errors and anchors
     /// relative paths.
-    pub async fn load_text(&self, name: &str, path: &Path, text: &str) -> Result<Tenant, TenantError> {
-        validate_tenant_name(name)
-            .map_err(|m| ConfigError { path: path.to_path_buf(), message: m })?;
+    pub async fn load_text(
+        &self,
+        name: &str,
+        path: &Path,
+        text: &str,
+    ) -> Result<Tenant, TenantError> {
+        validate_tenant_name(name).map_err(|m| ConfigError {
+            path: path.to_path_buf(),
+            message: m,
+        })?;
         let config = TenantConfig::parse(path, text)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let limits = Limits {
@@ -125,7 +151,14 @@ impl Loader {
         let needs_body = chain.iter().any(|p| p.capabilities().request_body);
         let inspects_response = chain.iter().any(|p| p.capabilities().inspect_response);
         let version = hex::encode(&Sha256::digest(text.as_bytes())[..6]);
-        Ok(Tenant { name: name.to_string(), version, config, chain, needs_body, inspects_response })
+        Ok(Tenant {
+            name: name.to_string(),
+            version,
+            config,
+            chain,
+            needs_body,
+            inspects_response,
+        })
     }
 
     async fn load_policy(
@@ -140,7 +173,8 @@ impl Loader {
             (None, Some(path)) => base.join(path),
             (None, None) => return Err("no module or path".into()),
         };
-        let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let bytes =
+            std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let (_hash, component) = self
             .runtime
             .compile(&bytes)
@@ -159,7 +193,10 @@ impl Loader {
             mounts,
             limits,
         };
-        self.runtime.load_policy(spec).await.map_err(|e: LoadError| e.to_string())
+        self.runtime
+            .load_policy(spec)
+            .await
+            .map_err(|e: LoadError| e.to_string())
     }
 
     /// Loads every `*.toml` in `dir`. Broken tenants are returned as errors and
@@ -171,7 +208,10 @@ impl Loader {
                 .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
                 .collect(),
             Err(e) => {
-                let err = ConfigError { path: dir.to_path_buf(), message: format!("cannot read folder: {e}") };
+                let err = ConfigError {
+                    path: dir.to_path_buf(),
+                    message: format!("cannot read folder: {e}"),
+                };
                 return (Vec::new(), vec![err.into()]);
             }
         };
@@ -203,7 +243,15 @@ pub fn normalise_host(host: &str) -> String {
         // [v6]:port
         rest.split(']').next().unwrap_or(rest)
     } else {
-        host.rsplit_once(':').map(|(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { host }).unwrap_or(host)
+        host.rsplit_once(':')
+            .map(|(h, p)| {
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    host
+                }
+            })
+            .unwrap_or(host)
     };
     without_port.trim_end_matches('.').to_ascii_lowercase()
 }
@@ -214,7 +262,10 @@ impl TenantMap {
         tenants: impl IntoIterator<Item = Arc<Tenant>>,
         default_tenant: Option<String>,
     ) -> (Self, Vec<String>) {
-        let mut map = TenantMap { default_tenant, ..Default::default() };
+        let mut map = TenantMap {
+            default_tenant,
+            ..Default::default()
+        };
         let mut errors = Vec::new();
         let mut tenants: Vec<Arc<Tenant>> = tenants.into_iter().collect();
         tenants.sort_by(|a, b| a.name.cmp(&b.name));
@@ -241,9 +292,11 @@ impl TenantMap {
 
     /// The tenant for a Host header value (or the default tenant).
     pub fn for_host(&self, host: &str) -> Option<&Arc<Tenant>> {
-        self.by_host
-            .get(&normalise_host(host))
-            .or_else(|| self.default_tenant.as_ref().and_then(|d| self.by_name.get(d)))
+        self.by_host.get(&normalise_host(host)).or_else(|| {
+            self.default_tenant
+                .as_ref()
+                .and_then(|d| self.by_name.get(d))
+        })
     }
 
     /// The tenant of a name.
@@ -273,7 +326,9 @@ pub struct Registry {
 impl Registry {
     /// A registry serving `map`.
     pub fn new(map: TenantMap) -> Self {
-        Registry { current: ArcSwap::from_pointee(map) }
+        Registry {
+            current: ArcSwap::from_pointee(map),
+        }
     }
 
     /// The map as of now (a request keeps using it until it ends).
@@ -305,7 +360,10 @@ mod tests {
         let rt = Runtime::new(state).unwrap();
         let loader = Loader::new(rt, vec![PathBuf::from("/nonexistent-dir")]);
         let err = loader.resolve_module("nope").unwrap_err();
-        assert!(err.contains("unknown module") && err.contains("/nonexistent-dir"), "{err}");
+        assert!(
+            err.contains("unknown module") && err.contains("/nonexistent-dir"),
+            "{err}"
+        );
         assert!(loader.resolve_module("../etc/passwd").is_err());
     }
 }

@@ -9,6 +9,6 @@ wasmtime::component::bindgen!({
 
 pub use edgewaf::policy::host::Level;
 pub use edgewaf::policy::types::{
-    Action, Annotation, Capabilities, Connection, Deny, Finding, Header, PeerCertificate,
-    Request, Response, Severity, TlsInfo, Verdict,
+    Action, Annotation, Capabilities, Connection, Deny, Finding, Header, PeerCertificate, Request,
+    Response, Severity, TlsInfo, Verdict,
 };

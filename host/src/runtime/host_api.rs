@@ -1,8 +1,8 @@
 //! The `edgewaf:policy/host` interface as the host implements it for one
 //! policy instance: every key is namespaced by the instance's tenant.
 
-use super::bindings::edgewaf::policy::{host, types};
 use super::bindings::Level;
+use super::bindings::edgewaf::policy::{host, types};
 use crate::state::{StateBackend, now_ms};
 use std::sync::Arc;
 
@@ -52,7 +52,8 @@ impl host::Host for HostCtx {
     }
 
     fn counter_add(&mut self, key: String, delta: u64, window_ms: u32) -> u64 {
-        self.state.counter_add(&self.tenant, clip(&key), delta, window_ms, now_ms())
+        self.state
+            .counter_add(&self.tenant, clip(&key), delta, window_ms, now_ms())
     }
 
     fn kv_get(&mut self, key: String) -> Option<Vec<u8>> {
@@ -69,7 +70,8 @@ impl host::Host for HostCtx {
             );
             return;
         }
-        self.state.kv_set(&self.tenant, clip(&key), &value, ttl_ms, now_ms())
+        self.state
+            .kv_set(&self.tenant, clip(&key), &value, ttl_ms, now_ms())
     }
 
     fn ip_list_match(&mut self, name: String, addr: String) -> Option<String> {

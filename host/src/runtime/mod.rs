@@ -18,8 +18,8 @@ mod bindings;
 mod host_api;
 
 pub use bindings::{
-    Action, Annotation, Capabilities, Connection, Deny, Finding, Header, PeerCertificate,
-    Request, Response, Severity, TlsInfo, Verdict,
+    Action, Annotation, Capabilities, Connection, Deny, Finding, Header, PeerCertificate, Request,
+    Response, Severity, TlsInfo, Verdict,
 };
 pub use host_api::HostCtx;
 
@@ -107,7 +107,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_mib: 64, deadline_ms: 50, init_deadline_ms: 10_000, max_instances: 8 }
+        Limits {
+            memory_mib: 64,
+            deadline_ms: 50,
+            init_deadline_ms: 10_000,
+            max_instances: 8,
+        }
     }
 }
 
@@ -137,7 +142,10 @@ pub struct GuestState {
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -162,10 +170,8 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking WASI: {e:?}"))?;
-        Policy::add_to_linker::<_, HasSelf<HostCtx>>(&mut linker, |s: &mut GuestState| {
-            &mut s.host
-        })
-        .map_err(|e| anyhow::anyhow!("linking host interface: {e:?}"))?;
+        Policy::add_to_linker::<_, HasSelf<HostCtx>>(&mut linker, |s: &mut GuestState| &mut s.host)
+            .map_err(|e| anyhow::anyhow!("linking host interface: {e:?}"))?;
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("edgewaf-epoch".into())
@@ -177,7 +183,12 @@ impl Runtime {
                 }
             })
             .context("starting the epoch thread")?;
-        Ok(Arc::new(Runtime { engine, linker, components: Mutex::new(HashMap::new()), state }))
+        Ok(Arc::new(Runtime {
+            engine,
+            linker,
+            components: Mutex::new(HashMap::new()),
+            state,
+        }))
     }
 
     /// The engine.
@@ -194,11 +205,18 @@ impl Runtime {
     /// content. Returns the content's SHA-256 (hex) too.
     pub fn compile(&self, bytes: &[u8]) -> Result<(String, Component), LoadError> {
         let hash = hex::encode(Sha256::digest(bytes));
-        if let Some(c) = self.components.lock().unwrap_or_else(|e| e.into_inner()).get(&hash) {
+        if let Some(c) = self
+            .components
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+        {
             return Ok((hash, c.clone()));
         }
         if !bytes.starts_with(b"\0asm") {
-            return Err(LoadError::Compile("the file does not start with the Wasm magic bytes".into()));
+            return Err(LoadError::Compile(
+                "the file does not start with the Wasm magic bytes".into(),
+            ));
         }
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
@@ -211,7 +229,10 @@ impl Runtime {
 
     /// Loads one policy for one tenant: pre-instantiates, creates the first
     /// instance and runs `init`.
-    pub async fn load_policy(self: &Arc<Self>, spec: PolicySpec) -> Result<Arc<PolicyPool>, LoadError> {
+    pub async fn load_policy(
+        self: &Arc<Self>,
+        spec: PolicySpec,
+    ) -> Result<Arc<PolicyPool>, LoadError> {
         let pre = self
             .linker
             .instantiate_pre(&spec.component)
@@ -233,7 +254,10 @@ impl Runtime {
             config_json: spec.config_json,
             mounts: spec.mounts,
             limits: spec.limits,
-            caps: Capabilities { request_body: false, inspect_response: false },
+            caps: Capabilities {
+                request_body: false,
+                inspect_response: false,
+            },
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(spec.limits.max_instances),
             runtime: self.clone(),
@@ -286,7 +310,10 @@ impl PolicyPool {
     }
 
     fn put_back(&self, inst: Instance) {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(inst);
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(inst);
     }
 
     fn take_idle(&self) -> Option<Instance> {
@@ -382,7 +409,11 @@ impl PolicyPool {
     }
 
     /// Calls `on-response` under the tenant's limits.
-    pub async fn on_response(&self, req: &Request, resp: &Response) -> Result<Verdict, PolicyError> {
+    pub async fn on_response(
+        &self,
+        req: &Request,
+        resp: &Response,
+    ) -> Result<Verdict, PolicyError> {
         let (_permit, mut inst) = self.checkout().await?;
         inst.store.set_epoch_deadline(self.limits.deadline_ms);
         let filter = inst.policy.edgewaf_policy_filter();

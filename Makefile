@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. Both install what is missing.
+SHELL := /bin/bash
+CARGO ?= cargo
+WASM_TARGET := wasm32-wasip2
+# Every policy component built for the host (and the tests).
+GUESTS := hostile ip-filter signatures auth-jwt auth-apikey auth-hmac auth-mtls
+BIN := target/release/edgewaf
+# The admin API token for `make run` (override: make run EDGEWAF_ADMIN_TOKEN=...).
+EDGEWAF_ADMIN_TOKEN ?= dev-admin-token
+export EDGEWAF_ADMIN_TOKEN
+
+.PHONY: run test setup guests host fmt clippy clean
+
+## Install what is missing: the wasm32-wasip2 target.
+setup:
+	@command -v $(CARGO) >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+## Build every policy component (release, wasm32-wasip2).
+guests: setup
+	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(GUESTS))
+
+## Build the host.
+host: setup
+	$(CARGO) build --release -p edgewaf
+
+## Start the echo origin on 127.0.0.1:8081 and the WAF on 127.0.0.1:8080
+## (admin API on 127.0.0.1:9901) with the demo tenants of policies/.
+run: guests host
+	@echo "admin token: $$EDGEWAF_ADMIN_TOKEN"
+	@$(BIN) echo --listen 127.0.0.1:8081 & echo_pid=$$!; \
+	trap 'kill $$echo_pid 2>/dev/null' EXIT INT TERM; \
+	$(BIN) serve --config edgewaf.toml
+
+## Build everything and run every test (unit, component, end-to-end).
+test: guests host
+	$(CARGO) test --release --workspace
+
+fmt:
+	$(CARGO) fmt --all
+
+clippy:
+	$(CARGO) clippy --release --workspace -- -D warnings
+
+clean:
+	$(CARGO) clean

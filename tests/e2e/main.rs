@@ -1,0 +1,10 @@
+//! End-to-end tests: real `edgewaf` processes on 127.0.0.1, real sockets, real
+//! HTTP, and the real policy components from `target/wasm32-wasip2/release`
+//! (`make test` builds them first).
+
+mod support;
+
+mod admin;
+mod components;
+mod proxy;
+mod sandbox;

@@ -11,9 +11,16 @@
 //! | `GET /api/lists/{name}`                  | a runtime IP list                     |
 //! | `POST /api/lists/{name}/entries`         | add `{"cidr", "ttl_secs"?, "comment"?}` |
 //! | `DELETE /api/lists/{name}/entries/{cidr}`| remove an entry (`/` as `%2F`)        |
+//! | `GET /api/tenants/{t}`                   | one tenant: config, version, policies |
+//! | `PUT /api/tenants/{t}`                   | apply a config (TOML, or JSON with `content-type: application/json`) |
+//! | `DELETE /api/tenants/{t}`                | stop serving a tenant                 |
+//! | `GET /api/tenants/{t}/versions`          | recorded versions, newest first       |
+//! | `POST /api/tenants/{t}/rollback`         | previous version, or `{"version": id}` |
+//! | `PUT /api/modules/{name}`                | upload a component (stored by SHA-256) |
 
 use crate::app::App;
 use crate::proxy::ProxyBody;
+use crate::manager::{ApplyError, Source};
 use crate::state::{ListEntry, now_ms, parse_cidr};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
@@ -137,8 +144,60 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
                 .collect();
             json(StatusCode::OK, serde_json::json!({ "tenants": tenants }))
         }
+        (Method::GET, ["api", "tenants", name]) => match app.registry.snapshot().get(name) {
+            Some(t) => json(
+                StatusCode::OK,
+                serde_json::json!({
+                    "name": t.name,
+                    "version": t.version,
+                    "config": t.config,
+                    "text": t.text,
+                    "policies": t.chain.iter().map(|p| p.name().to_string()).collect::<Vec<_>>(),
+                }),
+            ),
+            None => error(StatusCode::NOT_FOUND, &format!("no tenant {name:?}")),
+        },
+        (Method::PUT, ["api", "tenants", name]) => {
+            let name = name.to_string();
+            put_tenant(app, &name, req).await
+        }
+        (Method::DELETE, ["api", "tenants", name]) => match app.manager.remove(name, Source::Api).await {
+            Ok(()) => json(StatusCode::OK, serde_json::json!({ "removed": name })),
+            Err(e) => apply_error(e),
+        },
+        (Method::GET, ["api", "tenants", name, "versions"]) => {
+            let current = app.registry.snapshot().get(name).map(|t| t.version.clone());
+            let versions = app.manager.store().versions(name);
+            if versions.is_empty() && current.is_none() {
+                return error(StatusCode::NOT_FOUND, &format!("no tenant {name:?}"));
+            }
+            json(StatusCode::OK, serde_json::json!({ "tenant": name, "current": current, "versions": versions }))
+        }
+        (Method::POST, ["api", "tenants", name, "rollback"]) => {
+            let name = name.to_string();
+            let body = match read_body(req, 64 * 1024).await {
+                Ok(b) => b,
+                Err(resp) => return resp,
+            };
+            let version = if body.iter().all(|b| b.is_ascii_whitespace()) {
+                None
+            } else {
+                match serde_json::from_slice::<RollbackBody>(&body) {
+                    Ok(r) => r.version,
+                    Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+                }
+            };
+            match app.manager.rollback(&name, version.as_deref()).await {
+                Ok(applied) => json(StatusCode::OK, serde_json::to_value(applied).unwrap_or_default()),
+                Err(e) => apply_error(e),
+            }
+        }
+        (Method::PUT, ["api", "modules", name]) => {
+            let name = name.to_string();
+            put_module(app, &name, req).await
+        }
         (Method::GET, ["api", "lists", name]) => {
-            let entries = app.loader.runtime().state().list_entries(name, now_ms());
+            let entries = app.state.list_entries(name, now_ms());
             json(
                 StatusCode::OK,
                 serde_json::json!({ "name": name, "entries": entries }),
@@ -152,7 +211,7 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
             let cidr = percent_encoding::percent_decode_str(cidr).decode_utf8_lossy();
             match parse_cidr(&cidr) {
                 Ok(net) => {
-                    if app.loader.runtime().state().list_remove(name, &net) {
+                    if app.state.list_remove(name, &net) {
                         json(
                             StatusCode::OK,
                             serde_json::json!({ "removed": net.to_string() }),
@@ -211,10 +270,92 @@ async fn add_list_entry(app: &App, name: &str, req: Request<Incoming>) -> Respon
         expires_ms,
         comment: entry.comment,
     };
-    app.loader.runtime().state().list_add(name, entry.clone());
+    app.state.list_add(name, entry.clone());
     tracing::info!(list = name, cidr = %entry.cidr, "list entry added");
     json(
         StatusCode::CREATED,
         serde_json::json!({ "list": name, "entry": entry }),
     )
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    #[serde(default)]
+    version: Option<String>,
+}
+
+fn apply_error(e: ApplyError) -> Response<ProxyBody> {
+    let status = match e {
+        ApplyError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ApplyError::NotFound(_) => StatusCode::NOT_FOUND,
+        ApplyError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, &e.to_string())
+}
+
+async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, Response<ProxyBody>> {
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(_) => Err(error(StatusCode::PAYLOAD_TOO_LARGE, &format!("body larger than {limit} bytes"))),
+    }
+}
+
+/// `PUT /api/tenants/{t}`: TOML, or JSON when the content type says so.
+async fn put_tenant(app: &App, name: &str, req: Request<Incoming>) -> Response<ProxyBody> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let body = match read_body(req, 1024 * 1024).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let Ok(text) = String::from_utf8(body.to_vec()) else {
+        return error(StatusCode::BAD_REQUEST, "the config is not UTF-8 text");
+    };
+    let text = if is_json {
+        // JSON in, TOML on disk: the tenant file stays the one format.
+        let value: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+        };
+        match toml::to_string(&value) {
+            Ok(t) => t,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("the JSON has no TOML form: {e}")),
+        }
+    } else {
+        text
+    };
+    match app.manager.apply(name, &text, Source::Api).await {
+        Ok(applied) => json(StatusCode::OK, serde_json::to_value(applied).unwrap_or_default()),
+        Err(e) => apply_error(e),
+    }
+}
+
+/// `PUT /api/modules/{name}`: compile, check the world, store by hash.
+async fn put_module(app: &App, name: &str, req: Request<Incoming>) -> Response<ProxyBody> {
+    if !crate::store::valid_name(name) {
+        return error(StatusCode::BAD_REQUEST, "module names are 1-64 characters of a-z, 0-9, '-' or '_'");
+    }
+    let body = match read_body(req, 64 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let runtime = app.manager.loader().runtime();
+    let component = match runtime.compile(&body) {
+        Ok((_, c)) => c,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+    };
+    if let Err(e) = runtime.check_world(&component) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string());
+    }
+    match app.manager.store().put_module(name, &body) {
+        Ok(hash) => {
+            tracing::info!(module = name, sha256 = %hash, "module uploaded");
+            json(StatusCode::CREATED, serde_json::json!({ "name": name, "sha256": hash }))
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("storing the module: {e}")),
+    }
 }

@@ -9,7 +9,9 @@ use crate::events::EventSink;
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use crate::state::{MemoryState, StateBackend};
-use crate::tenants::{Loader, Registry, TenantMap};
+use crate::manager::Manager;
+use crate::store::Store;
+use crate::tenants::{Loader, Registry};
 use anyhow::Context as _;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -23,10 +25,12 @@ use std::time::Duration;
 pub struct App {
     /// The process config.
     pub config: ServerConfig,
-    /// The live tenants.
-    pub registry: Registry,
-    /// Loads tenants.
-    pub loader: Loader,
+    /// The live tenants (read per request).
+    pub registry: Arc<Registry>,
+    /// Applies, removes and rolls back tenants.
+    pub manager: Arc<Manager>,
+    /// Counters, key-value and runtime lists for policies.
+    pub state: Arc<dyn StateBackend>,
     /// Metrics.
     pub metrics: Metrics,
     /// Decision events.
@@ -35,6 +39,7 @@ pub struct App {
     pub client: Client<HttpConnector, Full<Bytes>>,
     /// The admin bearer token, if set.
     pub admin_token: Option<String>,
+    watcher: std::sync::Mutex<Option<notify::RecommendedWatcher>>,
 }
 
 impl App {
@@ -42,33 +47,19 @@ impl App {
     /// fail to load are logged and left out; the others serve.
     pub async fn start(config: ServerConfig) -> anyhow::Result<Arc<App>> {
         let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
-        let runtime = Runtime::new(state)?;
-        let loader = Loader::new(runtime, config.policies.modules.clone());
-        let (tenants, errors) = loader.load_dir(&config.policies.dir).await;
-        for e in &errors {
-            tracing::error!("tenant not loaded: {e}");
-        }
-        let (map, clashes) = TenantMap::build(
-            tenants.into_iter().map(Arc::new),
+        let store = Store::new(&config.state.dir);
+        let runtime = Runtime::with_cache(state.clone(), Some(store.clone()))?;
+        let loader = Loader::new(runtime, config.policies.modules.clone()).with_store(store.clone());
+        let registry = Arc::new(Registry::default());
+        let manager = Arc::new(Manager::new(
+            loader,
+            registry.clone(),
+            store,
+            config.policies.dir.clone(),
             config.policies.default_tenant.clone(),
-        );
-        for c in &clashes {
-            tracing::error!("{c}");
-        }
-        for t in map.all() {
-            tracing::info!(
-                tenant = %t.name,
-                version = %t.version,
-                hosts = ?t.config.hosts,
-                policies = t.chain.len(),
-                "tenant loaded"
-            );
-        }
-        if let Some(d) = map.default_tenant()
-            && map.get(d).is_none()
-        {
-            tracing::warn!("default_tenant {d:?} is not loaded; unknown hosts get 421");
-        }
+            config.state.versions_kept,
+        ));
+        manager.load_all().await;
         let out: Box<dyn std::io::Write + Send> = match config.log.decisions.as_deref() {
             None | Some("stdout") | Some("-") => Box::new(std::io::stdout()),
             Some(path) => Box::new(
@@ -98,14 +89,32 @@ impl App {
             );
         }
         let events = EventSink::new(out, config.admin.events);
+        let watcher = if config.state.watch {
+            match crate::watch::start(manager.clone(), Duration::from_millis(config.state.watch_debounce_ms)) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!("not watching {}: {e}", config.policies.dir.display());
+                    None
+                }
+            }
+        } else {
+            None
+        };
         Ok(Arc::new(App {
             config,
-            registry: Registry::new(map),
-            loader,
+            registry,
+            manager,
+            state,
             metrics: Metrics::new(),
             events,
             client,
             admin_token,
+            watcher: std::sync::Mutex::new(watcher),
         }))
+    }
+
+    /// Stops watching the policies folder.
+    pub fn stop_watching(&self) {
+        self.watcher.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }

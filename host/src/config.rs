@@ -52,6 +52,51 @@ pub struct ServerConfig {
     /// `[log]`: where decision lines go.
     #[serde(default)]
     pub log: LogConfig,
+    /// `[state]`: the host's own files and reload behaviour.
+    #[serde(default)]
+    pub state: StateConfig,
+}
+
+/// `[state]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// `dir = ".edgewaf"`: uploaded modules, precompiled components, tenant versions.
+    #[serde(default = "default_state_dir")]
+    pub dir: PathBuf,
+    /// `versions_kept = 10`: applied versions kept per tenant for rollback.
+    #[serde(default = "default_versions_kept")]
+    pub versions_kept: usize,
+    /// `watch = true`: reload a tenant when its files under the policies folder change.
+    #[serde(default = "default_true")]
+    pub watch: bool,
+    /// `watch_debounce_ms = 200`: quiet time after the last change before reloading.
+    #[serde(default = "default_debounce")]
+    pub watch_debounce_ms: u64,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            dir: default_state_dir(),
+            versions_kept: default_versions_kept(),
+            watch: true,
+            watch_debounce_ms: default_debounce(),
+        }
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    ".edgewaf".into()
+}
+fn default_versions_kept() -> usize {
+    10
+}
+fn default_true() -> bool {
+    true
+}
+fn default_debounce() -> u64 {
+    200
 }
 
 /// `[server]`.
@@ -76,6 +121,71 @@ pub struct ListenerConfig {
     /// `upstream_connect_timeout_ms = 2000`.
     #[serde(default = "default_connect_timeout")]
     pub upstream_connect_timeout_ms: u64,
+    /// `[server.tls]`: when present, the proxy listener speaks HTTPS only.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[server.tls]`: TLS 1.2 and 1.3 on the proxy listener, optionally with
+/// client certificates (mTLS). Paths are relative to `edgewaf.toml`; the files
+/// are read and checked at startup (see [`crate::tls`]).
+///
+/// ```toml
+/// [server.tls]
+/// certs = [
+///   { cert = "shop.pem", key = "shop-key.pem", sni = ["shop.example"] },  # the default
+///   { cert = "api.pem", key = "api-key.pem", sni = ["api.example", "*.api.example"] },
+/// ]
+/// client_auth = "required"    # "none" (default), "optional" or "required"
+/// client_ca = "clients-ca.pem"
+/// crls = ["clients-ca.crl.pem"]
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// `certs = [{ cert, key, sni }]`: server certificates; the one whose `sni`
+    /// names the client's server name is chosen, the first one otherwise.
+    pub certs: Vec<TlsCertConfig>,
+    /// `client_auth = "none"`: whether clients present a certificate.
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// `client_ca = "ca.pem"`: the PEM bundle client certificates must chain to
+    /// (needed unless `client_auth = "none"`).
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// `crls = ["ca.crl.pem"]`: PEM certificate revocation lists; a client
+    /// certificate a CRL lists as revoked is refused at the handshake.
+    #[serde(default)]
+    pub crls: Vec<PathBuf>,
+}
+
+/// One `certs` entry of `[server.tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsCertConfig {
+    /// `cert = "server.pem"`: the certificate chain, leaf first (PEM).
+    pub cert: PathBuf,
+    /// `key = "server-key.pem"`: its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// `sni = ["shop.example", "*.shop.example"]`: server names this
+    /// certificate answers (`*.` matches one label; case ignored).
+    #[serde(default)]
+    pub sni: Vec<String>,
+}
+
+/// `client_auth` of `[server.tls]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    /// No client certificate is asked for.
+    #[default]
+    None,
+    /// Asked for; a certificate that is sent must verify, but none is fine
+    /// (the request then carries TLS info without a client certificate).
+    Optional,
+    /// A certificate that verifies against `client_ca` is needed to finish
+    /// the handshake.
+    Required,
 }
 
 impl Default for ListenerConfig {
@@ -87,6 +197,7 @@ impl Default for ListenerConfig {
             body_timeout_ms: default_body_timeout(),
             upstream_timeout_ms: default_upstream_timeout(),
             upstream_connect_timeout_ms: default_connect_timeout(),
+            tls: None,
         }
     }
 }
@@ -198,8 +309,21 @@ impl ServerConfig {
             toml::from_str(&text).map_err(|e| ConfigError::new(path, e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         cfg.policies.dir = base.join(&cfg.policies.dir);
+        cfg.state.dir = base.join(&cfg.state.dir);
         for m in &mut cfg.policies.modules {
             *m = base.join(&*m);
+        }
+        if let Some(tls) = &mut cfg.server.tls {
+            for c in &mut tls.certs {
+                c.cert = base.join(&c.cert);
+                c.key = base.join(&c.key);
+            }
+            if let Some(ca) = &mut tls.client_ca {
+                *ca = base.join(&*ca);
+            }
+            for crl in &mut tls.crls {
+                *crl = base.join(&*crl);
+            }
         }
         if let Some(d) = &cfg.log.decisions
             && d != "stdout"

@@ -96,6 +96,14 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             if let Some(l) = admin_listen {
                 cfg.admin.listen = l;
             }
+            // TLS files are checked before anything else starts.
+            let tls = match &cfg.server.tls {
+                Some(t) => Some(
+                    edgewaf::tls::acceptor(t)
+                        .with_context(|| format!("{}", config.display()))?,
+                ),
+                None => None,
+            };
             // Load the tenants first: once the ports listen, the WAF is ready.
             let (proxy_addr, admin_addr) = (cfg.server.listen.clone(), cfg.admin.listen.clone());
             let app = edgewaf::app::App::start(cfg).await?;
@@ -108,9 +116,15 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             tracing::info!(
                 proxy = %proxy.local_addr()?,
                 admin = %admin.local_addr()?,
+                tls = tls.is_some(),
                 "edgewaf serving"
             );
-            let proxy_task = tokio::spawn(edgewaf::proxy::serve(app.clone(), proxy));
+            let proxy_task = match tls {
+                Some(acceptor) => {
+                    tokio::spawn(edgewaf::proxy::serve_tls(app.clone(), proxy, acceptor))
+                }
+                None => tokio::spawn(edgewaf::proxy::serve(app.clone(), proxy)),
+            };
             let admin_task = tokio::spawn(edgewaf::admin::serve(app.clone(), admin));
             shutdown_signal().await;
             tracing::info!("shutting down");

@@ -5,7 +5,7 @@
 use crate::app::App;
 use crate::chain::{self, Decision, Outcome};
 use crate::events::{DecisionEvent, LoggedFinding, Masker, timestamp};
-use crate::runtime::{Header, Response as WitResponse, Severity};
+use crate::runtime::{Header, Response as WitResponse, Severity, TlsInfo};
 use crate::tenants::Tenant;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 /// The body type of every response the proxy sends.
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
@@ -39,8 +40,19 @@ fn full(bytes: impl Into<Bytes>) -> ProxyBody {
         .boxed()
 }
 
-/// Accepts connections on `listener` until the task is dropped.
+/// Accepts plain-HTTP connections on `listener` until the task is dropped.
 pub async fn serve(app: Arc<App>, listener: TcpListener) {
+    accept_loop(app, listener, None).await
+}
+
+/// Accepts HTTPS connections on `listener` (`[server.tls]`, see [`crate::tls`])
+/// until the task is dropped. A failed handshake (for instance a client
+/// certificate that does not verify) closes the connection before any request.
+pub async fn serve_tls(app: Arc<App>, listener: TcpListener, tls: TlsAcceptor) {
+    accept_loop(app, listener, Some(tls)).await
+}
+
+async fn accept_loop(app: Arc<App>, listener: TcpListener, tls: Option<TlsAcceptor>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -53,20 +65,58 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) {
         let local = stream.local_addr().unwrap_or(peer);
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let header_timeout = Duration::from_millis(app.config.server.header_timeout_ms);
-            let svc = hyper::service::service_fn(move |req| {
-                let app = app.clone();
-                async move { Ok::<_, Infallible>(handle(app, req, peer, local).await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .serve_connection(TokioIo::new(stream), svc);
-            if let Err(e) = conn.await {
-                tracing::debug!("connection from {peer}: {e}");
-            }
+            let Some(acceptor) = tls else {
+                return serve_connection(app, TokioIo::new(stream), peer, local, None).await;
+            };
+            // The handshake shares the time a client has to send the request head.
+            let stream = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::info!("TLS handshake with {peer} failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("TLS handshake with {peer} timed out");
+                    return;
+                }
+            };
+            let info = match crate::tls::tls_info(stream.get_ref().1) {
+                Ok(info) => info,
+                Err(e) => {
+                    tracing::warn!("TLS connection from {peer} closed: {e}");
+                    return;
+                }
+            };
+            serve_connection(app, TokioIo::new(stream), peer, local, Some(Arc::new(info))).await
         });
+    }
+}
+
+async fn serve_connection<I>(
+    app: Arc<App>,
+    io: I,
+    peer: SocketAddr,
+    local: SocketAddr,
+    tls: Option<Arc<TlsInfo>>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let header_timeout = Duration::from_millis(app.config.server.header_timeout_ms);
+    let svc = hyper::service::service_fn(move |req| {
+        let app = app.clone();
+        let tls = tls.clone();
+        async move { Ok::<_, Infallible>(handle(app, req, peer, local, tls).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(io, svc);
+    if let Err(e) = conn.await {
+        tracing::debug!("connection from {peer}: {e}");
     }
 }
 
@@ -132,6 +182,7 @@ async fn handle(
     req: Request<Incoming>,
     client: SocketAddr,
     server: SocketAddr,
+    tls: Option<Arc<TlsInfo>>,
 ) -> Response<ProxyBody> {
     let id = crate::request::new_request_id();
     let host = req
@@ -184,7 +235,14 @@ async fn handle(
         }
     };
 
-    let mut record = crate::request::from_parts(id.clone(), &tenant.name, &parts, client, server);
+    let mut record = crate::request::from_parts(
+        id.clone(),
+        &tenant.name,
+        &parts,
+        client,
+        server,
+        tls.as_deref().cloned(),
+    );
     let mut inspect_body = Vec::new();
     if tenant.needs_body {
         let limit = tenant.config.body_limit;
@@ -289,7 +347,12 @@ async fn forward(
     if let Ok(v) = HeaderValue::from_str(&xff) {
         headers.insert("x-forwarded-for", v);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    let proto = if record.connection.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
     let req = builder
         .body(Full::new(body))
         .map_err(|_| StatusCode::BAD_GATEWAY)?;

@@ -1,7 +1,7 @@
 //! Building the WIT `request` record: from a live hyper request, or from a file
 //! (raw HTTP or JSON) for `edgewaf check`.
 
-use crate::runtime::{Connection, Header, Request};
+use crate::runtime::{Connection, Header, Request, TlsInfo};
 use std::net::SocketAddr;
 
 /// A new request id: 32 hex characters, random.
@@ -10,12 +10,14 @@ pub fn new_request_id() -> String {
 }
 
 /// A record with the given head and no body; headers keep their order.
+/// `tls` is the connection's TLS info (`None` for plain HTTP).
 pub fn from_parts(
     id: String,
     tenant: &str,
     parts: &http::request::Parts,
     client: SocketAddr,
     server: SocketAddr,
+    tls: Option<TlsInfo>,
 ) -> Request {
     let target = parts
         .uri
@@ -43,7 +45,7 @@ pub fn from_parts(
             client_port: client.port(),
             server_addr: server.ip().to_canonical().to_string(),
             server_port: server.port(),
-            tls: None,
+            tls,
         },
         annotations: Vec::new(),
     }

@@ -4,7 +4,6 @@
 use crate::config::{ConfigError, PolicyConfig, TenantConfig, validate_tenant_name};
 use crate::runtime::{Limits, LoadError, PolicyPool, PolicySpec, Runtime};
 use arc_swap::ArcSwap;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +35,8 @@ pub struct Tenant {
     pub name: String,
     /// Short content hash of the config that built it.
     pub version: String,
+    /// The config text that built it.
+    pub text: String,
     /// The config.
     pub config: TenantConfig,
     /// The chain, in order.
@@ -59,6 +60,7 @@ impl std::fmt::Debug for Tenant {
 pub struct Loader {
     runtime: Arc<Runtime>,
     module_dirs: Vec<PathBuf>,
+    store: Option<crate::store::Store>,
 }
 
 impl Loader {
@@ -67,7 +69,30 @@ impl Loader {
         Loader {
             runtime,
             module_dirs,
+            store: None,
         }
+    }
+
+    /// Also finds modules uploaded through the admin API (they win over files).
+    pub fn with_store(mut self, store: crate::store::Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// True when `file` is a component or a mounted file a policy of `tenant` uses.
+    pub fn uses_file(&self, tenant: &Tenant, policies_dir: &Path, file: &Path) -> bool {
+        let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let file = canon(file);
+        tenant.config.policies.iter().any(|p| {
+            let by_path = p.path.as_ref().is_some_and(|rel| canon(&policies_dir.join(rel)) == file);
+            let by_module = p
+                .module
+                .as_ref()
+                .and_then(|m| self.resolve_module(m).ok())
+                .is_some_and(|m| canon(&m) == file);
+            let by_mount = p.mounts.values().any(|host| file.starts_with(canon(&policies_dir.join(host))));
+            by_path || by_module || by_mount
+        })
     }
 
     /// The runtime.
@@ -79,6 +104,9 @@ impl Loader {
     pub fn resolve_module(&self, name: &str) -> Result<PathBuf, String> {
         if name.is_empty() || name.contains(['/', '\\']) || name.contains("..") {
             return Err(format!("module name {name:?} must be a plain name"));
+        }
+        if let Some(p) = self.store.as_ref().and_then(|s| s.module_path(name)) {
+            return Ok(p);
         }
         let candidates = [
             name.to_string(),
@@ -150,10 +178,11 @@ impl Loader {
         }
         let needs_body = chain.iter().any(|p| p.capabilities().request_body);
         let inspects_response = chain.iter().any(|p| p.capabilities().inspect_response);
-        let version = hex::encode(&Sha256::digest(text.as_bytes())[..6]);
+        let version = crate::store::content_hash(text);
         Ok(Tenant {
             name: name.to_string(),
             version,
+            text: text.to_string(),
             config,
             chain,
             needs_body,

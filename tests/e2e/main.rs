@@ -8,3 +8,4 @@ mod admin;
 mod components;
 mod proxy;
 mod sandbox;
+mod tls;

@@ -114,6 +114,15 @@ impl Waf {
     /// Writes `edgewaf.toml` and the given tenant files (`{upstream}` in them is
     /// replaced by `upstream`), then starts the WAF.
     pub fn start(upstream: &str, tenants: &[(&str, &str)]) -> Waf {
+        let mut waf = Waf::prepare(upstream, tenants);
+        waf.write_config("");
+        waf.spawn();
+        waf
+    }
+
+    /// Like [`Waf::start`] without writing `edgewaf.toml` or starting: the
+    /// caller adds files to `dir`, then calls `write_config` and `spawn`.
+    pub fn prepare(upstream: &str, tenants: &[(&str, &str)]) -> Waf {
         let dir = tempfile::tempdir().unwrap();
         let pol = dir.path().join("policies");
         std::fs::create_dir_all(&pol).unwrap();
@@ -124,15 +133,12 @@ impl Waf {
             )
             .unwrap();
         }
-        let mut waf = Waf {
+        Waf {
             addr: String::new(),
             admin: String::new(),
             dir,
             proc: None,
-        };
-        waf.write_config("");
-        waf.spawn();
-        waf
+        }
     }
 
     pub fn write_config(&self, extra: &str) {

@@ -25,7 +25,9 @@ impl Policy for Hostile {
         if c.init.as_deref() == Some("fail") {
             return Err("hostile: init refused as configured".into());
         }
-        Ok(Hostile { behaviour: c.on_request.unwrap_or_else(|| "allow".into()) })
+        Ok(Hostile {
+            behaviour: c.on_request.unwrap_or_else(|| "allow".into()),
+        })
     }
 
     fn on_request(&self, req: &Request) -> Verdict {

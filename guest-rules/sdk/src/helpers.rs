@@ -10,18 +10,16 @@ pub fn url_decode(input: &[u8], plus_as_space: bool) -> Vec<u8> {
     let mut i = 0;
     while i < input.len() {
         match input[i] {
-            b'%' if i + 2 < input.len() => {
-                match (hex_val(input[i + 1]), hex_val(input[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
+            b'%' if i + 2 < input.len() => match (hex_val(input[i + 1]), hex_val(input[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
                 }
-            }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
             b'+' if plus_as_space => {
                 out.push(b' ');
                 i += 1;
@@ -96,7 +94,10 @@ pub fn shorten(s: &str, max: usize) -> String {
 }
 
 fn find_header<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
-    headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_slice())
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_slice())
 }
 
 impl Request {
@@ -138,12 +139,17 @@ impl Request {
 
     /// Decoded query parameters in order.
     pub fn query_params(&self) -> Vec<(String, String)> {
-        self.query().map(|q| parse_urlencoded(q.as_bytes())).unwrap_or_default()
+        self.query()
+            .map(|q| parse_urlencoded(q.as_bytes()))
+            .unwrap_or_default()
     }
 
     /// The first decoded query parameter named `name`.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query_params().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.query_params()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 
     /// Cookies from every `Cookie` header.
@@ -153,8 +159,13 @@ impl Request {
 
     /// The `content-type` media type, lower-cased, without parameters.
     pub fn content_type(&self) -> Option<String> {
-        self.header_str("content-type")
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        self.header_str("content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
     }
 
     /// Form fields, when the body is `application/x-www-form-urlencoded`.
@@ -183,7 +194,10 @@ impl Request {
 
     /// The value of annotation `key` set by an earlier policy.
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations.iter().find(|a| a.key == key).map(|a| a.value.as_str())
+        self.annotations
+            .iter()
+            .find(|a| a.key == key)
+            .map(|a| a.value.as_str())
     }
 }
 

@@ -125,7 +125,7 @@ macro_rules! export_policy {
                     $crate::rt::on_response::<$policy>(req, resp)
                 }
             }
-            $crate::bindings::__export_policy_world!(EdgewafExport with_types_in $crate::bindings);
+    $crate::bindings::__export_policy_world!(EdgewafExport with_types_in $crate::bindings);
         };
     };
 }

@@ -1,9 +1,9 @@
 //! Glue between the generated bindings and [`Policy`]: keeps the instance's
 //! policy value and converts types at the boundary.
 
+use crate::Policy;
 use crate::bindings::edgewaf::policy::types as w;
 use crate::types as t;
-use crate::Policy;
 use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -26,7 +26,10 @@ pub fn init<P: Policy>(config: &str) -> Result<w::Capabilities, String> {
     let policy = P::init(config)?;
     let caps = policy.capabilities();
     POLICY.with(|p| *p.borrow_mut() = Some(Rc::new(policy)));
-    Ok(w::Capabilities { request_body: caps.request_body, inspect_response: caps.inspect_response })
+    Ok(w::Capabilities {
+        request_body: caps.request_body,
+        inspect_response: caps.inspect_response,
+    })
 }
 
 pub fn on_request<P: Policy>(req: w::Request) -> w::Verdict {
@@ -46,11 +49,21 @@ pub fn on_response<P: Policy>(req: w::Request, resp: w::Response) -> w::Verdict 
 }
 
 fn headers_in(h: Vec<w::Header>) -> Vec<t::Header> {
-    h.into_iter().map(|h| t::Header { name: h.name, value: h.value }).collect()
+    h.into_iter()
+        .map(|h| t::Header {
+            name: h.name,
+            value: h.value,
+        })
+        .collect()
 }
 
 fn headers_out(h: Vec<t::Header>) -> Vec<w::Header> {
-    h.into_iter().map(|h| w::Header { name: h.name, value: h.value }).collect()
+    h.into_iter()
+        .map(|h| w::Header {
+            name: h.name,
+            value: h.value,
+        })
+        .collect()
 }
 
 fn request_in(r: w::Request) -> t::Request {
@@ -86,7 +99,10 @@ fn request_in(r: w::Request) -> t::Request {
         annotations: r
             .annotations
             .into_iter()
-            .map(|a| t::Annotation { key: a.key, value: a.value })
+            .map(|a| t::Annotation {
+                key: a.key,
+                value: a.value,
+            })
             .collect(),
     }
 }
@@ -131,7 +147,10 @@ fn verdict_out(v: t::Verdict) -> w::Verdict {
         annotations: v
             .annotations
             .into_iter()
-            .map(|a| w::Annotation { key: a.key, value: a.value })
+            .map(|a| w::Annotation {
+                key: a.key,
+                value: a.value,
+            })
             .collect(),
     }
 }

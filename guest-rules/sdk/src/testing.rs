@@ -17,9 +17,9 @@
 //! assert!(h.on_request(&Request::builder().target("/shop").build()).is_allow());
 //! ```
 
+use crate::Policy;
 use crate::host::Level;
 use crate::types::{Annotation, Connection, Header, Request, Response, TlsInfo, Verdict};
-use crate::Policy;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -79,7 +79,11 @@ impl MemoryHost {
     /// Matches an address against a runtime list.
     pub fn ip_list_match(&self, name: &str, addr: &str) -> Option<String> {
         let ip: IpAddr = addr.parse().ok()?;
-        self.lists.get(name)?.iter().find(|n| n.contains(&ip)).map(|n| n.to_string())
+        self.lists
+            .get(name)?
+            .iter()
+            .find(|n| n.contains(&ip))
+            .map(|n| n.to_string())
     }
 
     /// Adds a CIDR (or a single address) to runtime list `name`.
@@ -116,7 +120,9 @@ impl<P: Policy> Harness<P> {
     /// Initialises the policy with `config` (JSON) on a fresh in-memory host.
     pub fn new(config: &str) -> Result<Self, String> {
         reset_host();
-        Ok(Harness { policy: P::init(config)? })
+        Ok(Harness {
+            policy: P::init(config)?,
+        })
     }
 
     /// The policy itself.
@@ -204,7 +210,10 @@ impl RequestBuilder {
 
     /// Adds an annotation, as if set by an earlier policy.
     pub fn annotation(mut self, key: &str, value: &str) -> Self {
-        self.req.annotations.push(Annotation { key: key.into(), value: value.into() });
+        self.req.annotations.push(Annotation {
+            key: key.into(),
+            value: value.into(),
+        });
         self
     }
 

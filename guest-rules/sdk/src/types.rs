@@ -14,7 +14,10 @@ pub struct Header {
 impl Header {
     /// A header from a name and a value.
     pub fn new(name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
-        Header { name: name.into().to_ascii_lowercase(), value: value.into() }
+        Header {
+            name: name.into().to_ascii_lowercase(),
+            value: value.into(),
+        }
     }
 }
 

@@ -22,14 +22,21 @@ impl Verdict {
     /// Deny with an explicit status (e.g. 401, 429).
     pub fn deny_status(status: u16, reason: impl Into<String>) -> Self {
         Verdict {
-            action: Action::Deny(Deny { status, reason: reason.into(), headers: Vec::new() }),
+            action: Action::Deny(Deny {
+                status,
+                reason: reason.into(),
+                headers: Vec::new(),
+            }),
             ..Self::allow()
         }
     }
 
     /// Redirect (302) to `location`.
     pub fn redirect(location: impl Into<String>) -> Self {
-        Verdict { action: Action::Redirect(location.into()), ..Self::allow() }
+        Verdict {
+            action: Action::Redirect(location.into()),
+            ..Self::allow()
+        }
     }
 
     /// Adds a finding.
@@ -66,7 +73,10 @@ impl Verdict {
 
     /// Adds an annotation for later policies and the decision log.
     pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.annotations.push(Annotation { key: key.into(), value: value.into() });
+        self.annotations.push(Annotation {
+            key: key.into(),
+            value: value.into(),
+        });
         self
     }
 

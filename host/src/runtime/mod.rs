@@ -152,14 +152,25 @@ impl WasiView for GuestState {
 /// The engine, the linker and the compiled-component cache.
 pub struct Runtime {
     engine: Engine,
+    engine_hash: String,
     linker: Linker<GuestState>,
     components: Mutex<HashMap<String, Component>>,
     state: Arc<dyn StateBackend>,
+    precompiled: Option<crate::store::Store>,
 }
 
 impl Runtime {
-    /// Builds the engine and starts the epoch ticker thread.
+    /// Builds the engine and starts the epoch ticker thread; no on-disk cache.
     pub fn new(state: Arc<dyn StateBackend>) -> anyhow::Result<Arc<Self>> {
+        Self::with_cache(state, None)
+    }
+
+    /// Like [`Runtime::new`], keeping precompiled components in `store` so a
+    /// restart does not recompile them.
+    pub fn with_cache(
+        state: Arc<dyn StateBackend>,
+        precompiled: Option<crate::store::Store>,
+    ) -> anyhow::Result<Arc<Self>> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -183,11 +194,19 @@ impl Runtime {
                 }
             })
             .context("starting the epoch thread")?;
+        let engine_hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            engine.precompile_compatibility_hash().hash(&mut h);
+            format!("{:016x}", h.finish())
+        };
         Ok(Arc::new(Runtime {
             engine,
+            engine_hash,
             linker,
             components: Mutex::new(HashMap::new()),
             state,
+            precompiled,
         }))
     }
 
@@ -218,13 +237,53 @@ impl Runtime {
                 "the file does not start with the Wasm magic bytes".into(),
             ));
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let component = self.compile_or_load(&hash, bytes)?;
         self.components
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(hash.clone(), component.clone());
         Ok((hash, component))
+    }
+
+    fn compile_or_load(&self, hash: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+        let cached = self
+            .precompiled
+            .as_ref()
+            .map(|store| (store, store.precompiled_path(hash, &self.engine_hash)));
+        if let Some((_, path)) = &cached
+            && path.is_file()
+        {
+            // SAFETY: the file is one this host wrote with `Component::serialize`
+            // for an engine of the same compatibility hash, in its own state folder.
+            match unsafe { Component::deserialize_file(&self.engine, path) } {
+                Ok(c) => return Ok(c),
+                Err(e) => tracing::warn!("ignoring precompiled {}: {e:#}", path.display()),
+            }
+        }
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        if let Some((store, path)) = cached {
+            match component.serialize() {
+                Ok(art) => {
+                    if let Err(e) = store.put_precompiled(&path, &art) {
+                        tracing::warn!("cannot cache {}: {e}", path.display());
+                    }
+                }
+                Err(e) => tracing::warn!("cannot serialize component {hash}: {e:#}"),
+            }
+        }
+        Ok(component)
+    }
+
+    /// Checks that a component implements the `edgewaf:policy` world without
+    /// running it.
+    pub fn check_world(&self, component: &Component) -> Result<(), LoadError> {
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        PolicyPre::new(pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        Ok(())
     }
 
     /// Loads one policy for one tenant: pre-instantiates, creates the first

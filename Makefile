@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip2
 # Every policy component built for the host (and the tests).
-GUESTS := hostile ip-filter signatures auth-jwt auth-apikey auth-hmac auth-mtls
+GUESTS := hostile ip-filter signatures rate-limit auth-jwt auth-apikey auth-hmac auth-mtls crs
 BIN := target/release/edgewaf
 # The admin API token for `make run` (override: make run EDGEWAF_ADMIN_TOKEN=...).
 EDGEWAF_ADMIN_TOKEN ?= dev-admin-token
@@ -11,10 +11,15 @@ export EDGEWAF_ADMIN_TOKEN
 
 .PHONY: run test setup guests host fmt clippy clean
 
-## Install what is missing: the wasm32-wasip2 target.
+## Install what is missing: the wasm32-wasip2 target, and redis-server (the
+## shared-state tests start their own on 127.0.0.1; apt as root, else sudo).
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@command -v redis-server >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends redis-server; }
 
 ## Build every policy component (release, wasm32-wasip2).
 guests: setup
@@ -32,9 +37,15 @@ run: guests host
 	trap 'kill $$echo_pid 2>/dev/null' EXIT INT TERM; \
 	$(BIN) serve --config edgewaf.toml
 
-## Build everything and run every test (unit, component, end-to-end).
+# The OWASP CRS release the CRS tests run against (never copied into the repo).
+EDGEWAF_CRS_DIR ?= $(abspath ../shared/crs/v4.28.0)
+export EDGEWAF_CRS_DIR
+
+## Build everything and run every test (unit, component, end-to-end), then the
+## CRS regression suite through the CRS component.
 test: guests host
 	$(CARGO) test --release --workspace
+	$(BIN) crs-test --crs $(EDGEWAF_CRS_DIR) --module target/$(WASM_TARGET)/release/crs.wasm --overrides tests/crs-overrides.yaml
 
 fmt:
 	$(CARGO) fmt --all

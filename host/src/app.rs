@@ -8,7 +8,7 @@ use crate::config::ServerConfig;
 use crate::events::EventSink;
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
-use crate::state::{MemoryState, StateBackend};
+use crate::state::StateBackend;
 use crate::manager::Manager;
 use crate::store::Store;
 use crate::tenants::{Loader, Registry};
@@ -46,7 +46,9 @@ impl App {
     /// Builds the app and loads every tenant of the policies folder. Tenants that
     /// fail to load are logged and left out; the others serve.
     pub async fn start(config: ServerConfig) -> anyhow::Result<Arc<App>> {
-        let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
+        let metrics = Metrics::new();
+        let state = crate::state::open(&config.state, metrics.state())
+            .with_context(|| format!("[state] backend {:?}", config.state.backend))?;
         let store = Store::new(&config.state.dir);
         let runtime = Runtime::with_cache(state.clone(), Some(store.clone()))?;
         let loader = Loader::new(runtime, config.policies.modules.clone()).with_store(store.clone());
@@ -105,7 +107,7 @@ impl App {
             registry,
             manager,
             state,
-            metrics: Metrics::new(),
+            metrics,
             events,
             client,
             admin_token,

@@ -73,6 +73,33 @@ pub struct StateConfig {
     /// `watch_debounce_ms = 200`: quiet time after the last change before reloading.
     #[serde(default = "default_debounce")]
     pub watch_debounce_ms: u64,
+    /// `backend = "memory"` (default) or `"redis"`: where policy counters,
+    /// key-value entries and runtime lists live (see [`crate::state`]).
+    #[serde(default)]
+    pub backend: StateBackendKind,
+    /// `redis_url = "redis://127.0.0.1:6379/0"`: the Redis every node shares.
+    #[serde(default = "default_redis_url")]
+    pub redis_url: String,
+    /// `redis_prefix = "ew"`: first part of every key (several clusters can share one Redis).
+    #[serde(default = "default_redis_prefix")]
+    pub redis_prefix: String,
+    /// `redis_timeout_ms = 20`: connect, read and write timeout of each Redis call.
+    #[serde(default = "default_redis_timeout_ms")]
+    pub redis_timeout_ms: u64,
+    /// `redis_retry_ms = 1000`: while Redis is unreachable, how often to try it again.
+    #[serde(default = "default_redis_retry_ms")]
+    pub redis_retry_ms: u64,
+}
+
+/// `[state] backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackendKind {
+    /// In process memory; runtime lists persisted to `<dir>/lists.json`.
+    #[default]
+    Memory,
+    /// Shared through Redis, with local memory as the fallback.
+    Redis,
 }
 
 impl Default for StateConfig {
@@ -82,8 +109,26 @@ impl Default for StateConfig {
             versions_kept: default_versions_kept(),
             watch: true,
             watch_debounce_ms: default_debounce(),
+            backend: StateBackendKind::Memory,
+            redis_url: default_redis_url(),
+            redis_prefix: default_redis_prefix(),
+            redis_timeout_ms: default_redis_timeout_ms(),
+            redis_retry_ms: default_redis_retry_ms(),
         }
     }
+}
+
+fn default_redis_url() -> String {
+    "redis://127.0.0.1:6379/0".into()
+}
+fn default_redis_prefix() -> String {
+    "ew".into()
+}
+fn default_redis_timeout_ms() -> u64 {
+    20
+}
+fn default_redis_retry_ms() -> u64 {
+    1000
 }
 
 fn default_state_dir() -> PathBuf {
@@ -667,5 +712,24 @@ mod tests {
         assert!(validate_tenant_name("Shop").is_err());
         assert!(validate_tenant_name("../x").is_err());
         assert!(validate_tenant_name("").is_err());
+    }
+
+    #[test]
+    fn state_backend_keys() {
+        let c: ServerConfig = toml::from_str("").unwrap();
+        assert_eq!(c.state.backend, StateBackendKind::Memory);
+        let c: ServerConfig = toml::from_str(
+            "[state]\nbackend = 'redis'\nredis_url = 'redis://10.0.0.5:6380/2'\nredis_timeout_ms = 5\n",
+        )
+        .unwrap();
+        assert_eq!(c.state.backend, StateBackendKind::Redis);
+        assert_eq!(c.state.redis_url, "redis://10.0.0.5:6380/2");
+        assert_eq!(c.state.redis_timeout_ms, 5);
+        assert_eq!(c.state.redis_retry_ms, 1000);
+        assert_eq!(c.state.redis_prefix, "ew");
+        let err = toml::from_str::<ServerConfig>("[state]\nbackend = 'etcd'\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("etcd") && err.contains("redis"), "{err}");
     }
 }

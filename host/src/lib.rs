@@ -18,6 +18,7 @@ pub mod app;
 pub mod chain;
 pub mod check;
 pub mod config;
+pub mod crs_test;
 pub mod echo;
 pub mod events;
 pub mod manager;

@@ -35,6 +35,21 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8081")]
         listen: String,
     },
+    /// Run the OWASP CRS regression suite through the CRS policy component.
+    CrsTest {
+        /// The CRS release folder.
+        #[arg(long, env = "EDGEWAF_CRS_DIR", default_value = "../shared/crs/v4.28.0")]
+        crs: PathBuf,
+        /// The CRS policy component.
+        #[arg(long, default_value = "target/wasm32-wasip2/release/crs.wasm")]
+        module: PathBuf,
+        /// Expectations that differ because of the HTTP layer, each with a reason.
+        #[arg(long, default_value = "tests/crs-overrides.yaml")]
+        overrides: PathBuf,
+        /// Only test files whose path contains this.
+        #[arg(long)]
+        filter: Option<String>,
+    },
     /// Evaluate one request (raw HTTP or JSON file) offline against a tenant and
     /// print the verdict. Exit status: 0 allowed, 2 blocked, 1 error.
     Check {
@@ -143,13 +158,22 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             }
             Ok(std::process::ExitCode::SUCCESS)
         }
-        Command::Check {
-            config,
-            tenant,
-            request,
-        } => {
+        Command::CrsTest { crs, module, overrides, filter } => {
+            let overrides = overrides.exists().then_some(overrides);
+            let opts = edgewaf::crs_test::Options {
+                crs: &crs,
+                module: &module,
+                overrides: overrides.as_deref(),
+                filter: filter.as_deref(),
+            };
+            let summary = edgewaf::crs_test::run(opts, &mut std::io::stdout()).await?;
+            Ok(if summary.failed == 0 { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+        }
+        Command::Check { config, tenant, request } => {
             let (report, blocked) = edgewaf::check::run(&config, &tenant, &request).await?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            use std::io::Write as _;
+            // A closed stdout (e.g. `| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&report)?);
             Ok(if blocked {
                 std::process::ExitCode::from(2)
             } else {

@@ -157,13 +157,17 @@ impl Manager {
 
     /// Validates and applies a tenant config; see the module docs.
     pub async fn apply(&self, name: &str, text: &str, source: Source) -> Result<Applied, ApplyError> {
+        let _guard = self.lock.lock().await;
+        self.apply_locked(name, text, source).await
+    }
+
+    async fn apply_locked(&self, name: &str, text: &str, source: Source) -> Result<Applied, ApplyError> {
         let started = std::time::Instant::now();
         if !valid_name(name) {
             return Err(ApplyError::Invalid(format!(
                 "tenant name {name:?} must be 1-64 characters of a-z, 0-9, '-' or '_'"
             )));
         }
-        let _guard = self.lock.lock().await;
         let path = self.tenant_file(name);
         let tenant = self
             .loader
@@ -248,18 +252,22 @@ impl Manager {
             let Some(name) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
                 return;
             };
+            // Read the file under the lock, so an older edit can never be applied
+            // after a newer change from the API.
+            let _guard = self.lock.lock().await;
             match std::fs::read_to_string(path) {
                 Ok(text) => {
                     let unchanged = self.registry.snapshot().get(&name).is_some_and(|t| t.text == text);
                     if unchanged {
                         return;
                     }
-                    if let Err(e) = self.apply(&name, &text, Source::File).await {
+                    if let Err(e) = self.apply_locked(&name, &text, Source::File).await {
                         tracing::error!("ignoring the edit of {}: {e}", path.display());
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     if self.registry.snapshot().get(&name).is_some() {
+                        drop(_guard);
                         let _ = self.remove(&name, Source::File).await;
                     }
                 }

@@ -45,6 +45,7 @@ pub struct Metrics {
     policy_errors: Family<ErrorLabels, Counter>,
     upstream_errors: Family<TenantLabels, Counter>,
     eval_seconds: Family<TenantLabels, Histogram, fn() -> Histogram>,
+    state: crate::state::StateMetrics,
 }
 
 impl Default for Metrics {
@@ -90,6 +91,17 @@ impl Metrics {
             "Time spent in a tenant's policy chain per request",
             eval_seconds.clone(),
         );
+        let state = crate::state::StateMetrics::default();
+        registry.register(
+            "edgewaf_state_backend_up",
+            "1 while the configured state backend answers; 0 while Redis is unreachable and local memory serves",
+            state.up.clone(),
+        );
+        registry.register(
+            "edgewaf_state_fallback",
+            "State calls served from local memory because Redis was unreachable",
+            state.fallback.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -97,7 +109,13 @@ impl Metrics {
             policy_errors,
             upstream_errors,
             eval_seconds,
+            state,
         }
+    }
+
+    /// The metrics the state backend keeps up to date.
+    pub fn state(&self) -> crate::state::StateMetrics {
+        self.state.clone()
     }
 
     /// Counts a request by its final action.

@@ -6,6 +6,8 @@ mod support;
 
 mod admin;
 mod components;
+mod hotswap;
 mod proxy;
 mod sandbox;
+mod state;
 mod tls;

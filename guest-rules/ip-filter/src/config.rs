@@ -42,6 +42,17 @@ struct RawConfig {
     /// `status = 403`: the deny status; absent means the tenant's deny status.
     #[serde(default)]
     status: Option<u16>,
+    /// `mmdb = "/geo/GeoLite2-Country.mmdb"`: a MaxMind-format country
+    /// database, a path inside the sandbox (mount its folder with `mounts`).
+    #[serde(default)]
+    mmdb: Option<String>,
+    /// `countries = ["XX"]`: ISO 3166-1 alpha-2 codes whose clients are denied.
+    #[serde(default)]
+    countries: Vec<String>,
+    /// `allow_countries = ["DE", "FR"]`: when set, only these countries pass
+    /// (addresses the database does not place are denied too).
+    #[serde(default)]
+    allow_countries: Vec<String>,
 }
 
 /// The checked config.
@@ -61,6 +72,12 @@ pub struct Config {
     pub lists: Vec<String>,
     /// Deny status; 0 is the tenant's deny status.
     pub status: u16,
+    /// The country database's path inside the sandbox.
+    pub mmdb: Option<String>,
+    /// Denied countries, upper-case.
+    pub countries: Vec<String>,
+    /// When not empty, the only countries that pass, upper-case.
+    pub allow_countries: Vec<String>,
 }
 
 impl Config {
@@ -97,6 +114,18 @@ impl Config {
                 ));
             }
         }
+        let countries = parse_countries("countries", &raw.countries)?;
+        let allow_countries = parse_countries("allow_countries", &raw.allow_countries)?;
+        if raw.mmdb.is_none() && !(countries.is_empty() && allow_countries.is_empty()) {
+            return Err(
+                "ip-filter config: countries/allow_countries need a country database: set \
+                 mmdb = \"/geo/GeoLite2-Country.mmdb\" and mount its folder (mounts = { \"/geo\" = \"...\" })"
+                    .into(),
+            );
+        }
+        if raw.mmdb.as_deref().is_some_and(|m| m.trim().is_empty()) {
+            return Err("ip-filter config: mmdb: the path cannot be empty".into());
+        }
         Ok(Config {
             allow: parse_nets("allow", &raw.allow)?,
             deny: parse_nets("deny", &raw.deny)?,
@@ -105,8 +134,30 @@ impl Config {
             client_ip_header: client_ip_header.to_ascii_lowercase(),
             lists: raw.lists,
             status,
+            mmdb: raw.mmdb,
+            countries,
+            allow_countries,
         })
     }
+}
+
+/// Two-letter country codes (ISO 3166-1 alpha-2, as the database stores them), upper-cased.
+fn parse_countries(field: &str, codes: &[String]) -> Result<Vec<String>, String> {
+    codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| {
+            let c = code.trim();
+            if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) {
+                Ok(c.to_ascii_uppercase())
+            } else {
+                Err(format!(
+                    "ip-filter config: {field}[{i}]: {code:?} is not a two-letter country code \
+                     (ISO 3166-1 alpha-2, e.g. \"DE\")"
+                ))
+            }
+        })
+        .collect()
 }
 
 /// Parses a list of CIDRs (a bare address means a single host).
@@ -209,6 +260,23 @@ mod tests {
         assert!(err.contains("allow[0]"), "{err}");
         let err = Config::parse(r#"{"allow":["example.com"]}"#).unwrap_err();
         assert!(err.contains("allow[0]"), "{err}");
+    }
+
+    #[test]
+    fn country_codes_are_checked_and_need_a_database() {
+        let c = Config::parse(
+            r#"{"mmdb":"/geo/c.mmdb","countries":["xx"," de "],"allow_countries":["FR"]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.countries, vec!["XX".to_string(), "DE".to_string()]);
+        assert_eq!(c.allow_countries, vec!["FR".to_string()]);
+        assert_eq!(c.mmdb.as_deref(), Some("/geo/c.mmdb"));
+        let err = Config::parse(r#"{"mmdb":"/geo/c.mmdb","countries":["DE","DEU"]}"#).unwrap_err();
+        assert!(err.contains("countries[1]") && err.contains("DEU"), "{err}");
+        let err = Config::parse(r#"{"allow_countries":["DE"]}"#).unwrap_err();
+        assert!(err.contains("mmdb"), "{err}");
+        let err = Config::parse(r#"{"mmdb":" "}"#).unwrap_err();
+        assert!(err.contains("mmdb"), "{err}");
     }
 
     #[test]

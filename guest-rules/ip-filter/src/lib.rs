@@ -13,7 +13,13 @@
 //! client_ip_header = "x-forwarded-for"          # or e.g. "cf-connecting-ip" behind a CDN
 //! lists = ["blocklist"]                         # runtime lists managed by the admin API
 //! status = 403                                  # absent: the tenant's deny status
+//! mmdb = "/geo/GeoLite2-Country.mmdb"           # a MaxMind-format country database ...
+//! countries = ["XX"]                            # ... to deny these countries
+//! allow_countries = ["DE", "FR"]                # ... or to let only these pass
 //! ```
+//!
+//! The database is read once in `init` from inside the sandbox: mount its
+//! folder in the tenant file (`mounts = { "/geo" = "/var/lib/geoip" }`).
 //!
 //! The decision, in order:
 //!
@@ -28,7 +34,10 @@
 //! 3. In `deny` → denied (`ip-filter-deny`, the matched CIDR as data).
 //! 4. In one of the runtime `lists` (asked through
 //!    [`edgewaf_sdk::host::ip_list_match`]) → denied (`ip-filter-list`).
-//! 5. Otherwise `default`: allowed, or denied (`ip-filter-default`).
+//! 5. Its country (from `mmdb`) in `countries`, or `allow_countries` set and
+//!    the country not in it (or unknown to the database) → denied
+//!    (`ip-filter-country`, the country code or `unknown` as data).
+//! 6. Otherwise `default`: allowed, or denied (`ip-filter-default`).
 //!
 //! Every verdict carries the annotation `client.ip` with the effective client
 //! address, so later policies (rate limits, logs) use the same answer.
@@ -36,21 +45,26 @@
 
 pub mod client;
 pub mod config;
+pub mod geo;
+#[cfg(test)]
+mod mmdb_writer;
 
 use client::{ClientError, effective_client};
 use config::{Config, DefaultAction, find};
 use edgewaf_sdk::prelude::*;
+use geo::Geo;
 
-/// The policy: the checked config.
+/// The policy: the checked config and the country database, if any.
 pub struct IpFilter {
     config: Config,
+    geo: Option<Geo>,
 }
 
 impl Policy for IpFilter {
     fn init(config: &str) -> Result<Self, String> {
-        Ok(IpFilter {
-            config: Config::parse(config)?,
-        })
+        let config = Config::parse(config)?;
+        let geo = config.mmdb.as_deref().map(Geo::open).transpose()?;
+        Ok(IpFilter { config, geo })
     }
 
     fn on_request(&self, req: &Request) -> Verdict {
@@ -91,6 +105,15 @@ impl Policy for IpFilter {
                     &format!("{list}:{net}"),
                 ),
             )
+        } else if let Some(country) = self.country_denied(ip) {
+            self.deny(
+                format!("ip-filter: {ip} from country {country}"),
+                finding(
+                    "ip-filter-country",
+                    "client address from a blocked country",
+                    &country,
+                ),
+            )
         } else if c.default == DefaultAction::Deny {
             self.deny(
                 format!("ip-filter: {ip} not in allow list"),
@@ -110,6 +133,24 @@ impl Policy for IpFilter {
 impl IpFilter {
     fn deny(&self, reason: String, finding: Finding) -> Verdict {
         Verdict::deny_status(self.config.status, reason).with_finding(finding)
+    }
+
+    /// The client's country (or `unknown`) when the country rules deny it.
+    fn country_denied(&self, ip: std::net::IpAddr) -> Option<String> {
+        let geo = self.geo.as_ref()?;
+        let c = &self.config;
+        if c.countries.is_empty() && c.allow_countries.is_empty() {
+            return None;
+        }
+        let country = geo.country(ip);
+        match &country {
+            Some(code) if c.countries.contains(code) => country,
+            Some(code) if !c.allow_countries.is_empty() && !c.allow_countries.contains(code) => {
+                country
+            }
+            None if !c.allow_countries.is_empty() => Some("unknown".into()),
+            _ => None,
+        }
     }
 
     /// The first runtime list holding `ip`, with the matching entry.
@@ -311,6 +352,73 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.contains("trusted_proxy"), "{err}");
+    }
+
+    /// Writes a test database to a temporary file; returns its path.
+    fn mmdb_file(name: &str) -> String {
+        let db = crate::mmdb_writer::MmdbWriter::new()
+            .insert("203.0.113.0/24", "XX")
+            .insert("198.51.100.0/24", "DE")
+            .insert("2001:db8::/32", "XX")
+            .build();
+        let path =
+            std::env::temp_dir().join(format!("ip-filter-{}-{name}.mmdb", std::process::id()));
+        std::fs::write(&path, db).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn countries_deny() {
+        let path = mmdb_file("deny");
+        let h = Harness::<IpFilter>::new(&format!(
+            r#"{{"mmdb":{path:?},"countries":["xx"],"allow":["203.0.113.5"]}}"#
+        ))
+        .unwrap();
+        let v = from(&h, "203.0.113.9");
+        assert!(v.is_deny());
+        assert_eq!(v.rule_ids(), vec!["ip-filter-country"]);
+        assert_eq!(v.findings[0].data, "XX");
+        assert!(from(&h, "2001:db8::1").is_deny());
+        assert!(from(&h, "198.51.100.1").is_allow(), "another country");
+        assert!(from(&h, "192.0.2.1").is_allow(), "unknown to the database");
+        assert!(from(&h, "203.0.113.5").is_allow(), "the allow list wins");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn allow_countries_let_only_those_pass() {
+        let path = mmdb_file("allow");
+        let h = Harness::<IpFilter>::new(&format!(
+            r#"{{"mmdb":{path:?},"allow_countries":["DE"],"status":451}}"#
+        ))
+        .unwrap();
+        assert!(from(&h, "198.51.100.7").is_allow());
+        let v = from(&h, "203.0.113.9");
+        assert!(v.is_deny());
+        assert_eq!(v.deny_status_code(), Some(451));
+        assert_eq!(v.findings[0].data, "XX");
+        let v = from(&h, "192.0.2.1");
+        assert!(v.is_deny(), "an address the database does not place");
+        assert_eq!(v.findings[0].data, "unknown");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn missing_or_bad_database_fails_init() {
+        let err = Harness::<IpFilter>::new(r#"{"mmdb":"/nonexistent/c.mmdb","countries":["XX"]}"#)
+            .err()
+            .unwrap();
+        assert!(
+            err.contains("mmdb") && err.contains("/nonexistent/c.mmdb"),
+            "{err}"
+        );
+        let path = std::env::temp_dir().join(format!("ip-filter-{}-bad.mmdb", std::process::id()));
+        std::fs::write(&path, b"garbage").unwrap();
+        let err = Harness::<IpFilter>::new(&format!(r#"{{"mmdb":{:?}}}"#, path.to_string_lossy()))
+            .err()
+            .unwrap();
+        assert!(err.contains("not a MaxMind database"), "{err}");
+        let _ = std::fs::remove_file(path);
     }
 
     #[test]

@@ -1,0 +1,102 @@
+//! Median time per request through the CRS policy natively at paranoia 1
+//! (block mode): a benign GET with 8 headers, a 2 KB urlencoded POST and a
+//! 20 KB JSON POST. (The Wasm figures come from the host's benchmark.)
+//!
+//! `CARGO_TARGET_DIR=/tmp/target-crs cargo run --release -p crs --example crs_bench`
+
+use edgewaf_sdk::Request;
+use edgewaf_sdk::testing::{Harness, RequestBuilder};
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn headers(b: RequestBuilder) -> RequestBuilder {
+    b.header(
+        "user-agent",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+    )
+    .header(
+        "accept",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    )
+    .header("accept-language", "en-US,en;q=0.5")
+    .header("accept-encoding", "gzip, deflate, br")
+    .header("referer", "https://example.test/products")
+    .header("cookie", "session=0123456789abcdef; theme=dark")
+    .header("connection", "keep-alive")
+}
+
+fn median_us(h: &Harness<crs::Crs>, req: &Request, n: usize) -> f64 {
+    let mut times: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            let v = h.on_request(req);
+            assert!(v.is_allow(), "benign request blocked: {:?}", v.rule_ids());
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    times[n / 2]
+}
+
+fn main() {
+    let crs = std::env::var("EDGEWAF_CRS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs/v4.28.0")
+        });
+    let cfg = serde_json::json!({"rules": [crs.join("crs-setup.conf.example"), crs.join("rules/*.conf")]});
+    let t = Instant::now();
+    let h = Harness::<crs::Crs>::new(&cfg.to_string()).expect("load CRS");
+    println!("load CRS: {:?}", t.elapsed());
+
+    let get = headers(RequestBuilder::new().target("/products/list?page=2&sort=price")).build();
+    let form: String = (0..60)
+        .map(|i| format!("field{i}=value+number+{i}+text"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let form = &form[..form.len().min(2048)];
+    let post = headers(
+        RequestBuilder::new()
+            .method("POST")
+            .target("/account/update"),
+    )
+    .header("content-type", "application/x-www-form-urlencoded")
+    .header("content-length", form.len().to_string().as_bytes())
+    .body(form.as_bytes().to_vec())
+    .build();
+    let items: Vec<String> = (0..250)
+        .map(|i| format!(r#"{{"id":{i},"name":"item {i}","tags":["a","b"],"price":{i}.5}}"#))
+        .collect();
+    let mut json = format!(r#"{{"items":[{}]}}"#, items.join(","));
+    json.truncate(json.len().min(20 * 1024));
+    while serde_json::from_str::<serde_json::Value>(&json).is_err() {
+        json = format!(
+            r#"{{"items":[{}]}}"#,
+            items[..items.len() - (json.len() / 100)].join(",")
+        );
+    }
+    let jpost = headers(RequestBuilder::new().method("POST").target("/api/cart"))
+        .header("content-type", "application/json")
+        .header("content-length", json.len().to_string().as_bytes())
+        .body(json.clone().into_bytes())
+        .build();
+    if std::env::args().any(|a| a == "--json-only") {
+        median_us(&h, &jpost, 200);
+        return;
+    }
+    println!("benign GET, 8 headers: {:.0} µs", median_us(&h, &get, 400));
+    if std::env::args().any(|a| a == "--get-only") {
+        median_us(&h, &get, 20_000);
+        return;
+    }
+    println!(
+        "{} B urlencoded POST: {:.0} µs",
+        form.len(),
+        median_us(&h, &post, 200)
+    );
+    println!(
+        "{} B JSON POST: {:.0} µs",
+        json.len(),
+        median_us(&h, &jpost, 100)
+    );
+}

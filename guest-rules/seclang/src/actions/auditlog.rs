@@ -1,0 +1,9 @@
+//! `auditlog`: accepted; mapped to the host's decision log.
+
+use super::{Actions, no_value};
+
+pub(super) fn apply(a: &mut Actions, v: Option<&str>) -> Result<(), String> {
+    no_value("auditlog", v)?;
+    a.auditlog = Some(true);
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! libinjection-compatible SQL injection and XSS detection, for `@detectSQLi` and `@detectXSS`.
+//!
+//! - XSS: our own port of libinjection's HTML5 tokenizer and XSS rules (`html5.rs`, `xss.rs`),
+//!   checked against the C library (see the tests and `testdata/injection/`).
+//! - SQLi: our own port of libinjection's SQL tokenizer, folder and fingerprint rules
+//!   (`sqli.rs`), using the keyword and fingerprint table the `libinjectionrs` crate carries.
+
+mod html5;
+mod sqli;
+mod xss;
+
+/// The libinjection fingerprint (e.g. `s&1c`) when `input` looks like SQL injection.
+///
+/// Like `libinjection_sqli`, the input is tried as-is, then as if it followed a `'` and a `"`,
+/// in ANSI and MySQL comment modes; the fingerprint is the one that matched.
+pub fn detect_sqli(input: &[u8]) -> Option<String> {
+    sqli::detect(input)
+}
+
+/// Whether `input` looks like cross-site scripting, as `libinjection_xss` decides: the input is
+/// tokenized as HTML starting between tags and inside unquoted, `'`, `"` and `` ` `` attribute
+/// values.
+pub fn detect_xss(input: &[u8]) -> bool {
+    xss::is_xss(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Vector {
+        input: Option<String>,
+        input_hex: Option<String>,
+        fingerprint: Option<String>,
+        xss: Option<bool>,
+        #[allow(dead_code)]
+        source: String,
+    }
+
+    fn load(name: &str) -> Vec<(Vec<u8>, Vector)> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/injection")
+            .join(name);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let list: Vec<Vector> =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: invalid JSON: {e}"));
+        assert!(list.len() > 100, "{name}: only {} vectors", list.len());
+        list.into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let input = match (&v.input, &v.input_hex) {
+                    (Some(s), None) => s.as_bytes().to_vec(),
+                    (None, Some(h)) => (0..h.len() / 2)
+                        .map(|j| u8::from_str_radix(&h[2 * j..2 * j + 2], 16))
+                        .collect::<Result<_, _>>()
+                        .unwrap_or_else(|e| panic!("{name} vector {i}: input_hex: {e}")),
+                    _ => panic!("{name} vector {i}: give exactly one of input and input_hex"),
+                };
+                (input, v)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sqli_vectors_match_libinjection() {
+        let vectors = load("detect_sqli.json");
+        let mut failures = Vec::new();
+        for (input, v) in &vectors {
+            let got = detect_sqli(input);
+            if got != v.fingerprint {
+                failures.push(format!(
+                    "{:?}: want {:?}, got {got:?}",
+                    String::from_utf8_lossy(input),
+                    v.fingerprint
+                ));
+            }
+        }
+        let positives = vectors
+            .iter()
+            .filter(|(_, v)| v.fingerprint.is_some())
+            .count();
+        println!(
+            "detect_sqli vectors: {} ({positives} SQLi), {} failed",
+            vectors.len(),
+            failures.len()
+        );
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn xss_vectors_match_libinjection() {
+        let vectors = load("detect_xss.json");
+        let mut failures = Vec::new();
+        for (input, v) in &vectors {
+            let want = v
+                .xss
+                .unwrap_or_else(|| panic!("{:?}: no `xss` field", String::from_utf8_lossy(input)));
+            if detect_xss(input) != want {
+                failures.push(format!("{:?}: want {want}", String::from_utf8_lossy(input)));
+            }
+        }
+        let positives = vectors.iter().filter(|(_, v)| v.xss == Some(true)).count();
+        println!(
+            "detect_xss vectors: {} ({positives} XSS), {} failed",
+            vectors.len(),
+            failures.len()
+        );
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn keyword_table_is_sorted_for_binary_search() {
+        let table = libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
+        assert!(table.len() > 9000);
+        assert!(table.windows(2).all(|w| w[0].word < w[1].word));
+    }
+
+    /// Arbitrary bytes never panic (a fixed pseudo-random sequence, so the test is repeatable).
+    #[test]
+    fn arbitrary_bytes_do_not_panic() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| (x.rotate_left(i as u32 * 5) & 0xff) as u8)
+                .collect();
+            let _ = detect_sqli(&bytes);
+            let _ = detect_xss(&bytes);
+        }
+        assert_eq!(detect_sqli(b""), None);
+        assert!(!detect_xss(b""));
+    }
+}

@@ -1,0 +1,47 @@
+//! # seclang: a SecLang (ModSecurity rule language) engine in pure Rust
+//!
+//! It runs the OWASP Core Rule Set v4. The pipeline is visible in the types:
+//!
+//! 1. Load: [`RuleSet::from_files`] / [`RuleSet::from_text`] or
+//!    [`RuleSetBuilder`] (files, globs, inline text in any order). Every error
+//!    is a [`ParseError`] naming file and line. Operators compile their
+//!    arguments once (regexes, Aho-Corasick automata).
+//! 2. Share: a [`RuleSet`] is immutable and `Send + Sync`.
+//! 3. Evaluate: one [`Transaction`] per request, fed in the five-phase order
+//!    documented on [`transaction`]; read [`Transaction::matched_rules`],
+//!    [`Transaction::intervention`] and the anomaly scores with
+//!    [`Transaction::tx_var`].
+//!
+//! ```
+//! use seclang::{RuleSet, Transaction};
+//! let rs = RuleSet::from_text("inline", r#"
+//! SecRuleEngine On
+//! SecRule ARGS "@contains evil" "id:1,phase:1,deny,status:403,msg:'evil arg'"
+//! "#).unwrap();
+//! let mut tx = Transaction::new(&rs, "req-1");
+//! tx.process_uri("GET", "/?q=evil", "HTTP/1.1");
+//! tx.process_request_headers();
+//! assert_eq!(tx.intervention().unwrap().status, 403);
+//! assert_eq!(tx.matched_rules()[0].msg, "evil arg");
+//! ```
+#![deny(missing_docs)]
+
+pub mod actions;
+pub mod bodyprocessors;
+pub mod config;
+pub mod error;
+pub mod injection;
+pub mod macros;
+pub mod operators;
+pub mod parser;
+pub mod rule;
+pub mod ruleset;
+pub mod transaction;
+pub mod transform;
+pub mod variables;
+
+pub use config::{EngineConfig, EngineMode};
+pub use error::ParseError;
+pub use parser::RuleSetBuilder;
+pub use ruleset::RuleSet;
+pub use transaction::{Intervention, MatchedRule, Transaction};

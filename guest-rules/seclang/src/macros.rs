@@ -1,0 +1,120 @@
+//! `%{...}` macro expansion in msg, logdata, setvar and operator arguments.
+
+/// One piece of a macro string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// Text copied as is.
+    Lit(Vec<u8>),
+    /// `%{name}` or `%{name.key}`; `name` lower-case.
+    Var {
+        /// Variable (or `rule`) name, lower-case.
+        name: String,
+        /// Key, lower-case, if any.
+        key: Option<String>,
+    },
+}
+
+/// A string that may contain `%{...}` references, parsed once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Macro {
+    parts: Vec<Part>,
+}
+
+impl Macro {
+    /// Parses `s`; a reference to an unknown variable is an error.
+    pub fn parse(s: &str) -> Result<Macro, String> {
+        let mut parts = Vec::new();
+        let mut lit = Vec::new();
+        let mut rest = s;
+        while let Some(pos) = rest.find("%{") {
+            let after = &rest[pos + 2..];
+            let Some(end) = after.find('}') else { break };
+            lit.extend_from_slice(&rest.as_bytes()[..pos]);
+            let inner = after[..end].trim();
+            let (name, key) = match inner.find(['.', ':']) {
+                Some(d) => (&inner[..d], Some(inner[d + 1..].to_ascii_lowercase())),
+                None => (inner, None),
+            };
+            let lname = name.to_ascii_lowercase();
+            if lname != "rule" && crate::variables::VarKind::from_name(name).is_none() {
+                return Err(format!("unknown variable %{{{inner}}} in macro"));
+            }
+            if !lit.is_empty() {
+                parts.push(Part::Lit(std::mem::take(&mut lit)));
+            }
+            parts.push(Part::Var { name: lname, key });
+            rest = &after[end + 1..];
+        }
+        lit.extend_from_slice(rest.as_bytes());
+        if !lit.is_empty() {
+            parts.push(Part::Lit(lit));
+        }
+        Ok(Macro { parts })
+    }
+
+    /// A macro with no references.
+    pub fn literal(s: &str) -> Macro {
+        Macro {
+            parts: if s.is_empty() {
+                vec![]
+            } else {
+                vec![Part::Lit(s.as_bytes().to_vec())]
+            },
+        }
+    }
+
+    /// True when there is nothing to expand.
+    pub fn is_literal(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
+    }
+
+    /// The text when the macro is literal.
+    pub fn literal_text(&self) -> Option<Vec<u8>> {
+        if !self.is_literal() {
+            return None;
+        }
+        Some(
+            self.parts
+                .iter()
+                .flat_map(|p| {
+                    if let Part::Lit(l) = p {
+                        l.clone()
+                    } else {
+                        vec![]
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// The parts.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// Expands with `resolve(name, key)`.
+    pub fn expand(&self, resolve: &mut dyn FnMut(&str, Option<&str>) -> Vec<u8>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => out.extend_from_slice(l),
+                Part::Var { name, key } => out.extend(resolve(name, key.as_deref())),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_expands() {
+        let m = Macro::parse("a %{TX.score} b %{MATCHED_VAR}").unwrap();
+        let out = m.expand(&mut |n, k| format!("[{n}|{}]", k.unwrap_or("-")).into_bytes());
+        assert_eq!(out, b"a [tx|score] b [matched_var|-]");
+        assert!(Macro::parse("%{NOPE.x}").is_err());
+        assert!(Macro::parse("plain").unwrap().is_literal());
+    }
+}

@@ -1,0 +1,24 @@
+//! `@contains`: the input contains the (macro-expanded) argument.
+use super::{OpContext, Operator};
+use crate::macros::Macro;
+
+#[derive(Debug)]
+pub struct Contains(pub Macro);
+
+impl Operator for Contains {
+    fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        let arg = (ctx.expand)(&self.0);
+        let found = arg.is_empty() || memfind(input, &arg).is_some();
+        if found && ctx.capture {
+            ctx.captures = vec![arg];
+        }
+        found
+    }
+}
+
+pub(crate) fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}

@@ -1,0 +1,11 @@
+//! `@detectXSS`: libinjection's XSS detection.
+use super::{OpContext, Operator};
+
+#[derive(Debug)]
+pub struct DetectXss;
+
+impl Operator for DetectXss {
+    fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        crate::injection::detect_xss(input)
+    }
+}

@@ -1,0 +1,13 @@
+//! `@eq`: the input, read as an integer, equals the (macro-expanded) argument.
+use super::{OpContext, Operator, atoi};
+use crate::macros::Macro;
+
+#[derive(Debug)]
+pub struct Eq(pub Macro);
+
+impl Operator for Eq {
+    fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        let arg = (ctx.expand)(&self.0);
+        atoi(input) == atoi(&arg)
+    }
+}

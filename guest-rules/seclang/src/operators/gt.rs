@@ -1,0 +1,13 @@
+//! `@gt`: the input, read as an integer, is greater than the (macro-expanded) argument.
+use super::{OpContext, Operator, atoi};
+use crate::macros::Macro;
+
+#[derive(Debug)]
+pub struct Gt(pub Macro);
+
+impl Operator for Gt {
+    fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        let arg = (ctx.expand)(&self.0);
+        atoi(input) > atoi(&arg)
+    }
+}

@@ -1,0 +1,13 @@
+//! `@le`: the input, read as an integer, is less than or equal to the (macro-expanded) argument.
+use super::{OpContext, Operator, atoi};
+use crate::macros::Macro;
+
+#[derive(Debug)]
+pub struct Le(pub Macro);
+
+impl Operator for Le {
+    fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        let arg = (ctx.expand)(&self.0);
+        atoi(input) <= atoi(&arg)
+    }
+}

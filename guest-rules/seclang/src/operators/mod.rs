@@ -1,0 +1,144 @@
+//! SecLang operators, one file per operator named after its keyword. An
+//! operator compiles its argument once ([`build`]) and is then evaluated many
+//! times against transformed variable values.
+
+use crate::macros::Macro;
+use std::path::Path;
+
+mod begins_with;
+mod contains;
+mod contains_word;
+mod detect_sqli;
+mod detect_xss;
+mod ends_with;
+mod eq;
+mod ge;
+mod gt;
+mod ip_match;
+mod ip_match_from_file;
+mod le;
+mod lt;
+mod no_match;
+mod pm;
+mod pm_from_file;
+mod rx;
+mod streq;
+mod strmatch;
+mod unconditional_match;
+mod validate_byte_range;
+mod validate_url_encoding;
+mod validate_utf8_encoding;
+mod within;
+
+/// What an operator sees besides its input.
+pub struct OpContext<'a> {
+    /// The rule has `capture`: fill [`OpContext::captures`] on a match.
+    pub capture: bool,
+    /// Captured groups (TX.0 .. TX.9) of the last match.
+    pub captures: Vec<Vec<u8>>,
+    /// Expands macros in operator arguments (`@within %{tx.allowed_methods}`).
+    pub expand: &'a mut dyn FnMut(&Macro) -> Vec<u8>,
+}
+
+/// A compiled operator.
+pub trait Operator: Send + Sync + std::fmt::Debug {
+    /// True when `input` matches.
+    fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool;
+}
+
+/// Every operator name the engine accepts (canonical spelling).
+pub const NAMES: &[&str] = &[
+    "beginsWith",
+    "contains",
+    "containsWord",
+    "detectSQLi",
+    "detectXSS",
+    "endsWith",
+    "eq",
+    "ge",
+    "gt",
+    "ipMatch",
+    "ipMatchFromFile",
+    "le",
+    "lt",
+    "noMatch",
+    "pm",
+    "pmFromFile",
+    "rx",
+    "streq",
+    "strmatch",
+    "unconditionalMatch",
+    "validateByteRange",
+    "validateUrlEncoding",
+    "validateUtf8Encoding",
+    "within",
+];
+
+/// Compiles operator `name` with argument `arg`; files named by `pmFromFile`
+/// and `ipMatchFromFile` are resolved against `base_dir`.
+pub fn build(name: &str, arg: &str, base_dir: Option<&Path>) -> Result<Box<dyn Operator>, String> {
+    let macro_arg = || Macro::parse(arg);
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "beginswith" => Box::new(begins_with::BeginsWith(macro_arg()?)),
+        "contains" => Box::new(contains::Contains(macro_arg()?)),
+        "containsword" => Box::new(contains_word::ContainsWord(macro_arg()?)),
+        "detectsqli" => Box::new(detect_sqli::DetectSqli),
+        "detectxss" => Box::new(detect_xss::DetectXss),
+        "endswith" => Box::new(ends_with::EndsWith(macro_arg()?)),
+        "eq" => Box::new(eq::Eq(macro_arg()?)),
+        "ge" => Box::new(ge::Ge(macro_arg()?)),
+        "gt" => Box::new(gt::Gt(macro_arg()?)),
+        "ipmatch" => Box::new(ip_match::IpMatch::new(arg)?),
+        "ipmatchfromfile" | "ipmatchf" => Box::new(ip_match_from_file::build(arg, base_dir)?),
+        "le" => Box::new(le::Le(macro_arg()?)),
+        "lt" => Box::new(lt::Lt(macro_arg()?)),
+        "nomatch" => Box::new(no_match::NoMatch),
+        "pm" => Box::new(pm::Pm::new(
+            arg.split_whitespace().map(str::to_string).collect(),
+        )?),
+        "pmfromfile" | "pmf" => Box::new(pm_from_file::build(arg, base_dir)?),
+        "rx" => Box::new(rx::Rx::new(arg)?),
+        "streq" => Box::new(streq::Streq(macro_arg()?)),
+        "strmatch" => Box::new(strmatch::Strmatch::new(arg)),
+        "unconditionalmatch" => Box::new(unconditional_match::UnconditionalMatch),
+        "validatebyterange" => Box::new(validate_byte_range::ValidateByteRange::new(arg)?),
+        "validateurlencoding" => Box::new(validate_url_encoding::ValidateUrlEncoding),
+        "validateutf8encoding" => Box::new(validate_utf8_encoding::ValidateUtf8Encoding),
+        "within" => Box::new(within::Within(macro_arg()?)),
+        _ => return Err(format!("unknown operator @{name}")),
+    })
+}
+
+/// Parses a number the way ModSecurity does (leading integer, else 0).
+pub(crate) fn atoi(s: &[u8]) -> i64 {
+    let s = std::str::from_utf8(s).unwrap_or("").trim();
+    let mut end = 0;
+    let b = s.as_bytes();
+    if end < b.len() && (b[end] == b'-' || b[end] == b'+') {
+        end += 1;
+    }
+    while end < b.len() && b[end].is_ascii_digit() {
+        end += 1;
+    }
+    s[..end].parse().unwrap_or(0)
+}
+
+/// Reads a data file: one entry a line, `#` comments and blank lines skipped.
+pub(crate) fn read_data_file(name: &str, base_dir: Option<&Path>) -> Result<Vec<String>, String> {
+    let path = match base_dir {
+        Some(d) if !Path::new(name).is_absolute() => d.join(name),
+        _ => Path::new(name).to_path_buf(),
+    };
+    let text = std::fs::read(&path)
+        .map_err(|e| format!("cannot read data file {}: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&text);
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect())
+}
+
+#[cfg(test)]
+mod vectors;

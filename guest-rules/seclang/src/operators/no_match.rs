@@ -1,0 +1,11 @@
+//! `@noMatch`: never matches.
+use super::{OpContext, Operator};
+
+#[derive(Debug)]
+pub struct NoMatch;
+
+impl Operator for NoMatch {
+    fn evaluate(&self, _ctx: &mut OpContext<'_>, _input: &[u8]) -> bool {
+        false
+    }
+}

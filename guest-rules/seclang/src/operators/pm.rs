@@ -1,0 +1,37 @@
+//! `@pm`: case-insensitive match of any of a set of phrases (Aho-Corasick,
+//! built once). With `capture`, TX.0 is the phrase found.
+use super::{OpContext, Operator};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+#[derive(Debug)]
+pub struct Pm {
+    ac: AhoCorasick,
+}
+
+impl Pm {
+    pub fn new(phrases: Vec<String>) -> Result<Self, String> {
+        if phrases.is_empty() {
+            return Err("@pm needs at least one phrase".into());
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&phrases)
+            .map_err(|e| format!("cannot build phrase matcher: {e}"))?;
+        Ok(Pm { ac })
+    }
+}
+
+impl Operator for Pm {
+    fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        match self.ac.find(input) {
+            Some(m) => {
+                if ctx.capture {
+                    ctx.captures = vec![input[m.start()..m.end()].to_vec()];
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! `@rx`: regular expression match. Patterns are compiled once as byte
+//! regexes; Unicode mode is off when the pattern allows it, so `.` and classes
+//! match single bytes as PCRE does without UTF mode. With `capture`, groups 0-9
+//! go to TX.0-TX.9. A pattern holding `%{...}` is expanded and compiled per use.
+use super::{OpContext, Operator};
+use crate::macros::Macro;
+use regex::bytes::{Regex, RegexBuilder};
+
+#[derive(Debug)]
+pub enum Rx {
+    Static(Regex),
+    Dynamic(Macro),
+}
+
+/// Rewrites `\x{hh}` escapes into `\xhh`, which in a byte regex without
+/// Unicode mode means the byte itself (as PCRE without UTF mode reads it).
+fn byte_escapes(pattern: &str) -> String {
+    let b = pattern.as_bytes();
+    let mut out = String::with_capacity(pattern.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            if b[i + 1] == b'x'
+                && b.get(i + 2) == Some(&b'{')
+                && let Some(end) = pattern[i + 3..].find('}')
+            {
+                let hex = &pattern[i + 3..i + 3 + end];
+                if !hex.is_empty() && hex.len() <= 2 && hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    out.push_str(&format!("\\x{:0>2}", hex));
+                    i += 3 + end + 1;
+                    continue;
+                }
+            }
+            out.push_str(&pattern[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        let ch = pattern[i..].chars().next().unwrap_or('\0');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// Compiles a SecLang regular expression.
+pub fn compile(pattern: &str) -> Result<Regex, String> {
+    let bytes_pattern = byte_escapes(pattern);
+    let build = |unicode: bool| {
+        RegexBuilder::new(if unicode { pattern } else { &bytes_pattern })
+            .unicode(unicode)
+            .size_limit(256 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()
+    };
+    build(false)
+        .or_else(|_| build(true))
+        .map_err(|e| format!("bad regular expression: {e}"))
+}
+
+impl Rx {
+    pub fn new(arg: &str) -> Result<Self, String> {
+        if arg.contains("%{") {
+            return Ok(Rx::Dynamic(Macro::parse(arg)?));
+        }
+        Ok(Rx::Static(compile(arg)?))
+    }
+}
+
+fn run(re: &Regex, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+    // The lazy DFA answers "no" fast; captures only run on a match.
+    if !re.is_match(input) {
+        return false;
+    }
+    if !ctx.capture {
+        return true;
+    }
+    match re.captures(input) {
+        Some(caps) => {
+            ctx.captures = (0..caps.len().min(10))
+                .map(|i| {
+                    caps.get(i)
+                        .map(|m| m.as_bytes().to_vec())
+                        .unwrap_or_default()
+                })
+                .collect();
+            true
+        }
+        None => false,
+    }
+}
+
+impl Operator for Rx {
+    fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        match self {
+            Rx::Static(re) => run(re, ctx, input),
+            Rx::Dynamic(m) => {
+                let pat = String::from_utf8_lossy(&(ctx.expand)(m)).into_owned();
+                match compile(&pat) {
+                    Ok(re) => run(&re, ctx, input),
+                    Err(_) => false,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_escapes_match_bytes() {
+        assert_eq!(
+            byte_escapes(r"a\x{bc}[^\x{be}]\\x{41}"),
+            r"a\xbc[^\xbe]\\x{41}"
+        );
+        let re = compile(r"\x{bc}[^>\x{be}]*[>\x{be}]").unwrap();
+        assert!(re.is_match(b"\xbcscript\xbe"));
+    }
+}

@@ -1,0 +1,25 @@
+//! `@strmatch`: the input contains the literal argument (compiled once).
+use super::{OpContext, Operator};
+use aho_corasick::AhoCorasick;
+
+#[derive(Debug)]
+pub struct Strmatch(Option<AhoCorasick>);
+
+impl Strmatch {
+    pub fn new(arg: &str) -> Self {
+        Strmatch(if arg.is_empty() {
+            None
+        } else {
+            AhoCorasick::new([arg]).ok()
+        })
+    }
+}
+
+impl Operator for Strmatch {
+    fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        match &self.0 {
+            None => true,
+            Some(ac) => ac.is_match(input),
+        }
+    }
+}

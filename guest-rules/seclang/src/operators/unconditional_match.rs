@@ -1,0 +1,11 @@
+//! `@unconditionalMatch`: always matches.
+use super::{OpContext, Operator};
+
+#[derive(Debug)]
+pub struct UnconditionalMatch;
+
+impl Operator for UnconditionalMatch {
+    fn evaluate(&self, _ctx: &mut OpContext<'_>, _input: &[u8]) -> bool {
+        true
+    }
+}

@@ -1,0 +1,39 @@
+//! `@validateByteRange`: matches when the input holds a byte outside the
+//! allowed ranges (`1-255`, `9,10,13,32-126`).
+use super::{OpContext, Operator};
+
+#[derive(Debug)]
+pub struct ValidateByteRange {
+    allowed: [bool; 256],
+}
+
+impl ValidateByteRange {
+    pub fn new(arg: &str) -> Result<Self, String> {
+        let mut allowed = [false; 256];
+        for part in arg.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (lo, hi) = match part.split_once('-') {
+                Some((a, b)) => (a.trim(), b.trim()),
+                None => (part, part),
+            };
+            let lo: u8 = lo
+                .parse()
+                .map_err(|_| format!("@validateByteRange: bad range {part:?}"))?;
+            let hi: u8 = hi
+                .parse()
+                .map_err(|_| format!("@validateByteRange: bad range {part:?}"))?;
+            if lo > hi {
+                return Err(format!("@validateByteRange: bad range {part:?}"));
+            }
+            for b in lo..=hi {
+                allowed[b as usize] = true;
+            }
+        }
+        Ok(ValidateByteRange { allowed })
+    }
+}
+
+impl Operator for ValidateByteRange {
+    fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        input.iter().any(|&b| !self.allowed[b as usize])
+    }
+}

@@ -1,0 +1,12 @@
+//! `@validateUtf8Encoding`: matches when the input is not valid UTF-8
+//! (truncated or invalid sequences, overlong forms, surrogates, > U+10FFFF).
+use super::{OpContext, Operator};
+
+#[derive(Debug)]
+pub struct ValidateUtf8Encoding;
+
+impl Operator for ValidateUtf8Encoding {
+    fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        std::str::from_utf8(input).is_err()
+    }
+}

@@ -1,0 +1,89 @@
+//! Runs the data-driven operator vectors in `testdata/operators/<name>.json`
+//! (one file per operator) and checks that every operator has vectors.
+//!
+//! Each vector: `param`, `input` (or `input_hex`), then `match` (bool) or
+//! `error: true` (the argument must be rejected); optional `tx` (values for
+//! `%{tx.*}` macros) and `capture` (expected TX.0.. values).
+
+use super::{NAMES, OpContext, build};
+use crate::macros::Macro;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/operators")
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_operator_has_vectors() {
+    for name in NAMES {
+        assert!(
+            dir().join(format!("{name}.json")).exists(),
+            "no vectors for @{name}"
+        );
+    }
+}
+
+#[test]
+fn operator_vectors() {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let vectors: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (i, v) in vectors.iter().enumerate() {
+            let at = format!("{name}.json #{i}");
+            let param = v["param"].as_str().unwrap();
+            let op = build(&name, param, Some(&dir()));
+            if v["error"].as_bool() == Some(true) {
+                assert!(op.is_err(), "{at}: argument {param:?} should be rejected");
+                continue;
+            }
+            let op = op.unwrap_or_else(|e| panic!("{at}: {e}"));
+            let input = match v["input_hex"].as_str() {
+                Some(h) => hex(h),
+                None => v["input"].as_str().unwrap().as_bytes().to_vec(),
+            };
+            let tx = v["tx"].clone();
+            let mut expand = |m: &Macro| {
+                m.expand(&mut |n, k| match (n, k) {
+                    ("tx", Some(k)) => tx[k].as_str().unwrap_or("").as_bytes().to_vec(),
+                    _ => Vec::new(),
+                })
+            };
+            let capture = v.get("capture").is_some();
+            let mut ctx = OpContext {
+                capture,
+                captures: Vec::new(),
+                expand: &mut expand,
+            };
+            let got = op.evaluate(&mut ctx, &input);
+            assert_eq!(
+                got,
+                v["match"].as_bool().unwrap(),
+                "{at}: input {:?}",
+                String::from_utf8_lossy(&input)
+            );
+            if let Some(Value::Array(caps)) = v.get("capture") {
+                let want: Vec<Vec<u8>> = caps
+                    .iter()
+                    .map(|c| c.as_str().unwrap().as_bytes().to_vec())
+                    .collect();
+                assert_eq!(ctx.captures, want, "{at}: captures");
+            }
+            count += 1;
+        }
+    }
+    assert!(count > 50, "only {count} vectors ran");
+}

@@ -1,0 +1,22 @@
+//! `@within`: the input occurs within the (macro-expanded) argument. An empty
+//! input never matches.
+use super::contains::memfind;
+use super::{OpContext, Operator};
+use crate::macros::Macro;
+
+#[derive(Debug)]
+pub struct Within(pub Macro);
+
+impl Operator for Within {
+    fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        if input.is_empty() {
+            return false;
+        }
+        let arg = (ctx.expand)(&self.0);
+        let m = memfind(&arg, input).is_some();
+        if m && ctx.capture {
+            ctx.captures = vec![input.to_vec()];
+        }
+        m
+    }
+}

@@ -1,0 +1,64 @@
+//! The immutable, shareable result of loading: rules in phase order plus
+//! engine settings.
+
+use crate::config::EngineConfig;
+use crate::error::ParseError;
+use crate::parser::RuleSetBuilder;
+use crate::rule::Rule;
+use std::path::Path;
+
+/// Compiled rules. Build with [`RuleSet::from_files`], [`RuleSet::from_text`]
+/// or [`RuleSetBuilder`]; share it between transactions (it is `Send + Sync`).
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub(crate) rules: Vec<Rule>,
+    /// Engine settings from the directives.
+    pub config: EngineConfig,
+    /// Per phase (index 0 = phase 1): indices into `rules`, markers included.
+    pub(crate) phases: [Vec<usize>; 5],
+}
+
+impl RuleSet {
+    /// Loads files in order (names may hold globs such as `rules/*.conf`).
+    pub fn from_files<P: AsRef<Path>>(files: &[P]) -> Result<RuleSet, ParseError> {
+        let mut b = RuleSetBuilder::new();
+        for f in files {
+            b.add_file(f)?;
+        }
+        b.build()
+    }
+
+    /// Loads rules given as text; `name` is used in error messages.
+    pub fn from_text(name: &str, text: &str) -> Result<RuleSet, ParseError> {
+        let mut b = RuleSetBuilder::new();
+        b.add_text(name, text)?;
+        b.build()
+    }
+
+    pub(crate) fn finish(&mut self) {
+        for p in 0..5 {
+            self.phases[p] = self
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.marker().is_some() || r.phase as usize == p + 1)
+                .map(|(i, _)| i)
+                .collect();
+        }
+    }
+
+    /// Number of rules (chains count once; markers excluded).
+    pub fn len(&self) -> usize {
+        self.rules.iter().filter(|r| r.marker().is_none()).count()
+    }
+
+    /// True when no rule is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rules in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+}

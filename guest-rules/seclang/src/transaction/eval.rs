@@ -1,0 +1,350 @@
+//! Evaluating rules: phases, chains, transformations (cached), operators,
+//! side effects, logging and disruptive actions.
+
+use super::vars::Target;
+use super::{Bytes, Intervention, MatchedRule, RemoveSel, Transaction};
+use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetOp};
+use crate::config::EngineMode;
+use crate::operators::{OpContext, atoi};
+use crate::rule::{Rule, RuleKind};
+use std::rc::Rc;
+
+/// Values up to this length are transformed afresh instead of cached.
+const UNCACHED_MAX: usize = 64;
+
+/// Longest logdata kept, as ModSecurity does.
+const LOGDATA_MAX: usize = 512;
+
+impl<'r> Transaction<'r> {
+    /// Runs one phase's rules (once per phase; logging may run again).
+    pub(crate) fn run_phase(&mut self, phase: u8) {
+        if phase <= self.last_phase && phase != 5 {
+            return;
+        }
+        self.last_phase = phase;
+        if self.engine == EngineMode::Off {
+            return;
+        }
+        if self.intervention.is_some() && phase < 5 {
+            return;
+        }
+        match self.allow {
+            Some(AllowScope::All) if phase < 5 => return,
+            Some(AllowScope::Request) if phase <= 2 => return,
+            _ => {}
+        }
+        let rs = self.rs;
+        let list = &rs.phases[(phase - 1) as usize];
+        let mut i = 0;
+        let mut skip = 0u32;
+        while i < list.len() {
+            let rule = &rs.rules[list[i]];
+            i += 1;
+            if rule.marker().is_some() {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            if self.removed.iter().any(|s| self.selects(s, rule)) {
+                continue;
+            }
+            if !self.eval_rule(rule, phase) {
+                continue;
+            }
+            if let Some(m) = &rule.actions.skip_after {
+                i = match list[i..]
+                    .iter()
+                    .position(|&j| rs.rules[j].marker() == Some(m.as_str()))
+                {
+                    Some(p) => i + p + 1,
+                    None => list.len(),
+                };
+            } else if rule.actions.skip > 0 {
+                skip = rule.actions.skip;
+            }
+            if self.intervention.is_some() && phase < 5 {
+                break;
+            }
+            if self.allow.is_some() && phase < 5 {
+                break;
+            }
+        }
+        if self.allow == Some(AllowScope::Phase) {
+            self.allow = None;
+        }
+        self.current = None;
+    }
+
+    /// Evaluates a rule with its chain; true when the whole chain matched.
+    fn eval_rule(&mut self, rule: &'r Rule, phase: u8) -> bool {
+        self.current = Some(rule);
+        self.matched_vars.clear();
+        let mut link = rule;
+        loop {
+            if !self.eval_link(rule, link) {
+                return false;
+            }
+            match &link.chain {
+                Some(next) => link = next,
+                None => break,
+            }
+        }
+        self.record_match(rule, phase);
+        true
+    }
+
+    fn record_match(&mut self, rule: &'r Rule, phase: u8) {
+        let a = &rule.actions;
+        let msg = a
+            .msg
+            .as_ref()
+            .map(|m| lossy(&self.expand(m)))
+            .unwrap_or_default();
+        let mut logdata = a
+            .logdata
+            .as_ref()
+            .map(|m| lossy(&self.expand(m)))
+            .unwrap_or_default();
+        if logdata.len() > LOGDATA_MAX {
+            let mut end = LOGDATA_MAX;
+            while !logdata.is_char_boundary(end) {
+                end -= 1;
+            }
+            logdata.truncate(end);
+        }
+        if let Some(s) = a.severity {
+            self.highest_severity = self.highest_severity.min(s);
+        }
+        let (mname, mdata) = self.matched_var.clone().unwrap_or_default();
+        let enforce = self.engine == EngineMode::On && phase < 5;
+        let mut disruptive = false;
+        if enforce {
+            match &rule.disruptive {
+                Disruptive::Deny | Disruptive::Drop => {
+                    let drop = matches!(rule.disruptive, Disruptive::Drop);
+                    self.intervention = Some(Intervention {
+                        status: a.status.unwrap_or(403),
+                        action: if drop { "drop" } else { "deny" }.into(),
+                        url: None,
+                        rule_id: rule.id,
+                    });
+                    disruptive = true;
+                }
+                Disruptive::Redirect(m) => {
+                    let url = lossy(&self.expand(m));
+                    let status = a
+                        .status
+                        .filter(|s| matches!(s, 301 | 302 | 303 | 307 | 308))
+                        .unwrap_or(302);
+                    self.intervention = Some(Intervention {
+                        status,
+                        action: "redirect".into(),
+                        url: Some(url),
+                        rule_id: rule.id,
+                    });
+                    disruptive = true;
+                }
+                Disruptive::Allow(scope) => self.allow = Some(*scope),
+                Disruptive::Pass | Disruptive::Block => {}
+            }
+        }
+        self.matched.push(MatchedRule {
+            id: rule.id,
+            phase,
+            msg,
+            logdata,
+            severity: a.severity,
+            tags: a.tags.clone(),
+            matched_data: lossy(&mdata),
+            matched_var_name: mname,
+            logged: rule.log,
+            disruptive,
+        });
+    }
+
+    /// Evaluates one chain link; runs its side effects once per matched value.
+    fn eval_link(&mut self, starter: &'r Rule, link: &'r Rule) -> bool {
+        let (targets, exclusions, op, negate) = match &link.kind {
+            RuleKind::Marker(_) => return false,
+            RuleKind::Action => {
+                self.run_effects(link);
+                return true;
+            }
+            RuleKind::Rule {
+                targets,
+                exclusions,
+                op,
+                negate,
+                ..
+            } => (targets, exclusions, op, *negate),
+        };
+        let values: Vec<Target> = self.resolve_targets(starter, targets, exclusions);
+        let mut found = Vec::new();
+        for t in values {
+            let single;
+            let steps;
+            let candidates: &[Bytes] = if link.actions.multi_match {
+                steps = self.transform_steps(link, &t.value);
+                &steps
+            } else {
+                single = [self.transform(link, &t.value)];
+                &single
+            };
+            for v in candidates {
+                let (hit, caps) = {
+                    let mut expand = |m: &crate::macros::Macro| self.expand(m);
+                    let mut ctx = OpContext {
+                        capture: link.actions.capture,
+                        captures: Vec::new(),
+                        expand: &mut expand,
+                    };
+                    let hit = op.evaluate(&mut ctx, v) != negate;
+                    (hit, ctx.captures)
+                };
+                if !hit {
+                    continue;
+                }
+                if link.actions.capture && !caps.is_empty() {
+                    for i in 0..10 {
+                        self.tx.remove(&i.to_string());
+                    }
+                    for (i, c) in caps.iter().enumerate() {
+                        self.tx.insert(i.to_string(), Rc::from(c.as_slice()));
+                    }
+                }
+                let name = t.name();
+                self.matched_var = Some((name.clone(), v.clone()));
+                found.push((name, v.clone()));
+                self.run_effects(link);
+                if !link.actions.multi_match {
+                    break;
+                }
+            }
+        }
+        if found.is_empty() {
+            return false;
+        }
+        self.matched_vars = found;
+        true
+    }
+
+    /// Applies the link's transformations, cached per (transformation list, value).
+    fn transform(&mut self, link: &Rule, value: &Bytes) -> Bytes {
+        if link.transforms.is_empty() {
+            return value.clone();
+        }
+        if value.len() <= UNCACHED_MAX {
+            // Short values: recomputing is cheaper than a cache probe (most
+            // transformations return their input untouched, allocating nothing).
+            let mut cur: Option<Vec<u8>> = None;
+            for f in &link.transforms {
+                let input: &[u8] = cur.as_deref().unwrap_or(value);
+                if let std::borrow::Cow::Owned(o) = f(input) {
+                    cur = Some(o);
+                }
+            }
+            return match cur {
+                Some(v) if v.as_slice() != &value[..] => Rc::from(v),
+                _ => value.clone(),
+            };
+        }
+        let key = (link.transform_chain, value.as_ptr() as usize);
+        if let Some((orig, v)) = self.cache.get(&key)
+            && orig.len() == value.len()
+        {
+            return v.clone();
+        }
+        let mut cur: Vec<u8> = value.to_vec();
+        for f in &link.transforms {
+            if let std::borrow::Cow::Owned(o) = f(&cur) {
+                cur = o;
+            }
+        }
+        let out: Bytes = Rc::from(cur);
+        self.cache.insert(key, (value.clone(), out.clone()));
+        out
+    }
+
+    /// multiMatch: the value before and after each transformation that changed it.
+    fn transform_steps(&mut self, link: &Rule, value: &Bytes) -> Vec<Bytes> {
+        let mut out = vec![value.clone()];
+        let mut cur: Vec<u8> = value.to_vec();
+        for f in &link.transforms {
+            if let std::borrow::Cow::Owned(o) = f(&cur)
+                && o != cur
+            {
+                cur = o;
+                out.push(Rc::from(cur.as_slice()));
+            }
+        }
+        out
+    }
+
+    fn run_effects(&mut self, link: &Rule) {
+        for e in &link.actions.effects {
+            match e {
+                Effect::SetVar(sv) => {
+                    let key = lossy(&self.expand(&sv.key)).to_ascii_lowercase();
+                    let value = self.expand(&sv.value);
+                    let coll = if sv.collection == "tx" {
+                        &mut self.tx
+                    } else {
+                        self.persistent.entry(sv.collection.clone()).or_default()
+                    };
+                    match sv.op {
+                        SetOp::Set => {
+                            coll.insert(key, Rc::from(value.as_slice()));
+                        }
+                        SetOp::Add | SetOp::Sub => {
+                            let cur = coll.get(&key).map(|v| atoi(v)).unwrap_or(0);
+                            let d = atoi(&value);
+                            let n = if sv.op == SetOp::Add {
+                                cur.saturating_add(d)
+                            } else {
+                                cur.saturating_sub(d)
+                            };
+                            coll.insert(key, Rc::from(n.to_string().as_bytes()));
+                        }
+                        SetOp::Delete => {
+                            coll.remove(&key);
+                        }
+                    }
+                }
+                Effect::Ctl(c) => self.apply_ctl(c),
+                Effect::InitCol(_) => {}
+            }
+        }
+    }
+
+    fn apply_ctl(&mut self, c: &Ctl) {
+        match c {
+            Ctl::RuleRemoveById(r) => self.removed.push(RemoveSel::Ids(r.clone())),
+            Ctl::RuleRemoveByTag(t) => self.removed.push(RemoveSel::Tag(t.clone())),
+            Ctl::RuleRemoveByMsg(m) => self.removed.push(RemoveSel::Msg(m.clone())),
+            Ctl::RuleRemoveTargetById(r, v) => self
+                .removed_targets
+                .push((RemoveSel::Ids(r.clone()), v.clone())),
+            Ctl::RuleRemoveTargetByTag(t, v) => self
+                .removed_targets
+                .push((RemoveSel::Tag(t.clone()), v.clone())),
+            Ctl::RuleRemoveTargetByMsg(m, v) => self
+                .removed_targets
+                .push((RemoveSel::Msg(m.clone()), v.clone())),
+            Ctl::RuleEngine(m) => self.engine = *m,
+            Ctl::RequestBodyProcessor(p) => {
+                self.body_processor = Some(p.clone());
+                self.set(crate::variables::VarKind::ReqbodyProcessor, p.as_bytes());
+            }
+            Ctl::RequestBodyAccess(b) => self.request_body_access = *b,
+            Ctl::ResponseBodyAccess(b) => self.response_body_access = *b,
+            Ctl::ForceRequestBodyVariable(b) => self.force_request_body = *b,
+            Ctl::RequestBodyLimit(_) | Ctl::Audit => {}
+        }
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}

@@ -1,0 +1,521 @@
+//! A transaction: one request/response pair evaluated against a [`RuleSet`].
+//!
+//! Call order (the five phases):
+//! 1. [`Transaction::process_connection`], [`Transaction::process_uri`],
+//!    [`Transaction::add_request_header`]...
+//! 2. [`Transaction::process_request_headers`] — phase 1.
+//! 3. [`Transaction::append_request_body`], then
+//!    [`Transaction::process_request_body`] — body processor, phase 2.
+//! 4. [`Transaction::add_response_header`]..., [`Transaction::process_response_headers`] — phase 3.
+//! 5. [`Transaction::append_response_body`], [`Transaction::process_response_body`] — phase 4.
+//! 6. [`Transaction::process_logging`] — phase 5, always runs.
+//!
+//! Results: [`Transaction::matched_rules`] (the rules that matched, with
+//! `logged` telling which would be logged), [`Transaction::intervention`] and
+//! [`Transaction::tx_var`] (for anomaly scores).
+
+mod eval;
+mod vars;
+
+use crate::actions::AllowScope;
+use crate::bodyprocessors::{self, urlencoded};
+use crate::config::{EngineMode, LimitAction};
+use crate::ruleset::RuleSet;
+use crate::variables::{VarKind, VarSpec};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+
+/// A fast, non-cryptographic hasher for the per-transaction transformation
+/// cache (keys are request data, but the cache lives for one request and is
+/// bounded by the request's size, so collisions cost an attacker's own request
+/// time only).
+#[derive(Default)]
+pub struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // Final avalanche (MurmurHash3's fmix64): the table indexes by the low
+        // bits, which the multiply alone leaves depending on few input bits.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+}
+
+/// Bytes shared cheaply inside a transaction.
+pub type Bytes = Rc<[u8]>;
+
+/// An ordered list of key/value pairs (keys compared case-insensitively).
+pub type Coll = Vec<(Bytes, Bytes)>;
+
+/// A rule that matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedRule {
+    /// Rule id.
+    pub id: u32,
+    /// Phase it ran in.
+    pub phase: u8,
+    /// Expanded msg.
+    pub msg: String,
+    /// Expanded logdata.
+    pub logdata: String,
+    /// Severity 0-7, if set.
+    pub severity: Option<u8>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// The value that matched last.
+    pub matched_data: String,
+    /// Its variable name, e.g. `ARGS:id`.
+    pub matched_var_name: String,
+    /// True unless the rule has `nolog`.
+    pub logged: bool,
+    /// True when the rule's disruptive action was enforced.
+    pub disruptive: bool,
+}
+
+/// What the engine decided to do with the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intervention {
+    /// HTTP status to answer with.
+    pub status: u16,
+    /// `deny`, `drop` or `redirect`.
+    pub action: String,
+    /// Redirect target.
+    pub url: Option<String>,
+    /// The rule that decided.
+    pub rule_id: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum RemoveSel {
+    Ids(Vec<(u32, u32)>),
+    Tag(String),
+    Msg(String),
+}
+
+/// One transaction. Not shareable between threads; cheap to create.
+pub struct Transaction<'r> {
+    pub(crate) rs: &'r RuleSet,
+    pub(crate) engine: EngineMode,
+    pub(crate) request_body_access: bool,
+    pub(crate) response_body_access: bool,
+    pub(crate) force_request_body: bool,
+    pub(crate) body_processor: Option<String>,
+    pub(crate) scalars: HashMap<VarKind, Bytes>,
+    pub(crate) colls: HashMap<VarKind, Coll>,
+    pub(crate) xml_text: Vec<Bytes>,
+    pub(crate) xml_attrs: Vec<Bytes>,
+    pub(crate) xml_elements: Vec<crate::bodyprocessors::xml::XmlElement>,
+    pub(crate) tx: BTreeMap<String, Bytes>,
+    pub(crate) persistent: HashMap<String, BTreeMap<String, Bytes>>,
+    pub(crate) request_body: Vec<u8>,
+    pub(crate) response_body: Vec<u8>,
+    pub(crate) matched_var: Option<(String, Bytes)>,
+    pub(crate) matched_vars: Vec<(String, Bytes)>,
+    pub(crate) removed: Vec<RemoveSel>,
+    pub(crate) removed_targets: Vec<(RemoveSel, Vec<VarSpec>)>,
+    /// Transformation results per (transformation list, value identity). The
+    /// original value is kept alive in the entry, so its address cannot be
+    /// reused by another value while the transaction lives.
+    pub(crate) cache: HashMap<(u32, usize), (Bytes, Bytes), BuildHasherDefault<FastHasher>>,
+    pub(crate) matched: Vec<MatchedRule>,
+    pub(crate) intervention: Option<Intervention>,
+    pub(crate) allow: Option<AllowScope>,
+    pub(crate) last_phase: u8,
+    pub(crate) highest_severity: u8,
+    pub(crate) current: Option<&'r crate::rule::Rule>,
+}
+
+fn rc(b: &[u8]) -> Bytes {
+    Rc::from(b)
+}
+
+impl<'r> Transaction<'r> {
+    /// A new transaction; `unique_id` becomes UNIQUE_ID.
+    pub fn new(rs: &'r RuleSet, unique_id: &str) -> Self {
+        let c = &rs.config;
+        let mut t = Transaction {
+            rs,
+            engine: c.rule_engine,
+            request_body_access: c.request_body_access,
+            response_body_access: c.response_body_access,
+            force_request_body: false,
+            body_processor: None,
+            scalars: HashMap::new(),
+            colls: HashMap::new(),
+            xml_text: Vec::new(),
+            xml_attrs: Vec::new(),
+            xml_elements: Vec::new(),
+            tx: BTreeMap::new(),
+            persistent: HashMap::new(),
+            request_body: Vec::new(),
+            response_body: Vec::new(),
+            matched_var: None,
+            matched_vars: Vec::new(),
+            removed: Vec::new(),
+            removed_targets: Vec::new(),
+            cache: HashMap::default(),
+            matched: Vec::new(),
+            intervention: None,
+            allow: None,
+            last_phase: 0,
+            highest_severity: 255,
+            current: None,
+        };
+        t.set(VarKind::UniqueId, unique_id.as_bytes());
+        t.set(VarKind::Duration, b"0");
+        t
+    }
+
+    pub(crate) fn set(&mut self, k: VarKind, v: &[u8]) {
+        self.scalars.insert(k, rc(v));
+    }
+
+    fn push(&mut self, k: VarKind, key: &[u8], v: &[u8]) {
+        self.colls.entry(k).or_default().push((rc(key), rc(v)));
+    }
+
+    /// Sets the connection addresses.
+    pub fn process_connection(
+        &mut self,
+        client: &str,
+        client_port: u16,
+        server: &str,
+        server_port: u16,
+    ) {
+        self.set(VarKind::RemoteAddr, client.as_bytes());
+        self.set(VarKind::RemotePort, client_port.to_string().as_bytes());
+        self.set(VarKind::ServerAddr, server.as_bytes());
+        self.set(VarKind::ServerPort, server_port.to_string().as_bytes());
+    }
+
+    /// Sets the request line: method, request-target as sent, protocol (`HTTP/1.1`).
+    pub fn process_uri(&mut self, method: &str, uri: &str, protocol: &str) {
+        self.set(VarKind::RequestMethod, method.as_bytes());
+        self.set(VarKind::RequestProtocol, protocol.as_bytes());
+        self.set(VarKind::RequestUriRaw, uri.as_bytes());
+        self.set(
+            VarKind::RequestLine,
+            format!("{method} {uri} {protocol}").as_bytes(),
+        );
+        // Absolute form: drop scheme and authority for the path variables.
+        let mut rel = uri;
+        if let Some(p) = uri
+            .find("://")
+            .filter(|p| !uri.starts_with('/') && !uri[..*p].contains(['/', '?']))
+        {
+            let after = &uri[p + 3..];
+            rel = after.find('/').map(|i| &after[i..]).unwrap_or("/");
+        }
+        self.set(VarKind::RequestUri, rel.as_bytes());
+        let (path, query) = match rel.find('?') {
+            Some(q) => (&rel[..q], Some(&rel[q + 1..])),
+            None => (rel, None),
+        };
+        let path = percent_decode(path.as_bytes());
+        self.set(VarKind::RequestFilename, &path);
+        let base = path.rsplit(|&c| c == b'/').next().unwrap_or(b"");
+        self.set(VarKind::RequestBasename, base);
+        self.set(VarKind::QueryString, query.unwrap_or("").as_bytes());
+        if let Some(q) = query {
+            let sep = self.rs.config.argument_separator;
+            for (k, v) in urlencoded::parse(q.as_bytes(), sep) {
+                self.push(VarKind::ArgsGet, &k, &v);
+            }
+        }
+    }
+
+    /// Adds a request header (name as received).
+    pub fn add_request_header(&mut self, name: &str, value: &[u8]) {
+        self.push(VarKind::RequestHeaders, name.as_bytes(), value);
+        if name.eq_ignore_ascii_case("cookie") {
+            for piece in value.split(|&b| b == b';') {
+                let piece = trim_start(piece);
+                if piece.is_empty() {
+                    continue;
+                }
+                match piece.iter().position(|&b| b == b'=') {
+                    Some(eq) => self.push(VarKind::RequestCookies, &piece[..eq], &piece[eq + 1..]),
+                    None => self.push(VarKind::RequestCookies, piece, b""),
+                }
+            }
+        }
+        if name.eq_ignore_ascii_case("host") {
+            let host = String::from_utf8_lossy(value).into_owned();
+            let h = host
+                .rsplit_once(':')
+                .filter(|(_, p)| p.parse::<u16>().is_ok())
+                .map(|(h, _)| h)
+                .unwrap_or(&host);
+            self.set(VarKind::ServerName, h.as_bytes());
+        }
+    }
+
+    fn header(&self, k: VarKind, name: &str) -> Option<Bytes> {
+        self.colls
+            .get(&k)?
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Runs phase 1 (request headers).
+    pub fn process_request_headers(&mut self) {
+        let ct = self
+            .header(VarKind::RequestHeaders, "content-type")
+            .unwrap_or_else(|| rc(b""));
+        let lower = String::from_utf8_lossy(&ct).to_ascii_lowercase();
+        let proc_name = if lower.starts_with("application/x-www-form-urlencoded") {
+            Some("URLENCODED")
+        } else if lower.starts_with("multipart/form-data") {
+            Some("MULTIPART")
+        } else {
+            None
+        };
+        if let Some(p) = proc_name {
+            self.set(VarKind::ReqbodyProcessor, p.as_bytes());
+        }
+        self.run_phase(1);
+    }
+
+    /// Appends request body bytes.
+    pub fn append_request_body(&mut self, data: &[u8]) {
+        self.request_body.extend_from_slice(data);
+    }
+
+    /// Runs the body processor, then phase 2.
+    pub fn process_request_body(&mut self) {
+        if self.last_phase < 1 {
+            self.process_request_headers();
+        }
+        let mut body = std::mem::take(&mut self.request_body);
+        let limit = self.rs.config.request_body_limit as usize;
+        if self.request_body_access && body.len() > limit {
+            match self.rs.config.request_body_limit_action {
+                LimitAction::ProcessPartial => body.truncate(limit),
+                LimitAction::Reject => {
+                    self.set(VarKind::InboundDataError, b"1");
+                    if self.engine == EngineMode::On {
+                        self.intervention = Some(Intervention {
+                            status: 413,
+                            action: "deny".into(),
+                            url: None,
+                            rule_id: 0,
+                        });
+                        self.request_body = body;
+                        return;
+                    }
+                    body.truncate(limit);
+                }
+            }
+        } else {
+            self.set(VarKind::InboundDataError, b"0");
+        }
+        self.set(
+            VarKind::RequestBodyLength,
+            body.len().to_string().as_bytes(),
+        );
+        if self.request_body_access {
+            let processor = self.body_processor.clone().or_else(|| {
+                self.scalars
+                    .get(&VarKind::ReqbodyProcessor)
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            });
+            if let Some(p) = &processor {
+                self.set(VarKind::ReqbodyProcessor, p.as_bytes());
+            }
+            let pname = processor.unwrap_or_default();
+            // As Coraza: the raw body for every processor but the structured
+            // XML and MULTIPART ones (unless ctl:forceRequestBodyVariable).
+            if self.force_request_body || !matches!(pname.as_str(), "XML" | "MULTIPART") {
+                self.set(VarKind::RequestBody, &body);
+            }
+            if !body.is_empty() {
+                let ct = self
+                    .header(VarKind::RequestHeaders, "content-type")
+                    .unwrap_or_else(|| rc(b""));
+                let r =
+                    bodyprocessors::process(&pname, &body, &ct, self.rs.config.argument_separator);
+                for (k, v) in &r.args {
+                    self.push(VarKind::ArgsPost, k, v);
+                }
+                for (k, v) in &r.files {
+                    self.push(VarKind::Files, k, v);
+                }
+                let mut total = 0usize;
+                for (k, s) in &r.file_sizes {
+                    total += s;
+                    self.push(VarKind::FilesSizes, k, s.to_string().as_bytes());
+                }
+                if pname == "MULTIPART" {
+                    self.set(VarKind::FilesCombinedSize, total.to_string().as_bytes());
+                }
+                for (k, v) in &r.part_headers {
+                    self.push(VarKind::MultipartPartHeaders, k, v);
+                }
+                self.xml_text = r.xml_text.iter().map(|v| rc(v)).collect();
+                self.xml_attrs = r.xml_attrs.iter().map(|v| rc(v)).collect();
+                self.xml_elements = r.xml_elements;
+                for (name, on) in &r.flags {
+                    if let Some(k) = VarKind::from_name(name) {
+                        self.set(k, if *on { b"1" } else { b"0" });
+                    }
+                }
+                match &r.error {
+                    Some(e) => {
+                        self.set(VarKind::ReqbodyError, b"1");
+                        self.set(VarKind::ReqbodyErrorMsg, e.as_bytes());
+                        self.set(VarKind::ReqbodyProcessorError, b"1");
+                    }
+                    None => {
+                        self.set(VarKind::ReqbodyError, b"0");
+                        self.set(VarKind::ReqbodyProcessorError, b"0");
+                    }
+                }
+            } else {
+                self.set(VarKind::ReqbodyError, b"0");
+            }
+        }
+        self.request_body = body;
+        let mut combined = 0usize;
+        for k in [VarKind::ArgsGet, VarKind::ArgsPost] {
+            if let Some(c) = self.colls.get(&k) {
+                combined += c.iter().map(|(a, b)| a.len() + b.len()).sum::<usize>();
+            }
+        }
+        self.set(VarKind::ArgsCombinedSize, combined.to_string().as_bytes());
+        self.run_phase(2);
+    }
+
+    /// Adds a response header.
+    pub fn add_response_header(&mut self, name: &str, value: &[u8]) {
+        self.push(VarKind::ResponseHeaders, name.as_bytes(), value);
+        if name.eq_ignore_ascii_case("content-type") {
+            self.set(VarKind::ResponseContentType, value);
+        }
+        if name.eq_ignore_ascii_case("content-length") {
+            self.set(VarKind::ResponseContentLength, value);
+        }
+    }
+
+    /// Runs phase 3 (response headers).
+    pub fn process_response_headers(&mut self, status: u16, protocol: &str) {
+        self.set(VarKind::ResponseStatus, status.to_string().as_bytes());
+        self.set(VarKind::ResponseProtocol, protocol.as_bytes());
+        self.set(
+            VarKind::StatusLine,
+            format!("{protocol} {status}").as_bytes(),
+        );
+        self.run_phase(3);
+    }
+
+    /// Appends response body bytes.
+    pub fn append_response_body(&mut self, data: &[u8]) {
+        self.response_body.extend_from_slice(data);
+    }
+
+    /// True when the response body will be inspected (access on and the
+    /// content type listed in SecResponseBodyMimeType).
+    pub fn response_body_wanted(&self) -> bool {
+        if !self.response_body_access {
+            return false;
+        }
+        let ct = self
+            .scalars
+            .get(&VarKind::ResponseContentType)
+            .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase());
+        let mime = ct
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        self.rs.config.response_body_mime_types.contains(&mime)
+    }
+
+    /// Runs phase 4 (response body).
+    pub fn process_response_body(&mut self) {
+        if self.response_body_wanted() {
+            let limit = self.rs.config.response_body_limit as usize;
+            let body = std::mem::take(&mut self.response_body);
+            let end = body.len().min(limit);
+            self.set(VarKind::ResponseBody, &body[..end]);
+            self.response_body = body;
+        }
+        self.run_phase(4);
+    }
+
+    /// Runs phase 5 (logging).
+    pub fn process_logging(&mut self) {
+        self.run_phase(5);
+    }
+
+    /// Rules that matched, in order.
+    pub fn matched_rules(&self) -> &[MatchedRule] {
+        &self.matched
+    }
+
+    /// The disruptive decision, if any (only when the engine is On).
+    pub fn intervention(&self) -> Option<&Intervention> {
+        self.intervention.as_ref()
+    }
+
+    /// A TX variable (e.g. `blocking_inbound_anomaly_score`).
+    pub fn tx_var(&self, name: &str) -> Option<String> {
+        self.tx
+            .get(&name.to_ascii_lowercase())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// The engine mode in effect (ctl:ruleEngine may change it).
+    pub fn engine_mode(&self) -> EngineMode {
+        self.engine
+    }
+}
+
+/// Decodes `%XX` (not `+`); invalid escapes stay as written.
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' && i + 2 < s.len() {
+            let h = |c: u8| (c as char).to_digit(16);
+            if let (Some(a), Some(b)) = (h(s[i + 1]), h(s[i + 2])) {
+                out.push((a * 16 + b) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+    out
+}
+
+fn trim_start(s: &[u8]) -> &[u8] {
+    let i = s
+        .iter()
+        .position(|c| *c != b' ' && *c != b'\t')
+        .unwrap_or(s.len());
+    &s[i..]
+}
+
+#[cfg(test)]
+mod tests;

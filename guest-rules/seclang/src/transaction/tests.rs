@@ -1,0 +1,259 @@
+//! Transaction semantics: chains, skipAfter, ctl, setvar, capture, default
+//! actions, exclusions, phases and interventions.
+
+use crate::{RuleSet, Transaction};
+
+fn run(
+    rules: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (Vec<(u32, bool)>, Option<u16>, RuleSet) {
+    let rs = RuleSet::from_text("test", rules).unwrap();
+    let (ids, status) = {
+        let mut tx = Transaction::new(&rs, "t1");
+        tx.process_connection("10.0.0.1", 1234, "10.0.0.2", 80);
+        tx.process_uri(
+            if body.is_empty() { "GET" } else { "POST" },
+            uri,
+            "HTTP/1.1",
+        );
+        for (n, v) in headers {
+            tx.add_request_header(n, v.as_bytes());
+        }
+        tx.process_request_headers();
+        tx.append_request_body(body);
+        tx.process_request_body();
+        tx.process_logging();
+        let ids = tx
+            .matched_rules()
+            .iter()
+            .map(|m| (m.id, m.logged))
+            .collect();
+        (ids, tx.intervention().map(|i| i.status))
+    };
+    (ids, status, rs)
+}
+
+const BASE: &str =
+    "SecRuleEngine On\nSecRequestBodyAccess On\nSecDefaultAction \"phase:2,log,pass\"\n";
+
+#[test]
+fn only_full_chains_match_and_the_starter_is_logged() {
+    let rules = format!(
+        "{BASE}SecRule ARGS \"@contains a\" \"id:10,phase:2,msg:'starter',chain\"\n  SecRule ARGS \"@contains zzz\" \"t:none\"\n\
+         SecRule ARGS \"@contains a\" \"id:11,phase:2,msg:'both',chain\"\n  SecRule MATCHED_VAR \"@contains b\" \"t:none\"\n"
+    );
+    let (ids, _, _) = run(&rules, "/?x=ab", &[], b"");
+    assert_eq!(ids, vec![(11, true)]);
+}
+
+#[test]
+fn skip_after_jumps_to_the_marker() {
+    let rules = format!(
+        "{BASE}SecAction \"id:1,phase:1,pass,nolog,skipAfter:END\"\nSecAction \"id:2,phase:1,pass\"\nSecMarker END\nSecAction \"id:3,phase:1,pass\"\n"
+    );
+    let (ids, _, _) = run(&rules, "/", &[], b"");
+    assert_eq!(ids, vec![(1, false), (3, true)]);
+}
+
+#[test]
+fn setvar_macros_and_anomaly_scoring() {
+    let rules = format!(
+        "{BASE}SecAction \"id:1,phase:1,pass,nolog,setvar:tx.crit=5,setvar:tx.score=0\"\n\
+         SecRule ARGS \"@rx evil\" \"id:2,phase:2,block,capture,setvar:'tx.score=+%{{tx.crit}}',setvar:'tx.last=%{{tx.0}}'\"\n\
+         SecRule TX:score \"@ge 5\" \"id:3,phase:2,deny,status:403,msg:'score %{{tx.score}} last %{{tx.last}}'\"\n"
+    );
+    let rs = RuleSet::from_text("t", &rules).unwrap();
+    let mut tx = Transaction::new(&rs, "x");
+    tx.process_uri("GET", "/?q=very+evil", "HTTP/1.1");
+    tx.process_request_headers();
+    tx.process_request_body();
+    assert_eq!(tx.intervention().map(|i| i.status), Some(403));
+    assert_eq!(tx.matched_rules().last().unwrap().msg, "score 5 last evil");
+}
+
+#[test]
+fn detection_only_never_disrupts() {
+    let rules =
+        "SecRuleEngine DetectionOnly\nSecRule REQUEST_URI \"@contains x\" \"id:1,phase:1,deny\"\n";
+    let (ids, status, _) = run(rules, "/x", &[], b"");
+    assert_eq!((ids, status), (vec![(1, true)], None));
+}
+
+#[test]
+fn ctl_removes_rules_and_targets() {
+    let rules = format!(
+        "{BASE}SecAction \"id:1,phase:1,pass,nolog,ctl:ruleRemoveById=2,ctl:ruleRemoveTargetById=3;ARGS:safe\"\n\
+         SecRule ARGS \"@contains bad\" \"id:2,phase:2\"\nSecRule ARGS \"@contains bad\" \"id:3,phase:2\"\n\
+         SecRule ARGS|!ARGS:/^sa/ \"@contains bad\" \"id:4,phase:2\"\n"
+    );
+    let (ids, _, _) = run(&rules, "/?safe=bad", &[], b"");
+    assert_eq!(ids, vec![(1, false)]);
+    let (ids, _, _) = run(&rules, "/?other=bad", &[], b"");
+    assert_eq!(ids, vec![(1, false), (3, true), (4, true)]);
+}
+
+#[test]
+fn counting_and_cookies_and_headers() {
+    let rules = format!(
+        "{BASE}SecRule &REQUEST_COOKIES \"@eq 2\" \"id:1,phase:1\"\nSecRule REQUEST_COOKIES:b \"@streq 2\" \"id:2,phase:1\"\n\
+         SecRule &REQUEST_HEADERS:X-Missing \"@eq 0\" \"id:3,phase:1\"\nSecRule REQUEST_HEADERS:x-test \"@streq v\" \"id:4,phase:1\"\n"
+    );
+    let (ids, _, _) = run(&rules, "/", &[("Cookie", "a=1; b=2"), ("X-Test", "v")], b"");
+    assert_eq!(
+        ids.iter().map(|x| x.0).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+}
+
+#[test]
+fn t_none_clears_default_transformations() {
+    let rules = "SecDefaultAction \"phase:2,log,pass,t:lowercase\"\n\
+         SecRule ARGS \"@streq abc\" \"id:1,phase:2\"\nSecRule ARGS \"@streq abc\" \"id:2,phase:2,t:none\"\n";
+    let (ids, _, _) = run(rules, "/?a=ABC", &[], b"");
+    assert_eq!(ids, vec![(1, true)]);
+}
+
+#[test]
+fn json_body_is_flattened() {
+    let rules = format!(
+        "{BASE}SecRule REQUEST_HEADERS:Content-Type \"@rx ^application/json\" \"id:1,phase:1,nolog,ctl:requestBodyProcessor=JSON\"\n\
+         SecRule ARGS:json.a.b.1 \"@streq x\" \"id:2,phase:2\"\nSecRule REQBODY_PROCESSOR \"@streq JSON\" \"id:3,phase:2\"\n"
+    );
+    let (ids, _, _) = run(
+        &rules,
+        "/",
+        &[("Content-Type", "application/json")],
+        br#"{"a":{"b":["w","x"]}}"#,
+    );
+    assert_eq!(ids, vec![(1, false), (2, true), (3, true)]);
+}
+
+#[test]
+fn parse_errors_name_file_and_line() {
+    let e = RuleSet::from_text(
+        "tenant.conf",
+        "SecRuleEngine On\n\nSecRule ARGS \"@nope x\" \"id:1\"\n",
+    )
+    .unwrap_err();
+    assert_eq!((e.file.as_str(), e.line), ("tenant.conf", 3));
+    assert!(e.message.contains("unknown operator"), "{e}");
+    for bad in [
+        "SecFoo On",
+        "SecRule ARGZ \"@rx a\" \"id:1\"",
+        "SecRule ARGS \"@rx a\" \"id:1,t:nope\"",
+        "SecRule ARGS \"@rx a\" \"id:1,frob\"",
+        "SecRule ARGS \"@rx a\" \"id:1,chain\"",
+        "SecAction \"id:1\"\nSecAction \"id:1\"",
+    ] {
+        assert!(RuleSet::from_text("x", bad).is_err(), "{bad} should fail");
+    }
+}
+
+#[test]
+fn request_body_limit_rejects_or_truncates() {
+    let rules = "SecRuleEngine On\nSecRequestBodyAccess On\nSecRequestBodyLimit 4\n";
+    let (_, status, _) = run(rules, "/", &[], b"123456");
+    assert_eq!(status, Some(413));
+    let rules = "SecRuleEngine On\nSecRequestBodyAccess On\nSecRequestBodyLimit 4\nSecRequestBodyLimitAction ProcessPartial\n\
+                 SecRule REQUEST_BODY \"@streq 1234\" \"id:1,phase:2,deny\"\n";
+    let (ids, status, _) = run(rules, "/", &[], b"123456");
+    assert_eq!((ids, status), (vec![(1, true)], Some(403)));
+}
+
+#[test]
+fn allow_stops_inspection_and_redirect_intervenes() {
+    let rules = format!(
+        "{BASE}SecRule REMOTE_ADDR \"@ipMatch 10.0.0.0/8\" \"id:1,phase:1,allow,nolog\"\n\
+         SecRule ARGS \"@contains bad\" \"id:2,phase:2,deny\"\n"
+    );
+    let (ids, status, _) = run(&rules, "/?a=bad", &[], b"");
+    assert_eq!((ids, status), (vec![(1, false)], None));
+    let rules = format!(
+        "{BASE}SecRule ARGS \"@contains bad\" \"id:2,phase:1,redirect:'https://x.test/%{{tx.none}}blocked'\"\n"
+    );
+    let rs = RuleSet::from_text("t", &rules).unwrap();
+    let mut tx = Transaction::new(&rs, "r");
+    tx.process_uri("GET", "/?a=bad", "HTTP/1.1");
+    tx.process_request_headers();
+    let i = tx.intervention().unwrap();
+    assert_eq!(
+        (i.status, i.url.as_deref()),
+        (302, Some("https://x.test/blocked"))
+    );
+}
+
+#[test]
+fn multi_match_sees_every_transformation_step() {
+    let rules = format!(
+        "{BASE}SecRule ARGS \"@streq %41\" \"id:1,phase:2,t:urlDecode\"\n\
+         SecRule ARGS \"@streq %41\" \"id:2,phase:2,t:urlDecode,multiMatch\"\n"
+    );
+    let (ids, _, _) = run(&rules, "/?a=%252541", &[], b"");
+    assert_eq!(ids, vec![(1, true), (2, true)]);
+    let (ids, _, _) = run(&rules, "/?a=%2541", &[], b"");
+    assert_eq!(
+        ids,
+        vec![(2, true)],
+        "only multiMatch sees the untransformed value"
+    );
+}
+
+#[test]
+fn xml_xpath_targets() {
+    let rules = format!(
+        "{BASE}SecRule REQUEST_HEADERS:Content-Type \"@contains xml\" \"id:1,phase:1,nolog,ctl:requestBodyProcessor=XML\"\n\
+         SecRule XML://item/@id \"@streq 7\" \"id:2,phase:2\"\nSecRule XML:/* \"@streq hello\" \"id:3,phase:2\"\n\
+         SecRule XML:/r/item \"@streq hello\" \"id:4,phase:2\"\nSecRule REQUEST_BODY \"@contains hello\" \"id:5,phase:2\"\n"
+    );
+    let (ids, _, _) = run(
+        &rules,
+        "/",
+        &[("Content-Type", "text/xml")],
+        b"<r><item id=\"7\">hello</item></r>",
+    );
+    assert_eq!(ids, vec![(1, false), (2, true), (3, true), (4, true)]);
+}
+
+#[test]
+fn include_globs_and_update_target() {
+    let dir = std::env::temp_dir().join(format!("seclang-include-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::write(
+        dir.join("rules/b.conf"),
+        "SecRule ARGS \"@contains x\" \"id:2,phase:1\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("rules/a.conf"),
+        "SecRule ARGS \"@contains x\" \"id:1,phase:1\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("rules/skip.txt"), "not rules").unwrap();
+    std::fs::write(
+        dir.join("main.conf"),
+        "SecRuleEngine On\nInclude rules/*.conf\nSecRuleUpdateTargetById 2 \"!ARGS:safe\"\n",
+    )
+    .unwrap();
+    let rs = RuleSet::from_files(&[dir.join("main.conf")]).unwrap();
+    assert_eq!(
+        rs.rules().iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let mut tx = Transaction::new(&rs, "i");
+    tx.process_uri("GET", "/?safe=x", "HTTP/1.1");
+    tx.process_request_headers();
+    assert_eq!(
+        tx.matched_rules().iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![1]
+    );
+    std::fs::write(
+        dir.join("bad.conf"),
+        "SecRuleEngine On\nInclude rules/*.nothing\n",
+    )
+    .unwrap();
+    let e = RuleSet::from_files(&[dir.join("bad.conf")]).unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,322 @@
+//! SecLang variables: names, key selectors (`ARGS:foo`, `ARGS:/^f/`), exclusion
+//! (`!ARGS:foo`) and counting (`&ARGS`).
+
+use regex::bytes::Regex;
+
+macro_rules! var_kinds {
+    ($($variant:ident => $name:literal, $coll:expr;)*) => {
+        /// Every variable the engine knows.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum VarKind { $(#[doc = $name] $variant,)* }
+
+        impl VarKind {
+            /// Looks a variable up by its SecLang name (case-insensitive).
+            pub fn from_name(name: &str) -> Option<VarKind> {
+                let upper = name.to_ascii_uppercase();
+                match upper.as_str() {
+                    $($name => Some(VarKind::$variant),)*
+                    _ => None,
+                }
+            }
+            /// The SecLang name.
+            pub fn name(self) -> &'static str {
+                match self { $(VarKind::$variant => $name,)* }
+            }
+            /// True when the variable holds several keyed values.
+            pub fn is_collection(self) -> bool {
+                match self { $(VarKind::$variant => $coll,)* }
+            }
+        }
+    };
+}
+
+var_kinds! {
+    Args => "ARGS", true;
+    ArgsGet => "ARGS_GET", true;
+    ArgsPost => "ARGS_POST", true;
+    ArgsNames => "ARGS_NAMES", true;
+    ArgsGetNames => "ARGS_GET_NAMES", true;
+    ArgsPostNames => "ARGS_POST_NAMES", true;
+    ArgsCombinedSize => "ARGS_COMBINED_SIZE", false;
+    RequestHeaders => "REQUEST_HEADERS", true;
+    RequestHeadersNames => "REQUEST_HEADERS_NAMES", true;
+    RequestCookies => "REQUEST_COOKIES", true;
+    RequestCookiesNames => "REQUEST_COOKIES_NAMES", true;
+    RequestFilename => "REQUEST_FILENAME", false;
+    RequestBasename => "REQUEST_BASENAME", false;
+    RequestUri => "REQUEST_URI", false;
+    RequestUriRaw => "REQUEST_URI_RAW", false;
+    RequestLine => "REQUEST_LINE", false;
+    RequestMethod => "REQUEST_METHOD", false;
+    RequestProtocol => "REQUEST_PROTOCOL", false;
+    QueryString => "QUERY_STRING", false;
+    RequestBody => "REQUEST_BODY", false;
+    RequestBodyLength => "REQUEST_BODY_LENGTH", false;
+    ReqbodyProcessor => "REQBODY_PROCESSOR", false;
+    ReqbodyError => "REQBODY_ERROR", false;
+    ReqbodyErrorMsg => "REQBODY_ERROR_MSG", false;
+    ReqbodyProcessorError => "REQBODY_PROCESSOR_ERROR", false;
+    MultipartStrictError => "MULTIPART_STRICT_ERROR", false;
+    MultipartUnmatchedBoundary => "MULTIPART_UNMATCHED_BOUNDARY", false;
+    MultipartBoundaryQuoted => "MULTIPART_BOUNDARY_QUOTED", false;
+    MultipartBoundaryWhitespace => "MULTIPART_BOUNDARY_WHITESPACE", false;
+    MultipartDataBefore => "MULTIPART_DATA_BEFORE", false;
+    MultipartDataAfter => "MULTIPART_DATA_AFTER", false;
+    MultipartHeaderFolding => "MULTIPART_HEADER_FOLDING", false;
+    MultipartLfLine => "MULTIPART_LF_LINE", false;
+    MultipartMissingSemicolon => "MULTIPART_MISSING_SEMICOLON", false;
+    MultipartInvalidQuoting => "MULTIPART_INVALID_QUOTING", false;
+    MultipartInvalidPart => "MULTIPART_INVALID_PART", false;
+    MultipartInvalidHeaderFolding => "MULTIPART_INVALID_HEADER_FOLDING", false;
+    MultipartFileLimitExceeded => "MULTIPART_FILE_LIMIT_EXCEEDED", false;
+    MultipartCrlfLfLines => "MULTIPART_CRLF_LF_LINES", false;
+    MultipartPartHeaders => "MULTIPART_PART_HEADERS", true;
+    MultipartFilename => "MULTIPART_FILENAME", false;
+    MultipartName => "MULTIPART_NAME", false;
+    Files => "FILES", true;
+    FilesNames => "FILES_NAMES", true;
+    FilesSizes => "FILES_SIZES", true;
+    FilesCombinedSize => "FILES_COMBINED_SIZE", false;
+    FilesTmpnames => "FILES_TMPNAMES", true;
+    Xml => "XML", true;
+    ResponseStatus => "RESPONSE_STATUS", false;
+    ResponseProtocol => "RESPONSE_PROTOCOL", false;
+    ResponseHeaders => "RESPONSE_HEADERS", true;
+    ResponseHeadersNames => "RESPONSE_HEADERS_NAMES", true;
+    ResponseBody => "RESPONSE_BODY", false;
+    ResponseContentType => "RESPONSE_CONTENT_TYPE", false;
+    ResponseContentLength => "RESPONSE_CONTENT_LENGTH", false;
+    Tx => "TX", true;
+    Ip => "IP", true;
+    Global => "GLOBAL", true;
+    Session => "SESSION", true;
+    User => "USER", true;
+    Resource => "RESOURCE", true;
+    Env => "ENV", true;
+    Geo => "GEO", true;
+    MatchedVar => "MATCHED_VAR", false;
+    MatchedVars => "MATCHED_VARS", true;
+    MatchedVarName => "MATCHED_VAR_NAME", false;
+    MatchedVarsNames => "MATCHED_VARS_NAMES", true;
+    RemoteAddr => "REMOTE_ADDR", false;
+    RemotePort => "REMOTE_PORT", false;
+    RemoteHost => "REMOTE_HOST", false;
+    ServerAddr => "SERVER_ADDR", false;
+    ServerPort => "SERVER_PORT", false;
+    ServerName => "SERVER_NAME", false;
+    UniqueId => "UNIQUE_ID", false;
+    Duration => "DURATION", false;
+    HighestSeverity => "HIGHEST_SEVERITY", false;
+    FullRequest => "FULL_REQUEST", false;
+    FullRequestLength => "FULL_REQUEST_LENGTH", false;
+    InboundDataError => "INBOUND_DATA_ERROR", false;
+    OutboundDataError => "OUTBOUND_DATA_ERROR", false;
+    StatusLine => "STATUS_LINE", false;
+    Time => "TIME", false;
+    TimeEpoch => "TIME_EPOCH", false;
+    AuthType => "AUTH_TYPE", false;
+    RemoteUser => "REMOTE_USER", false;
+    UrlencodedError => "URLENCODED_ERROR", false;
+}
+
+/// Which keys of a collection a target selects.
+#[derive(Debug, Clone)]
+pub enum KeySel {
+    /// The whole collection.
+    All,
+    /// One key, compared case-insensitively (stored lower-case).
+    Literal(String),
+    /// Keys matching a regular expression (`ARGS:/^id_/`), case-insensitive.
+    Regex(Regex),
+    /// An XPath expression (only for `XML`).
+    XPath(String),
+}
+
+impl KeySel {
+    /// True when `key` is selected.
+    pub fn matches(&self, key: &str) -> bool {
+        match self {
+            KeySel::All => true,
+            KeySel::Literal(l) => l.eq_ignore_ascii_case(key),
+            KeySel::Regex(r) => r.is_match(key.as_bytes()),
+            KeySel::XPath(x) => x == key,
+        }
+    }
+
+    /// True when the byte key `key` is selected.
+    pub fn matches_bytes(&self, key: &[u8]) -> bool {
+        match self {
+            KeySel::All => true,
+            KeySel::Literal(l) => l.as_bytes().eq_ignore_ascii_case(key),
+            KeySel::Regex(r) => r.is_match(key),
+            KeySel::XPath(x) => x.as_bytes() == key,
+        }
+    }
+
+    /// The selector as written back (for messages).
+    pub fn describe(&self) -> String {
+        match self {
+            KeySel::All => String::new(),
+            KeySel::Literal(l) => l.clone(),
+            KeySel::Regex(r) => format!("/{}/", r.as_str().trim_start_matches("(?i)")),
+            KeySel::XPath(x) => x.clone(),
+        }
+    }
+}
+
+/// One entry of a rule's variable list.
+#[derive(Debug, Clone)]
+pub struct VarSpec {
+    /// The variable.
+    pub kind: VarKind,
+    /// The key selector.
+    pub key: KeySel,
+    /// `&VAR`: the number of selected values instead of the values.
+    pub count: bool,
+    /// `!VAR:key`: removes those values from the rule's targets.
+    pub exclude: bool,
+}
+
+/// Parses a variable list such as `ARGS|!ARGS:foo|&TX:x|REQUEST_COOKIES:/^a|b$/`.
+pub fn parse_list(s: &str) -> Result<Vec<VarSpec>, String> {
+    let s = s.trim();
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && (bytes[i] == b'|' || bytes[i] == b' ') {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let mut exclude = false;
+        let mut count = false;
+        loop {
+            match bytes.get(i) {
+                Some(b'!') => exclude = true,
+                Some(b'&') => count = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i] != b':' && bytes[i] != b'|' {
+            i += 1;
+        }
+        let name = &s[start..i];
+        let kind = VarKind::from_name(name).ok_or_else(|| format!("unknown variable {name:?}"))?;
+        let mut key = KeySel::All;
+        if i < bytes.len() && bytes[i] == b':' {
+            i += 1;
+            let (raw, next) = read_key(s, i, kind == VarKind::Xml)?;
+            i = next;
+            key = make_key(kind, raw)?;
+        }
+        if !matches!(key, KeySel::All) && !kind.is_collection() {
+            return Err(format!("variable {} takes no key", kind.name()));
+        }
+        out.push(VarSpec {
+            kind,
+            key,
+            count,
+            exclude,
+        });
+    }
+    if out.is_empty() {
+        return Err("empty variable list".into());
+    }
+    Ok(out)
+}
+
+enum RawKey<'a> {
+    Plain(&'a str),
+    Regex(String),
+}
+
+fn read_key(s: &str, mut i: usize, xpath: bool) -> Result<(RawKey<'_>, usize), String> {
+    let bytes = s.as_bytes();
+    if xpath {
+        let start = i;
+        while i < bytes.len() && bytes[i] != b'|' {
+            i += 1;
+        }
+        return Ok((RawKey::Plain(&s[start..i]), i));
+    }
+    if bytes.get(i) == Some(&b'\'') {
+        let start = i + 1;
+        let end = s[start..].find('\'').ok_or("unterminated quoted key")? + start;
+        let inner = &s[start..end];
+        i = end + 1;
+        if inner.len() >= 2 && inner.starts_with('/') && inner.ends_with('/') {
+            return Ok((RawKey::Regex(inner[1..inner.len() - 1].to_string()), i));
+        }
+        return Ok((RawKey::Plain(inner), i));
+    }
+    if bytes.get(i) == Some(&b'/') {
+        // A regex key ends at a `/` that is followed by `|` or the end of the list.
+        let start = i + 1;
+        let mut j = start;
+        while j < bytes.len() {
+            if bytes[j] == b'\\' {
+                j += 2;
+                continue;
+            }
+            if bytes[j] == b'/' && (j + 1 == bytes.len() || bytes[j + 1] == b'|') {
+                return Ok((RawKey::Regex(s[start..j].to_string()), j + 1));
+            }
+            j += 1;
+        }
+        return Err(format!("unterminated regular expression key in {s:?}"));
+    }
+    let start = i;
+    while i < bytes.len() && bytes[i] != b'|' {
+        i += 1;
+    }
+    Ok((RawKey::Plain(&s[start..i]), i))
+}
+
+fn make_key(kind: VarKind, raw: RawKey<'_>) -> Result<KeySel, String> {
+    match raw {
+        RawKey::Plain(p) if kind == VarKind::Xml => {
+            if crate::bodyprocessors::xml::select(&[], p).is_none() {
+                return Err(format!(
+                    "XPath {p:?} is outside the supported subset (/a/b, //a, //a/@b, //@*, text())"
+                ));
+            }
+            Ok(KeySel::XPath(p.to_string()))
+        }
+        RawKey::Plain(p) => Ok(KeySel::Literal(p.to_ascii_lowercase())),
+        RawKey::Regex(r) => regex::bytes::RegexBuilder::new(&r)
+            .case_insensitive(true)
+            .build()
+            .map(KeySel::Regex)
+            .map_err(|e| format!("bad regular expression key /{r}/: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_selectors() {
+        let v =
+            parse_list("REQUEST_COOKIES|!REQUEST_COOKIES:/__utm|x/|ARGS:foo|&TX:a|XML:/*").unwrap();
+        assert_eq!(v.len(), 5);
+        assert!(v[1].exclude);
+        assert!(v[1].key.matches("__utmz"));
+        assert!(v[1].key.matches("X"));
+        assert!(matches!(&v[2].key, KeySel::Literal(k) if k == "foo"));
+        assert!(v[3].count);
+        assert!(matches!(&v[4].key, KeySel::XPath(x) if x == "/*"));
+    }
+
+    #[test]
+    fn unknown_variable_is_an_error() {
+        assert!(parse_list("ARGZ").is_err());
+        assert!(parse_list("REQUEST_URI:foo").is_err());
+        assert!(parse_list("XML:count(//a)").is_err());
+        assert!(parse_list("XML://item/@id").is_ok());
+    }
+}

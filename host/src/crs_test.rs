@@ -1,0 +1,179 @@
+//! `edgewaf crs-test`: the OWASP CRS regression suite (go-ftw YAML) driven
+//! through the same CRS policy component the proxy runs, inside the Wasm
+//! sandbox, with CRS's own test setup (paranoia 4, detection only).
+//!
+//! Each test request goes through an emulation of the proxy's HTTP layer
+//! (`edgewaf_ftw::http`: what a strict HTTP/1.1 front end refuses with 400,
+//! body framing), then `on-request`; allowed requests get the response of
+//! CRS's test backend (albedo's `/reflect`) and go through `on-response`.
+//! Tests are judged by the rule ids the policy reported.
+
+use crate::runtime::{Action, Connection, Header, Limits, PolicyPool, PolicySpec, Request, Response, Runtime};
+use crate::state::{MemoryState, StateBackend};
+use anyhow::{Context as _, bail};
+use edgewaf_ftw::http::{http_frame, http_front_end, log_line, parse_raw, reflect};
+use edgewaf_ftw::{FtwRequest, Outcome, Overrides, Summary};
+use std::path::Path;
+use std::sync::Arc;
+
+/// CRS's test settings (its tests/README.md), loaded before the rule files.
+const TEST_SETUP: &str = r#"SecAction "id:900005,phase:1,nolog,pass,ctl:ruleRemoveById=910000,setvar:tx.blocking_paranoia_level=4,setvar:tx.crs_validate_utf8_encoding=1,setvar:tx.arg_name_length=100,setvar:tx.arg_length=400,setvar:tx.total_arg_length=64000,setvar:tx.max_num_args=255,setvar:tx.max_file_size=64100,setvar:tx.combined_file_sizes=65535""#;
+
+/// What to run.
+pub struct Options<'a> {
+    /// The CRS release folder (with `rules/`, `crs-setup.conf.example`, `tests/`).
+    pub crs: &'a Path,
+    /// The CRS policy component.
+    pub module: &'a Path,
+    /// Overrides file (tests/crs-overrides.yaml).
+    pub overrides: Option<&'a Path>,
+    /// Only test files whose path contains this.
+    pub filter: Option<&'a str>,
+}
+
+/// Loads the component with the CRS mounted at `/crs` and runs every test.
+pub async fn run(opts: Options<'_>, out: &mut (dyn std::io::Write + Send)) -> anyhow::Result<Summary> {
+    for needed in ["rules", "tests/tests", "crs-setup.conf.example"] {
+        if !opts.crs.join(needed).exists() {
+            bail!("{} has no {needed}: give a CRS v4 release folder with --crs", opts.crs.display());
+        }
+    }
+    let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
+    let runtime = Runtime::new(state)?;
+    let bytes = std::fs::read(opts.module).with_context(|| format!("reading {}", opts.module.display()))?;
+    let (_, component) = runtime.compile(&bytes)?;
+    let config = serde_json::json!({
+        "rules": ["/crs/crs-setup.conf.example", "/crs/rules/*.conf"],
+        "paranoia_level": 4,
+        "detection_only": true,
+        "reject_unparsable_body": false,
+        "setup_text": TEST_SETUP,
+    });
+    let started = std::time::Instant::now();
+    let pool = runtime
+        .load_policy(PolicySpec {
+            tenant: "crs-test".into(),
+            name: "crs".into(),
+            component,
+            config_json: config.to_string(),
+            mounts: vec![(opts.crs.to_path_buf(), "/crs".into())],
+            limits: Limits { memory_mib: 1024, deadline_ms: 10_000, init_deadline_ms: 120_000, max_instances: 1 },
+        })
+        .await?;
+    eprintln!("loaded the CRS component in {:.2?}", started.elapsed());
+    let overrides = match opts.overrides {
+        Some(p) => Overrides::load(p).map_err(|e| anyhow::anyhow!(e))?,
+        None => Overrides::default(),
+    };
+    let mut files = edgewaf_ftw::load_dir(&opts.crs.join("tests/tests")).map_err(|e| anyhow::anyhow!(e))?;
+    if let Some(f) = opts.filter {
+        files.retain(|x| x.path.to_string_lossy().contains(f));
+    }
+    let handle = tokio::runtime::Handle::current();
+    let mut n = 0u64;
+    let started = std::time::Instant::now();
+    let summary = tokio::task::block_in_place(|| {
+        edgewaf_ftw::run(&files, &overrides, |r| handle.block_on(send(&pool, r, &mut n)), out)
+    });
+    let total = summary.passed + summary.failed;
+    eprintln!(
+        "pass rate {:.2}% ({n} requests in {:.1?}, {} overrides)",
+        100.0 * summary.passed as f64 / total.max(1) as f64,
+        started.elapsed(),
+        overrides.count()
+    );
+    Ok(summary)
+}
+
+fn record(r: &FtwRequest, n: u64) -> Request {
+    Request {
+        id: format!("ftw-{n}"),
+        tenant: "crs-test".into(),
+        method: r.method.clone(),
+        target: r.uri.clone(),
+        version: r.version.clone(),
+        headers: r
+            .headers
+            .iter()
+            .map(|(k, v)| Header { name: k.to_ascii_lowercase(), value: v.as_bytes().to_vec() })
+            .collect(),
+        body: r.body.clone(),
+        body_truncated: false,
+        connection: Connection {
+            client_addr: "127.0.0.1".into(),
+            client_port: 40000,
+            server_addr: "127.0.0.1".into(),
+            server_port: 80,
+            tls: None,
+        },
+        annotations: Vec::new(),
+    }
+}
+
+/// One test request: HTTP layer, on-request, backend, on-response.
+async fn send(pool: &PolicyPool, r: &FtwRequest, n: &mut u64) -> Outcome {
+    *n += 1;
+    let parsed;
+    let r = match &r.encoded_request {
+        Some(raw) => {
+            parsed = parse_raw(raw);
+            &parsed
+        }
+        None => r,
+    };
+    if let Err(status) = http_front_end(r) {
+        return Outcome { status, logged_rule_ids: Vec::new(), log_lines: Vec::new() };
+    }
+    let r = &http_frame(r);
+    let req = record(r, *n);
+    let mut ids = Vec::new();
+    let mut lines = Vec::new();
+    let v = match pool.on_request(&req).await {
+        Ok(v) => v,
+        Err(e) => {
+            lines.push(format!("policy error: {e}"));
+            return Outcome { status: Some(500), logged_rule_ids: ids, log_lines: lines };
+        }
+    };
+    note(&v, &mut ids, &mut lines);
+    let status = match &v.action {
+        Action::Deny(d) => Some(d.status),
+        Action::Redirect(_) => Some(302),
+        Action::Allow => {
+            let rf = reflect(r);
+            let resp = Response {
+                status: rf.status,
+                headers: rf
+                    .headers
+                    .iter()
+                    .map(|(k, v)| Header { name: k.to_ascii_lowercase(), value: v.as_bytes().to_vec() })
+                    .collect(),
+                body: rf.body,
+                body_truncated: false,
+            };
+            match pool.on_response(&req, &resp).await {
+                Ok(rv) => {
+                    note(&rv, &mut ids, &mut lines);
+                    match &rv.action {
+                        Action::Deny(d) => Some(d.status),
+                        _ => Some(resp.status),
+                    }
+                }
+                Err(e) => {
+                    lines.push(format!("policy error: {e}"));
+                    Some(500)
+                }
+            }
+        }
+    };
+    Outcome { status, logged_rule_ids: ids, log_lines: lines }
+}
+
+fn note(v: &crate::runtime::Verdict, ids: &mut Vec<u32>, lines: &mut Vec<String>) {
+    for f in &v.findings {
+        if let Ok(id) = f.rule_id.parse::<u32>() {
+            ids.push(id);
+        }
+        lines.push(log_line(&f.rule_id, &f.message, &f.data, &f.tags));
+    }
+}

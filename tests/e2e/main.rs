@@ -6,6 +6,7 @@ mod support;
 
 mod admin;
 mod components;
+mod demo;
 mod hotswap;
 mod proxy;
 mod sandbox;

@@ -1,0 +1,193 @@
+//! Per-request cost of policies INSIDE the Wasm sandbox, through the host's
+//! runtime (the same path the proxy takes: record lowering, guest call, verdict
+//! lifting, instance pool):
+//!
+//! - the CRS component at paranoia 1 (block mode): a benign GET with 8 headers,
+//!   a 2 KB urlencoded POST and a 20 KB JSON POST;
+//! - auth-jwt: RS256 and ES256 tokens (the latency it adds to a request).
+//!
+//! `make guests && cargo bench -p edgewaf --bench policies` (needs the CRS in
+//! `EDGEWAF_CRS_DIR` or `../shared/crs/v4.28.0`). Criterion prints the median
+//! (the middle figure of `time:`).
+
+use base64::Engine as _;
+use criterion::{Criterion, criterion_group, criterion_main};
+use edgewaf::runtime::{Action, Connection, Header, Limits, PolicyPool, PolicySpec, Request, Runtime};
+use edgewaf::state::{MemoryState, StateBackend};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn module(name: &str) -> Vec<u8> {
+    let p = repo().join("target/wasm32-wasip2/release").join(format!("{name}.wasm"));
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (run `make guests` first)", p.display()))
+}
+
+fn load(
+    rt: &tokio::runtime::Runtime,
+    runtime: &Arc<Runtime>,
+    name: &str,
+    config: serde_json::Value,
+    mounts: Vec<(PathBuf, String)>,
+) -> Arc<PolicyPool> {
+    let (_, component) = runtime.compile(&module(name)).unwrap();
+    rt.block_on(runtime.load_policy(PolicySpec {
+        tenant: "bench".into(),
+        name: name.into(),
+        component,
+        config_json: config.to_string(),
+        mounts,
+        limits: Limits { memory_mib: 512, deadline_ms: 10_000, init_deadline_ms: 60_000, max_instances: 1 },
+    }))
+    .unwrap()
+}
+
+fn request(method: &str, target: &str, headers: &[(&str, String)], body: Vec<u8>) -> Request {
+    Request {
+        id: "bench-1".into(),
+        tenant: "bench".into(),
+        method: method.into(),
+        target: target.into(),
+        version: "HTTP/1.1".into(),
+        headers: headers.iter().map(|(n, v)| Header { name: n.to_string(), value: v.clone().into_bytes() }).collect(),
+        body,
+        body_truncated: false,
+        connection: Connection {
+            client_addr: "198.51.100.7".into(),
+            client_port: 40000,
+            server_addr: "127.0.0.1".into(),
+            server_port: 8080,
+            tls: None,
+        },
+        annotations: vec![],
+    }
+}
+
+fn browser_headers() -> Vec<(&'static str, String)> {
+    vec![
+        ("host", "shop.example.com".into()),
+        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into()),
+        ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8".into()),
+        ("accept-language", "en-GB,en;q=0.5".into()),
+        ("accept-encoding", "gzip, deflate, br".into()),
+        ("referer", "https://shop.example.com/products?page=1".into()),
+        ("cookie", "session=4f9c2a7d1e8b3c6a; theme=dark".into()),
+        ("connection", "keep-alive".into()),
+    ]
+}
+
+fn allowed(pool: &PolicyPool, rt: &tokio::runtime::Runtime, req: &Request) -> bool {
+    matches!(rt.block_on(pool.on_request(req)).unwrap().action, Action::Allow)
+}
+
+fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) {
+    let crs_dir = std::env::var_os("EDGEWAF_CRS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/crs/v4.28.0"));
+    let config = serde_json::json!({
+        "rules": ["/crs/crs-setup.conf.example", "/crs/rules/*.conf"],
+        "paranoia_level": 1,
+    });
+    let pool = load(rt, runtime, "crs", config, vec![(crs_dir, "/crs".into())]);
+
+    let get = request("GET", "/products/42?color=blue&size=m", &browser_headers(), vec![]);
+    // ~2 KB urlencoded form.
+    let mut form = String::new();
+    let mut i = 0;
+    while form.len() < 2000 {
+        form.push_str(&format!("field{i}=Some+ordinary+text+value+number+{i}&"));
+        i += 1;
+    }
+    let mut h = browser_headers();
+    h.push(("content-type", "application/x-www-form-urlencoded".into()));
+    h.push(("content-length", form.len().to_string()));
+    let post = request("POST", "/account/profile", &h, form.into_bytes());
+    // ~20 KB JSON.
+    let items: Vec<serde_json::Value> = (0..262)
+        .map(|i| serde_json::json!({"sku": format!("SKU-{i:05}"), "name": format!("Ordinary product name {i}"), "qty": i % 7, "price": 19.99}))
+        .collect();
+    let json = serde_json::json!({"customer": {"name": "Ana Silva", "email": "ana@example.com"}, "items": items}).to_string();
+    let mut h = browser_headers();
+    h.push(("content-type", "application/json".into()));
+    h.push(("content-length", json.len().to_string()));
+    let post_json = request("POST", "/api/orders", &h, json.into_bytes());
+    for (name, req) in [("benign GET", &get), ("2KB urlencoded POST", &post), ("20KB JSON POST", &post_json)] {
+        assert!(allowed(&pool, rt, req), "{name} must be allowed by CRS PL1");
+    }
+    eprintln!("bodies: {} B urlencoded, {} B JSON", post.body.len(), post_json.body.len());
+    let mut g = c.benchmark_group("crs-pl1-in-wasm");
+    g.bench_function("benign GET 8 headers", |b| b.iter(|| rt.block_on(pool.on_request(black_box(&get)))));
+    g.bench_function("2KB urlencoded POST", |b| b.iter(|| rt.block_on(pool.on_request(black_box(&post)))));
+    g.bench_function("20KB JSON POST", |b| b.iter(|| rt.block_on(pool.on_request(black_box(&post_json)))));
+    g.finish();
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn jwt(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) {
+    use p256::ecdsa::signature::Signer as _;
+    use rsa::pkcs1v15::SigningKey;
+    use rsa::signature::SignatureEncoding as _;
+    use rsa::traits::PublicKeyParts as _;
+    let mut rng = rand::thread_rng();
+    let rsa_key = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
+    let ec_key = p256::ecdsa::SigningKey::random(&mut rng);
+    let point = ec_key.verifying_key().to_encoded_point(false);
+    let jwks = serde_json::json!({"keys": [
+        {"kty": "RSA", "kid": "rsa", "alg": "RS256", "use": "sig",
+         "n": b64(&rsa_key.n().to_bytes_be()), "e": b64(&rsa_key.e().to_bytes_be())},
+        {"kty": "EC", "kid": "ec", "crv": "P-256", "alg": "ES256", "use": "sig",
+         "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())},
+    ]});
+    let pool = load(
+        rt,
+        runtime,
+        "auth-jwt".replace('-', "_").as_str(),
+        serde_json::json!({"jwks": jwks, "issuer": "https://idp.test/", "audience": "payments"}),
+        vec![],
+    );
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let claims = serde_json::json!({"iss": "https://idp.test/", "aud": "payments", "sub": "svc-1", "iat": now, "exp": now + 86_400});
+    let signing_input =
+        |alg: &str, kid: &str| format!("{}.{}", b64(format!(r#"{{"alg":"{alg}","kid":"{kid}","typ":"JWT"}}"#).as_bytes()), b64(claims.to_string().as_bytes()));
+    let rs = {
+        let input = signing_input("RS256", "rsa");
+        let sig = SigningKey::<sha2::Sha256>::new(rsa_key).sign(input.as_bytes());
+        format!("{input}.{}", b64(&sig.to_bytes()))
+    };
+    let es = {
+        let input = signing_input("ES256", "ec");
+        let sig: p256::ecdsa::Signature = ec_key.sign(input.as_bytes());
+        format!("{input}.{}", b64(&sig.to_bytes()))
+    };
+    let mut g = c.benchmark_group("auth-jwt-in-wasm");
+    for (name, token) in [("RS256", rs), ("ES256", es)] {
+        let mut h = browser_headers();
+        h.push(("authorization", format!("Bearer {token}")));
+        let req = request("GET", "/payments/42", &h, vec![]);
+        assert!(allowed(&pool, rt, &req), "{name} token must pass");
+        g.bench_function(name, |b| b.iter(|| rt.block_on(pool.on_request(black_box(&req)))));
+    }
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
+    let runtime = Runtime::new(state).unwrap();
+    crs(c, &rt, &runtime);
+    jwt(c, &rt, &runtime);
+}
+
+criterion_group! {
+    name = group;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(5));
+    targets = benches
+}
+criterion_main!(group);

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip2
 # Every policy component built for the host (and the tests).
-GUESTS := hostile ip-filter signatures rate-limit auth-jwt auth-apikey auth-hmac auth-mtls crs
+GUESTS := hostile ip-filter signatures rate-limit auth-jwt auth-apikey auth-hmac auth-mtls crs vpatch
 BIN := target/release/edgewaf
 # The admin API token for `make run` (override: make run EDGEWAF_ADMIN_TOKEN=...).
 EDGEWAF_ADMIN_TOKEN ?= dev-admin-token

@@ -7,6 +7,11 @@
 //! body framing), then `on-request`; allowed requests get the response of
 //! CRS's test backend (albedo's `/reflect`) and go through `on-response`.
 //! Tests are judged by the rule ids the policy reported.
+//!
+//! Tests that give their request as raw bytes (`encoded_request`) go through
+//! the real proxy instead: an in-process edgewaf with one tenant running the
+//! same component, in front of the built-in echo origin; their rule ids come
+//! from the decision events.
 
 use crate::runtime::{Action, Connection, Header, Limits, PolicyPool, PolicySpec, Request, Response, Runtime};
 use crate::state::{MemoryState, StateBackend};
@@ -69,12 +74,25 @@ pub async fn run(opts: Options<'_>, out: &mut (dyn std::io::Write + Send)) -> an
     if let Some(f) = opts.filter {
         files.retain(|x| x.path.to_string_lossy().contains(f));
     }
+    let proxy = RealProxy::start(opts.crs, opts.module, &config).await?;
     let handle = tokio::runtime::Handle::current();
     let mut n = 0u64;
     let started = std::time::Instant::now();
     let summary = tokio::task::block_in_place(|| {
-        edgewaf_ftw::run(&files, &overrides, |r| handle.block_on(send(&pool, r, &mut n)), out)
+        edgewaf_ftw::run(
+            &files,
+            &overrides,
+            |r| match &r.encoded_request {
+                Some(raw) => {
+                    n += 1;
+                    handle.block_on(proxy.send(raw))
+                }
+                None => handle.block_on(send(&pool, r, &mut n)),
+            },
+            out,
+        )
     });
+    proxy.stop();
     let total = summary.passed + summary.failed;
     eprintln!(
         "pass rate {:.2}% ({n} requests in {:.1?}, {} overrides)",
@@ -175,5 +193,106 @@ fn note(v: &crate::runtime::Verdict, ids: &mut Vec<u32>, lines: &mut Vec<String>
             ids.push(id);
         }
         lines.push(log_line(&f.rule_id, &f.message, &f.data, &f.tags));
+    }
+}
+
+/// An in-process edgewaf (proxy and echo origin on 127.0.0.1) with one tenant
+/// running the CRS component in detect mode, for the raw-bytes tests.
+struct RealProxy {
+    app: Arc<crate::app::App>,
+    addr: std::net::SocketAddr,
+    dir: std::path::PathBuf,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RealProxy {
+    async fn start(crs: &Path, module: &Path, policy_config: &serde_json::Value) -> anyhow::Result<RealProxy> {
+        let dir = std::env::temp_dir().join(format!("edgewaf-crs-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("policies"))?;
+        let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let echo_addr = echo.local_addr()?;
+        let abs = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let tenant = format!(
+            "hosts = [\"localhost\"]\nupstream = \"http://{echo_addr}\"\nmode = \"detect\"\nbody_limit = 1048576\n\
+             [limits]\nmemory_mib = 1024\ndeadline_ms = 10000\ninit_deadline_ms = 120000\n\
+             [[policy]]\nname = \"crs\"\npath = {:?}\nmounts = {{ \"/crs\" = {:?} }}\n[policy.config]\n{}",
+            abs(module).display().to_string(),
+            abs(crs).display().to_string(),
+            toml::to_string(policy_config)?,
+        );
+        std::fs::write(dir.join("policies/crs.toml"), tenant)?;
+        std::fs::write(
+            dir.join("edgewaf.toml"),
+            "[policies]\ndir = \"policies\"\ndefault_tenant = \"crs\"\n[log]\ndecisions = \"decisions.log\"\n[state]\nwatch = false\n",
+        )?;
+        let config = crate::config::ServerConfig::load(&dir.join("edgewaf.toml"))?;
+        let app = crate::app::App::start(config).await?;
+        if app.registry.snapshot().get("crs").is_none() {
+            bail!("the CRS tenant of the real-proxy tests did not load (see the log above)");
+        }
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = proxy.local_addr()?;
+        let tasks = vec![
+            tokio::spawn(crate::echo::serve(echo)),
+            tokio::spawn(crate::proxy::serve(app.clone(), proxy)),
+        ];
+        Ok(RealProxy { app, addr, dir, tasks })
+    }
+
+    /// Sends raw bytes, reads one response, and collects the rules the
+    /// decision event names.
+    async fn send(&self, raw: &[u8]) -> Outcome {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let failed = Outcome { status: None, logged_rule_ids: Vec::new(), log_lines: Vec::new() };
+        let Ok(mut stream) = tokio::net::TcpStream::connect(self.addr).await else {
+            return failed;
+        };
+        if stream.write_all(raw).await.is_err() {
+            return failed;
+        }
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let deadline = std::time::Duration::from_secs(10);
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match tokio::time::timeout(deadline, stream.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                _ => return failed,
+            }
+        };
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut resp = httparse::Response::new(&mut headers);
+        let Ok(httparse::Status::Complete(_)) = resp.parse(&buf[..head_end]) else {
+            return failed;
+        };
+        let status = resp.code;
+        let id = resp
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("x-request-id"))
+            .map(|h| String::from_utf8_lossy(h.value).into_owned());
+        let mut ids = Vec::new();
+        let mut lines = Vec::new();
+        if let Some(id) = id
+            && let Some(event) = self.app.events.recent(64, None).into_iter().find(|e| e.request_id == id)
+        {
+            for f in &event.findings {
+                if let Ok(n) = f.rule_id.parse::<u32>() {
+                    ids.push(n);
+                }
+                lines.push(log_line(&f.rule_id, &f.message, &f.data, &f.tags));
+            }
+        }
+        Outcome { status, logged_rule_ids: ids, log_lines: lines }
+    }
+
+    fn stop(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.app.stop_watching();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

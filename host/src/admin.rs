@@ -73,15 +73,14 @@ fn error(status: StatusCode, message: &str) -> Response<ProxyBody> {
 
 /// True when the request carries the admin token.
 fn authorised(app: &App, req: &Request<Incoming>) -> bool {
-    let Some(token) = &app.admin_token else {
-        return false;
-    };
-    let Some(given) = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
+    let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    bearer_matches(given, app.admin_token.as_deref())
+}
+
+/// Compares an `Authorization` value with the configured token in constant
+/// time. No token configured: nothing matches (fail closed).
+fn bearer_matches(authorization: Option<&str>, token: Option<&str>) -> bool {
+    let (Some(token), Some(given)) = (token, authorization.and_then(|v| v.strip_prefix("Bearer "))) else {
         return false;
     };
     given.as_bytes().ct_eq(token.as_bytes()).into()
@@ -357,5 +356,28 @@ async fn put_module(app: &App, name: &str, req: Request<Incoming>) -> Response<P
             json(StatusCode::CREATED, serde_json::json!({ "name": name, "sha256": hash }))
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("storing the module: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_token_checks_fail_closed() {
+        assert!(bearer_matches(Some("Bearer s3cret"), Some("s3cret")));
+        assert!(!bearer_matches(Some("Bearer s3cret2"), Some("s3cret")));
+        assert!(!bearer_matches(Some("Bearer s3cre"), Some("s3cret")));
+        assert!(!bearer_matches(Some("s3cret"), Some("s3cret")), "the scheme is required");
+        assert!(!bearer_matches(None, Some("s3cret")));
+        assert!(!bearer_matches(Some("Bearer "), None), "no token configured: nothing passes");
+        assert!(!bearer_matches(Some("Bearer x"), None));
+    }
+
+    #[test]
+    fn apply_errors_map_to_statuses() {
+        assert_eq!(apply_error(ApplyError::Invalid("x".into())).status(), 422);
+        assert_eq!(apply_error(ApplyError::NotFound("x".into())).status(), 404);
+        assert_eq!(apply_error(ApplyError::Io("x".into())).status(), 500);
     }
 }

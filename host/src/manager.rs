@@ -320,3 +320,84 @@ async fn smoke(tenant: &Tenant) -> Result<(), ApplyError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::Runtime;
+    use crate::state::{MemoryState, StateBackend};
+
+    fn manager(dir: &Path) -> Manager {
+        let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
+        let loader = Loader::new(Runtime::new(state).unwrap(), vec![]);
+        std::fs::create_dir_all(dir.join("policies")).unwrap();
+        Manager::new(
+            loader,
+            Arc::new(Registry::default()),
+            Store::new(dir.join("state")),
+            dir.join("policies"),
+            None,
+            3,
+        )
+    }
+
+    fn tenant(host: &str, status: u16) -> String {
+        format!("hosts = [\"{host}\"]\nupstream = \"http://127.0.0.1:9\"\ndeny_status = {status}\n")
+    }
+
+    #[tokio::test]
+    async fn apply_writes_records_and_swaps() {
+        let d = tempfile::tempdir().unwrap();
+        let m = manager(d.path());
+        let a = m.apply("shop", &tenant("shop.test", 403), Source::Api).await.unwrap();
+        assert_eq!(m.registry.snapshot().for_host("shop.test").unwrap().version, a.version.hash);
+        let on_disk = std::fs::read_to_string(d.path().join("policies/shop.toml")).unwrap();
+        assert!(on_disk.contains("shop.test"), "a restart serves the applied version");
+        m.apply("shop", &tenant("shop.test", 451), Source::Api).await.unwrap();
+        assert_eq!(m.registry.snapshot().get("shop").unwrap().config.deny_status, 451);
+        assert_eq!(m.store().versions("shop").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn invalid_changes_leave_the_old_version_serving() {
+        let d = tempfile::tempdir().unwrap();
+        let m = manager(d.path());
+        m.apply("shop", &tenant("shop.test", 403), Source::Api).await.unwrap();
+        let err = m.apply("shop", "hosts = [\"shop.test\"]\nupstrem = 1\n", Source::Api).await.unwrap_err();
+        assert!(matches!(err, ApplyError::Invalid(_)) && err.to_string().contains("upstrem"), "{err}");
+        let err = m
+            .apply("shop", "hosts = [\"shop.test\"]\nupstream = \"http://127.0.0.1:9\"\n[[policy]]\nmodule = \"nope\"\n", Source::Api)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown module"), "{err}");
+        assert!(m.apply("../etc", &tenant("x.test", 403), Source::Api).await.is_err());
+        assert_eq!(m.registry.snapshot().get("shop").unwrap().config.deny_status, 403);
+    }
+
+    #[tokio::test]
+    async fn host_clashes_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let m = manager(d.path());
+        m.apply("a", &tenant("same.test", 403), Source::Api).await.unwrap();
+        let err = m.apply("b", &tenant("same.test", 403), Source::Api).await.unwrap_err();
+        assert!(err.to_string().contains("already served by tenant a"), "{err}");
+        assert!(m.registry.snapshot().get("b").is_none());
+    }
+
+    #[tokio::test]
+    async fn rollback_and_remove() {
+        let d = tempfile::tempdir().unwrap();
+        let m = manager(d.path());
+        m.apply("shop", &tenant("shop.test", 403), Source::Api).await.unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        m.apply("shop", &tenant("shop.test", 451), Source::Api).await.unwrap();
+        m.rollback("shop", None).await.unwrap();
+        assert_eq!(m.registry.snapshot().get("shop").unwrap().config.deny_status, 403);
+        assert!(matches!(m.rollback("shop", Some("nope")).await, Err(ApplyError::NotFound(_))));
+        assert!(matches!(m.rollback("ghost", None).await, Err(ApplyError::NotFound(_))));
+        m.remove("shop", Source::Api).await.unwrap();
+        assert!(m.registry.snapshot().get("shop").is_none());
+        assert!(!d.path().join("policies/shop.toml").exists());
+        assert!(matches!(m.remove("shop", Source::Api).await, Err(ApplyError::NotFound(_))));
+    }
+}

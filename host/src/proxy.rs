@@ -146,7 +146,10 @@ pub fn decision_response(outcome: &Outcome, id: &str) -> Option<Response<ProxyBo
     match outcome {
         Outcome::Allow => None,
         Outcome::Deny { status, headers } => {
-            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::FORBIDDEN);
+            let status = StatusCode::from_u16(*status)
+                .ok()
+                .filter(|s| s.is_client_error() || s.is_server_error())
+                .unwrap_or(StatusCode::FORBIDDEN);
             let mut resp = json_answer(status, id, "request blocked");
             for (name, value) in headers {
                 // Policies may add e.g. www-authenticate or retry-after, but not
@@ -512,4 +515,56 @@ fn finish(
     app.metrics.request(&tenant.name, decision.action());
     app.events
         .record(decision_event(tenant, record, decision, status));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_text(resp: Response<ProxyBody>) -> String {
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn deny_answers_carry_the_id_and_no_internals() {
+        let outcome = Outcome::Deny {
+            status: 401,
+            headers: vec![
+                ("WWW-Authenticate".into(), b"Bearer error=\"invalid_token\"".to_vec()),
+                ("content-length".into(), b"999".to_vec()),
+                ("x-request-id".into(), b"forged".to_vec()),
+                ("transfer-encoding".into(), b"chunked".to_vec()),
+            ],
+        };
+        let resp = decision_response(&outcome, "abc123").unwrap();
+        assert_eq!(resp.status(), 401);
+        assert_eq!(resp.headers()["x-request-id"], "abc123");
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
+        assert!(resp.headers().get("transfer-encoding").is_none());
+        assert_eq!(resp.headers().get_all("x-request-id").iter().count(), 1);
+        let body = body_text(resp).await;
+        assert_eq!(body, r#"{"error":"request blocked","request_id":"abc123"}"#);
+    }
+
+    #[tokio::test]
+    async fn redirects_and_allows() {
+        let resp = decision_response(&Outcome::Redirect("/login".into()), "id1").unwrap();
+        assert_eq!(resp.status(), 302);
+        assert_eq!(resp.headers()["location"], "/login");
+        assert!(decision_response(&Outcome::Allow, "id2").is_none());
+        let resp = decision_response(&Outcome::Deny { status: 999, headers: vec![] }, "id3").unwrap();
+        assert_eq!(resp.status(), 403, "an impossible status falls back to 403");
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_stripped() {
+        let mut h = http::HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("close"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("x-keep", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-keep"));
+    }
 }

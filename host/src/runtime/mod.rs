@@ -485,3 +485,59 @@ impl PolicyPool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::MemoryState;
+
+    /// The smallest valid component: it exports nothing.
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    fn runtime(cache: Option<crate::store::Store>) -> Arc<Runtime> {
+        let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
+        Runtime::with_cache(state, cache).unwrap()
+    }
+
+    #[test]
+    fn garbage_and_core_modules_are_refused() {
+        let rt = runtime(None);
+        assert!(matches!(rt.compile(b"hello"), Err(LoadError::Compile(_))));
+        let err = rt.compile(b"\0asm\x01\0\0\0").unwrap_err();
+        assert!(matches!(err, LoadError::Compile(_)), "{err}");
+    }
+
+    #[test]
+    fn a_component_of_another_world_is_named() {
+        let rt = runtime(None);
+        let (_, c) = rt.compile(EMPTY_COMPONENT).unwrap();
+        let err = rt.check_world(&c).unwrap_err();
+        assert!(err.to_string().contains("edgewaf:policy world"), "{err}");
+    }
+
+    #[test]
+    fn compiled_components_are_cached_in_memory_and_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::new(dir.path());
+        let rt = runtime(Some(store.clone()));
+        let (h1, _) = rt.compile(EMPTY_COMPONENT).unwrap();
+        let (h2, _) = rt.compile(EMPTY_COMPONENT).unwrap();
+        assert_eq!(h1, h2);
+        let cached: Vec<_> = std::fs::read_dir(dir.path().join("cache")).unwrap().collect();
+        assert_eq!(cached.len(), 1, "one precompiled artifact");
+        // A second runtime (a restart) loads the artifact instead of compiling.
+        let rt2 = runtime(Some(store));
+        let (h3, c) = rt2.compile(EMPTY_COMPONENT).unwrap();
+        assert_eq!(h3, h1);
+        assert!(rt2.check_world(&c).is_err());
+    }
+
+    #[test]
+    fn error_kinds_for_metrics() {
+        assert_eq!(PolicyError::Deadline(50).kind(), "deadline");
+        assert_eq!(PolicyError::Memory(64).kind(), "memory");
+        assert_eq!(PolicyError::Trap("x".into()).kind(), "trap");
+        assert_eq!(PolicyError::Init("x".into()).kind(), "init");
+        assert_eq!(PolicyError::Deadline(50).to_string(), "deadline of 50 ms exceeded");
+    }
+}

@@ -93,6 +93,47 @@ pub fn shorten(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
+/// True when `path` is `prefix` or continues it at a segment boundary.
+pub fn path_under(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || prefix.ends_with('/') || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// A path as a server would resolve it: percent-decodes (repeatedly, up to three times), turns `\` into `/`,
+/// collapses empty segments and resolves `.` and `..`.
+pub fn normalise_path(raw: &str) -> String {
+    let mut bytes = raw.as_bytes().to_vec();
+    for _ in 0..3 {
+        let decoded = url_decode(&bytes, false);
+        if decoded == bytes {
+            break;
+        }
+        bytes = decoded;
+    }
+    let text = String::from_utf8_lossy(&bytes).replace('\\', "/");
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in text.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::with_capacity(text.len() + 1);
+    for s in &segments {
+        out.push('/');
+        out.push_str(s);
+    }
+    if out.is_empty() || (text.ends_with('/') && !segments.is_empty()) {
+        out.push('/');
+    }
+    out
+}
+
 fn find_header<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
     headers
         .iter()
@@ -270,5 +311,28 @@ mod tests {
     fn shorten_respects_char_boundaries() {
         assert_eq!(shorten("héllo", 2), "h…");
         assert_eq!(shorten("abc", 3), "abc");
+    }
+
+    #[test]
+    fn prefix_respects_segments() {
+        assert!(path_under("/payments", "/payments"));
+        assert!(path_under("/payments/1", "/payments"));
+        assert!(!path_under("/paymentsx", "/payments"));
+        assert!(path_under("/api/x", "/api/"));
+        assert!(path_under("/anything", "/"));
+        assert!(!path_under("/pay", "/payments"));
+    }
+
+    #[test]
+    fn normalisation_resolves_tricks() {
+        assert_eq!(normalise_path("/public/../payments"), "/payments");
+        assert_eq!(normalise_path("/public/..%2fpayments"), "/payments");
+        assert_eq!(normalise_path("//payments///x"), "/payments/x");
+        assert_eq!(normalise_path("/%70ayments"), "/payments");
+        assert_eq!(normalise_path("/%2570ayments"), "/payments");
+        assert_eq!(normalise_path("/./a/./b/"), "/a/b/");
+        assert_eq!(normalise_path("/../../"), "/");
+        assert_eq!(normalise_path(""), "/");
+        assert_eq!(normalise_path("/a\\..\\payments"), "/payments");
     }
 }

@@ -48,7 +48,10 @@ impl Redis {
             if let Ok(Some(status)) = proc.child.try_wait() {
                 panic!("redis-server exited early with {status}");
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "redis-server did not listen");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "redis-server did not listen"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         self.proc = Some(proc);
@@ -125,7 +128,12 @@ fn away_from_window_end(window: Duration, margin: Duration) {
 
 /// Sends `total` requests from `ip`, spread round-robin over `nodes` by
 /// `threads` threads; returns the count of each status.
-fn spread(nodes: &[&Waf], ip: &str, total: usize, threads: usize) -> std::collections::BTreeMap<u16, usize> {
+fn spread(
+    nodes: &[&Waf],
+    ip: &str,
+    total: usize,
+    threads: usize,
+) -> std::collections::BTreeMap<u16, usize> {
     let counts = std::sync::Mutex::new(std::collections::BTreeMap::new());
     std::thread::scope(|s| {
         for t in 0..threads {
@@ -175,7 +183,11 @@ fn two_nodes_share_one_limit_through_redis() {
         "shared limit: 500 requests over 2 nodes in {:?}: {allowed} allowed (limit 100), {limited} got 429",
         start.elapsed()
     );
-    assert_eq!(allowed + limited, 500, "only 200 and 429 expected: {counts:?}");
+    assert_eq!(
+        allowed + limited,
+        500,
+        "only 200 and 429 expected: {counts:?}"
+    );
     assert!(
         (95..=105).contains(&allowed),
         "combined allowed count {allowed} is not within 5% of the limit 100"
@@ -188,7 +200,11 @@ fn two_nodes_share_one_limit_through_redis() {
 fn others_are_served_while_one_ip_floods() {
     let redis = Redis::start();
     let echo = Echo::start();
-    let waf = node(&echo.addr, &rate_limit_tenant(100, 60), &redis.state_config());
+    let waf = node(
+        &echo.addr,
+        &rate_limit_tenant(100, 60),
+        &redis.state_config(),
+    );
     away_from_window_end(Duration::from_secs(60), Duration::from_secs(20));
     let flooding = std::sync::atomic::AtomicBool::new(true);
     let (flood, latencies, ok, total) = std::thread::scope(|s| {
@@ -227,7 +243,10 @@ fn others_are_served_while_one_ip_floods() {
         pct(0.99),
         sorted.last().unwrap()
     );
-    assert!(total >= 20, "too few requests from the others during the flood: {total}");
+    assert!(
+        total >= 20,
+        "too few requests from the others during the flood: {total}"
+    );
     assert!(success >= 99.0, "others' success {success:.2}% < 99%");
     let flood_allowed = flood.get(&200).copied().unwrap_or(0);
     assert!(
@@ -253,22 +272,40 @@ fn lists_apply_at_once_lapse_and_survive_a_restart_in_memory() {
     let mut waf = node(&echo.addr, LIST_TENANT, "\n[state]\nwatch = false\n");
     assert_eq!(status_from(&waf, "127.0.0.8"), 200);
     add_entry(&waf, r#"{"cidr":"127.0.0.8/32","comment":"flood"}"#);
-    assert_eq!(status_from(&waf, "127.0.0.8"), 403, "the next request is denied");
+    assert_eq!(
+        status_from(&waf, "127.0.0.8"),
+        403,
+        "the next request is denied"
+    );
     assert_eq!(status_from(&waf, "127.0.0.9"), 200);
     delete_entry(&waf, "127.0.0.8/32");
-    assert_eq!(status_from(&waf, "127.0.0.8"), 200, "deleted: allowed again");
+    assert_eq!(
+        status_from(&waf, "127.0.0.8"),
+        200,
+        "deleted: allowed again"
+    );
     add_entry(&waf, r#"{"cidr":"127.0.0.9","ttl_secs":1}"#);
     assert_eq!(status_from(&waf, "127.0.0.9"), 403);
-    let lapsed = wait_until("the entry with ttl_secs = 1 lapses", Duration::from_secs(5), || {
-        status_from(&waf, "127.0.0.9") == 200
-    });
+    let lapsed = wait_until(
+        "the entry with ttl_secs = 1 lapses",
+        Duration::from_secs(5),
+        || status_from(&waf, "127.0.0.9") == 200,
+    );
     println!("memory backend: entry with a 1 s expiry lapsed {lapsed:?} after the check");
     add_entry(&waf, r#"{"cidr":"127.0.0.10/31"}"#);
     let file = waf.dir.path().join(".edgewaf/lists.json");
-    assert!(std::fs::read_to_string(&file).unwrap().contains("127.0.0.10/31"));
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("127.0.0.10/31")
+    );
     waf.stop();
     waf.spawn();
-    assert_eq!(status_from(&waf, "127.0.0.11"), 403, "the list survived the restart");
+    assert_eq!(
+        status_from(&waf, "127.0.0.11"),
+        403,
+        "the list survived the restart"
+    );
     let list = waf.admin_get("/api/lists/blocklist", Some(TOKEN)).json();
     assert_eq!(list["entries"].as_array().unwrap().len(), 1, "{list}");
 }
@@ -281,22 +318,36 @@ fn lists_are_shared_through_redis_and_survive_restarts() {
     let mut b = node(&echo.addr, LIST_TENANT, &redis.state_config());
     assert_eq!(status_from(&b, "127.0.0.12"), 200);
     add_entry(&a, r#"{"cidr":"127.0.0.12/32","comment":"flood"}"#);
-    assert_eq!(status_from(&a, "127.0.0.12"), 403, "the node that got the call: next request");
+    assert_eq!(
+        status_from(&a, "127.0.0.12"),
+        403,
+        "the node that got the call: next request"
+    );
     let seen = wait_until("node b sees the entry", Duration::from_secs(3), || {
         status_from(&b, "127.0.0.12") == 403
     });
     println!("redis backend: the other node denied the listed IP after {seen:?}");
     add_entry(&b, r#"{"cidr":"127.0.0.13","ttl_secs":1}"#);
     assert_eq!(status_from(&b, "127.0.0.13"), 403);
-    wait_until("the entry with an expiry lapses on node a", Duration::from_secs(5), || {
-        status_from(&a, "127.0.0.13") == 200
-    });
+    wait_until(
+        "the entry with an expiry lapses on node a",
+        Duration::from_secs(5),
+        || status_from(&a, "127.0.0.13") == 200,
+    );
     a.stop();
     b.stop();
     a.spawn();
     b.spawn();
-    assert_eq!(status_from(&a, "127.0.0.12"), 403, "survived the restart (node a)");
-    assert_eq!(status_from(&b, "127.0.0.12"), 403, "survived the restart (node b)");
+    assert_eq!(
+        status_from(&a, "127.0.0.12"),
+        403,
+        "survived the restart (node a)"
+    );
+    assert_eq!(
+        status_from(&b, "127.0.0.12"),
+        403,
+        "survived the restart (node b)"
+    );
     delete_entry(&b, "127.0.0.12/32");
     assert_eq!(status_from(&b, "127.0.0.12"), 200);
     wait_until("node a sees the deletion", Duration::from_secs(3), || {
@@ -335,11 +386,18 @@ fn redis_dying_mid_run_is_a_fallback_and_sharing_resumes() {
     );
     // Each node now limits on its own: 100 each.
     assert_eq!(counts.get(&200), Some(&200), "{counts:?}");
-    assert!(slowest < Duration::from_secs(1), "a request took {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a request took {slowest:?}"
+    );
     for waf in [&a, &b] {
         assert_eq!(metric(waf, "edgewaf_state_backend_up"), Some(0.0));
         assert!(metric(waf, "edgewaf_state_fallback_total").unwrap_or(0.0) > 0.0);
-        assert!(waf.stderr().contains("Redis unreachable"), "{}", waf.stderr());
+        assert!(
+            waf.stderr().contains("Redis unreachable"),
+            "{}",
+            waf.stderr()
+        );
     }
 
     redis.spawn();
@@ -385,7 +443,11 @@ countries = ["XX"]
     let waf = node(&echo.addr, &tenant, "");
     assert_eq!(status_from(&waf, "127.0.0.30"), 403, "country XX is denied");
     assert_eq!(status_from(&waf, "127.0.1.30"), 200, "country DE passes");
-    assert_eq!(status_from(&waf, "127.0.2.30"), 200, "unknown country passes");
+    assert_eq!(
+        status_from(&waf, "127.0.2.30"),
+        200,
+        "unknown country passes"
+    );
 }
 
 #[path = "../../guest-rules/ip-filter/src/mmdb_writer.rs"]

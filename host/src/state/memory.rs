@@ -268,8 +268,14 @@ mod tests {
         let block = s.list_entries("block", now);
         assert_eq!(block.len(), 2, "{block:?}");
         assert_eq!(block[1].expires_ms, Some(far));
-        assert!(s.list_entries("abuse", now).is_empty(), "expired entry dropped");
-        assert!(s.list_entries("gone", now).is_empty(), "removed entry stays removed");
+        assert!(
+            s.list_entries("abuse", now).is_empty(),
+            "expired entry dropped"
+        );
+        assert!(
+            s.list_entries("gone", now).is_empty(),
+            "removed entry stays removed"
+        );
         assert!(
             s.list_match("block", "2001:db8::5".parse().unwrap(), now)
                 .is_some()

@@ -30,8 +30,8 @@
 mod memory;
 mod redis;
 
-pub use memory::MemoryState;
 pub use self::redis::{RedisOptions, RedisState};
+pub use memory::MemoryState;
 
 use crate::config::{StateBackendKind, StateConfig};
 use ipnet::IpNet;

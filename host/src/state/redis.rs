@@ -185,7 +185,10 @@ impl RedisState {
         if n > 0 {
             tracing::info!("state: {n} list change(s) made while Redis was down written to it");
         }
-        self.cache.write().unwrap_or_else(|e| e.into_inner()).checked_ms = 0;
+        self.cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .checked_ms = 0;
         self.up.store(true, Ordering::Release);
         self.put_back(con);
     }
@@ -206,7 +209,12 @@ impl RedisState {
             if now < next
                 || self
                     .next_probe_ms
-                    .compare_exchange(next, now + self.retry_ms, Ordering::AcqRel, Ordering::Acquire)
+                    .compare_exchange(
+                        next,
+                        now + self.retry_ms,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
                     .is_err()
             {
                 return None;
@@ -327,13 +335,19 @@ impl RedisState {
             .query(con)?;
         Ok(raw
             .into_iter()
-            .filter_map(|(cidr, json)| match serde_json::from_str::<ListEntry>(&json) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    tracing::warn!(list, cidr, "state: ignoring a list entry in Redis that is not an entry: {e}");
-                    None
-                }
-            })
+            .filter_map(
+                |(cidr, json)| match serde_json::from_str::<ListEntry>(&json) {
+                    Ok(e) => Some(e),
+                    Err(e) => {
+                        tracing::warn!(
+                            list,
+                            cidr,
+                            "state: ignoring a list entry in Redis that is not an entry: {e}"
+                        );
+                        None
+                    }
+                },
+            )
             .collect())
     }
 
@@ -384,7 +398,9 @@ impl RedisState {
         if pending.len() < MAX_PENDING {
             pending.push(op);
         } else {
-            tracing::error!("state: too many list changes while Redis is down; this one is local only");
+            tracing::error!(
+                "state: too many list changes while Redis is down; this one is local only"
+            );
         }
     }
 }
@@ -488,7 +504,7 @@ impl StateBackend for RedisState {
     fn list_entries(&self, list: &str, now_ms: u64) -> Vec<ListEntry> {
         let entries = match self.with_conn(|con| self.read_list(con, list)) {
             Some(mut fresh) => {
-                fresh.sort_by(|a, b| a.cidr.cmp(&b.cidr));
+                fresh.sort_by_key(|e| e.cidr);
                 fresh
             }
             None => self
@@ -510,7 +526,10 @@ mod tests {
 
     #[test]
     fn passwords_stay_out_of_logs() {
-        assert_eq!(redact("redis://u:secret@10.0.0.1:6379/0"), "redis://10.0.0.1:6379/0");
+        assert_eq!(
+            redact("redis://u:secret@10.0.0.1:6379/0"),
+            "redis://10.0.0.1:6379/0"
+        );
         assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
     }
 
@@ -548,8 +567,15 @@ mod tests {
                 comment: String::new(),
             },
         );
-        assert!(s.list_match("block", "192.0.2.7".parse().unwrap(), now).is_some());
-        assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+        assert!(
+            s.list_match("block", "192.0.2.7".parse().unwrap(), now)
+                .is_some()
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
         assert_eq!(metrics.up.get(), 0);
         assert!(metrics.fallback.get() >= 102, "{}", metrics.fallback.get());
     }

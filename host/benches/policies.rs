@@ -12,7 +12,9 @@
 
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
-use edgewaf::runtime::{Action, Connection, Header, Limits, PolicyPool, PolicySpec, Request, Runtime};
+use edgewaf::runtime::{
+    Action, Connection, Header, Limits, PolicyPool, PolicySpec, Request, Runtime,
+};
 use edgewaf::state::{MemoryState, StateBackend};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -23,7 +25,9 @@ fn repo() -> PathBuf {
 }
 
 fn module(name: &str) -> Vec<u8> {
-    let p = repo().join("target/wasm32-wasip2/release").join(format!("{name}.wasm"));
+    let p = repo()
+        .join("target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (run `make guests` first)", p.display()))
 }
 
@@ -41,7 +45,12 @@ fn load(
         component,
         config_json: config.to_string(),
         mounts,
-        limits: Limits { memory_mib: 512, deadline_ms: 10_000, init_deadline_ms: 60_000, max_instances: 1 },
+        limits: Limits {
+            memory_mib: 512,
+            deadline_ms: 10_000,
+            init_deadline_ms: 60_000,
+            max_instances: 1,
+        },
     }))
     .unwrap()
 }
@@ -53,7 +62,13 @@ fn request(method: &str, target: &str, headers: &[(&str, String)], body: Vec<u8>
         method: method.into(),
         target: target.into(),
         version: "HTTP/1.1".into(),
-        headers: headers.iter().map(|(n, v)| Header { name: n.to_string(), value: v.clone().into_bytes() }).collect(),
+        headers: headers
+            .iter()
+            .map(|(n, v)| Header {
+                name: n.to_string(),
+                value: v.clone().into_bytes(),
+            })
+            .collect(),
         body,
         body_truncated: false,
         connection: Connection {
@@ -70,8 +85,14 @@ fn request(method: &str, target: &str, headers: &[(&str, String)], body: Vec<u8>
 fn browser_headers() -> Vec<(&'static str, String)> {
     vec![
         ("host", "shop.example.com".into()),
-        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into()),
-        ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8".into()),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
+        ),
+        (
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8".into(),
+        ),
         ("accept-language", "en-GB,en;q=0.5".into()),
         ("accept-encoding", "gzip, deflate, br".into()),
         ("referer", "https://shop.example.com/products?page=1".into()),
@@ -81,7 +102,10 @@ fn browser_headers() -> Vec<(&'static str, String)> {
 }
 
 fn allowed(pool: &PolicyPool, rt: &tokio::runtime::Runtime, req: &Request) -> bool {
-    matches!(rt.block_on(pool.on_request(req)).unwrap().action, Action::Allow)
+    matches!(
+        rt.block_on(pool.on_request(req)).unwrap().action,
+        Action::Allow
+    )
 }
 
 fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) {
@@ -94,7 +118,12 @@ fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) 
     });
     let pool = load(rt, runtime, "crs", config, vec![(crs_dir, "/crs".into())]);
 
-    let get = request("GET", "/products/42?color=blue&size=m", &browser_headers(), vec![]);
+    let get = request(
+        "GET",
+        "/products/42?color=blue&size=m",
+        &browser_headers(),
+        vec![],
+    );
     // ~2 KB urlencoded form.
     let mut form = String::new();
     let mut i = 0;
@@ -115,14 +144,28 @@ fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) 
     h.push(("content-type", "application/json".into()));
     h.push(("content-length", json.len().to_string()));
     let post_json = request("POST", "/api/orders", &h, json.into_bytes());
-    for (name, req) in [("benign GET", &get), ("2KB urlencoded POST", &post), ("20KB JSON POST", &post_json)] {
+    for (name, req) in [
+        ("benign GET", &get),
+        ("2KB urlencoded POST", &post),
+        ("20KB JSON POST", &post_json),
+    ] {
         assert!(allowed(&pool, rt, req), "{name} must be allowed by CRS PL1");
     }
-    eprintln!("bodies: {} B urlencoded, {} B JSON", post.body.len(), post_json.body.len());
+    eprintln!(
+        "bodies: {} B urlencoded, {} B JSON",
+        post.body.len(),
+        post_json.body.len()
+    );
     let mut g = c.benchmark_group("crs-pl1-in-wasm");
-    g.bench_function("benign GET 8 headers", |b| b.iter(|| rt.block_on(pool.on_request(black_box(&get)))));
-    g.bench_function("2KB urlencoded POST", |b| b.iter(|| rt.block_on(pool.on_request(black_box(&post)))));
-    g.bench_function("20KB JSON POST", |b| b.iter(|| rt.block_on(pool.on_request(black_box(&post_json)))));
+    g.bench_function("benign GET 8 headers", |b| {
+        b.iter(|| rt.block_on(pool.on_request(black_box(&get))))
+    });
+    g.bench_function("2KB urlencoded POST", |b| {
+        b.iter(|| rt.block_on(pool.on_request(black_box(&post))))
+    });
+    g.bench_function("20KB JSON POST", |b| {
+        b.iter(|| rt.block_on(pool.on_request(black_box(&post_json))))
+    });
     g.finish();
 }
 
@@ -152,10 +195,18 @@ fn jwt(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) 
         serde_json::json!({"jwks": jwks, "issuer": "https://idp.test/", "audience": "payments"}),
         vec![],
     );
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let claims = serde_json::json!({"iss": "https://idp.test/", "aud": "payments", "sub": "svc-1", "iat": now, "exp": now + 86_400});
-    let signing_input =
-        |alg: &str, kid: &str| format!("{}.{}", b64(format!(r#"{{"alg":"{alg}","kid":"{kid}","typ":"JWT"}}"#).as_bytes()), b64(claims.to_string().as_bytes()));
+    let signing_input = |alg: &str, kid: &str| {
+        format!(
+            "{}.{}",
+            b64(format!(r#"{{"alg":"{alg}","kid":"{kid}","typ":"JWT"}}"#).as_bytes()),
+            b64(claims.to_string().as_bytes())
+        )
+    };
     let rs = {
         let input = signing_input("RS256", "rsa");
         let sig = SigningKey::<sha2::Sha256>::new(rsa_key).sign(input.as_bytes());
@@ -172,13 +223,18 @@ fn jwt(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) 
         h.push(("authorization", format!("Bearer {token}")));
         let req = request("GET", "/payments/42", &h, vec![]);
         assert!(allowed(&pool, rt, &req), "{name} token must pass");
-        g.bench_function(name, |b| b.iter(|| rt.block_on(pool.on_request(black_box(&req)))));
+        g.bench_function(name, |b| {
+            b.iter(|| rt.block_on(pool.on_request(black_box(&req))))
+        });
     }
     g.finish();
 }
 
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
     let runtime = Runtime::new(state).unwrap();
     crs(c, &rt, &runtime);

@@ -19,8 +19,8 @@
 //! | `PUT /api/modules/{name}`                | upload a component (stored by SHA-256) |
 
 use crate::app::App;
-use crate::proxy::ProxyBody;
 use crate::manager::{ApplyError, Source};
+use crate::proxy::ProxyBody;
 use crate::state::{ListEntry, now_ms, parse_cidr};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
@@ -73,14 +73,18 @@ fn error(status: StatusCode, message: &str) -> Response<ProxyBody> {
 
 /// True when the request carries the admin token.
 fn authorised(app: &App, req: &Request<Incoming>) -> bool {
-    let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     bearer_matches(given, app.admin_token.as_deref())
 }
 
 /// Compares an `Authorization` value with the configured token in constant
 /// time. No token configured: nothing matches (fail closed).
 fn bearer_matches(authorization: Option<&str>, token: Option<&str>) -> bool {
-    let (Some(token), Some(given)) = (token, authorization.and_then(|v| v.strip_prefix("Bearer "))) else {
+    let (Some(token), Some(given)) = (token, authorization.and_then(|v| v.strip_prefix("Bearer ")))
+    else {
         return false;
     };
     given.as_bytes().ct_eq(token.as_bytes()).into()
@@ -160,17 +164,22 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
             let name = name.to_string();
             put_tenant(app, &name, req).await
         }
-        (Method::DELETE, ["api", "tenants", name]) => match app.manager.remove(name, Source::Api).await {
-            Ok(()) => json(StatusCode::OK, serde_json::json!({ "removed": name })),
-            Err(e) => apply_error(e),
-        },
+        (Method::DELETE, ["api", "tenants", name]) => {
+            match app.manager.remove(name, Source::Api).await {
+                Ok(()) => json(StatusCode::OK, serde_json::json!({ "removed": name })),
+                Err(e) => apply_error(e),
+            }
+        }
         (Method::GET, ["api", "tenants", name, "versions"]) => {
             let current = app.registry.snapshot().get(name).map(|t| t.version.clone());
             let versions = app.manager.store().versions(name);
             if versions.is_empty() && current.is_none() {
                 return error(StatusCode::NOT_FOUND, &format!("no tenant {name:?}"));
             }
-            json(StatusCode::OK, serde_json::json!({ "tenant": name, "current": current, "versions": versions }))
+            json(
+                StatusCode::OK,
+                serde_json::json!({ "tenant": name, "current": current, "versions": versions }),
+            )
         }
         (Method::POST, ["api", "tenants", name, "rollback"]) => {
             let name = name.to_string();
@@ -187,7 +196,10 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
                 }
             };
             match app.manager.rollback(&name, version.as_deref()).await {
-                Ok(applied) => json(StatusCode::OK, serde_json::to_value(applied).unwrap_or_default()),
+                Ok(applied) => json(
+                    StatusCode::OK,
+                    serde_json::to_value(applied).unwrap_or_default(),
+                ),
                 Err(e) => apply_error(e),
             }
         }
@@ -296,7 +308,10 @@ fn apply_error(e: ApplyError) -> Response<ProxyBody> {
 async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, Response<ProxyBody>> {
     match Limited::new(req.into_body(), limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(_) => Err(error(StatusCode::PAYLOAD_TOO_LARGE, &format!("body larger than {limit} bytes"))),
+        Err(_) => Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("body larger than {limit} bytes"),
+        )),
     }
 }
 
@@ -322,13 +337,21 @@ async fn put_tenant(app: &App, name: &str, req: Request<Incoming>) -> Response<P
         };
         match toml::to_string(&value) {
             Ok(t) => t,
-            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("the JSON has no TOML form: {e}")),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("the JSON has no TOML form: {e}"),
+                );
+            }
         }
     } else {
         text
     };
     match app.manager.apply(name, &text, Source::Api).await {
-        Ok(applied) => json(StatusCode::OK, serde_json::to_value(applied).unwrap_or_default()),
+        Ok(applied) => json(
+            StatusCode::OK,
+            serde_json::to_value(applied).unwrap_or_default(),
+        ),
         Err(e) => apply_error(e),
     }
 }
@@ -336,7 +359,10 @@ async fn put_tenant(app: &App, name: &str, req: Request<Incoming>) -> Response<P
 /// `PUT /api/modules/{name}`: compile, check the world, store by hash.
 async fn put_module(app: &App, name: &str, req: Request<Incoming>) -> Response<ProxyBody> {
     if !crate::store::valid_name(name) {
-        return error(StatusCode::BAD_REQUEST, "module names are 1-64 characters of a-z, 0-9, '-' or '_'");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "module names are 1-64 characters of a-z, 0-9, '-' or '_'",
+        );
     }
     let body = match read_body(req, 64 * 1024 * 1024).await {
         Ok(b) => b,
@@ -353,9 +379,15 @@ async fn put_module(app: &App, name: &str, req: Request<Incoming>) -> Response<P
     match app.manager.store().put_module(name, &body) {
         Ok(hash) => {
             tracing::info!(module = name, sha256 = %hash, "module uploaded");
-            json(StatusCode::CREATED, serde_json::json!({ "name": name, "sha256": hash }))
+            json(
+                StatusCode::CREATED,
+                serde_json::json!({ "name": name, "sha256": hash }),
+            )
         }
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("storing the module: {e}")),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("storing the module: {e}"),
+        ),
     }
 }
 
@@ -368,9 +400,15 @@ mod tests {
         assert!(bearer_matches(Some("Bearer s3cret"), Some("s3cret")));
         assert!(!bearer_matches(Some("Bearer s3cret2"), Some("s3cret")));
         assert!(!bearer_matches(Some("Bearer s3cre"), Some("s3cret")));
-        assert!(!bearer_matches(Some("s3cret"), Some("s3cret")), "the scheme is required");
+        assert!(
+            !bearer_matches(Some("s3cret"), Some("s3cret")),
+            "the scheme is required"
+        );
         assert!(!bearer_matches(None, Some("s3cret")));
-        assert!(!bearer_matches(Some("Bearer "), None), "no token configured: nothing passes");
+        assert!(
+            !bearer_matches(Some("Bearer "), None),
+            "no token configured: nothing passes"
+        );
         assert!(!bearer_matches(Some("Bearer x"), None));
     }
 

@@ -6,10 +6,10 @@
 
 use crate::config::ServerConfig;
 use crate::events::EventSink;
+use crate::manager::Manager;
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use crate::state::StateBackend;
-use crate::manager::Manager;
 use crate::store::Store;
 use crate::tenants::{Loader, Registry};
 use anyhow::Context as _;
@@ -51,7 +51,8 @@ impl App {
             .with_context(|| format!("[state] backend {:?}", config.state.backend))?;
         let store = Store::new(&config.state.dir);
         let runtime = Runtime::with_cache(state.clone(), Some(store.clone()))?;
-        let loader = Loader::new(runtime, config.policies.modules.clone()).with_store(store.clone());
+        let loader =
+            Loader::new(runtime, config.policies.modules.clone()).with_store(store.clone());
         let registry = Arc::new(Registry::default());
         let manager = Arc::new(Manager::new(
             loader,
@@ -92,7 +93,10 @@ impl App {
         }
         let events = EventSink::new(out, config.admin.events);
         let watcher = if config.state.watch {
-            match crate::watch::start(manager.clone(), Duration::from_millis(config.state.watch_debounce_ms)) {
+            match crate::watch::start(
+                manager.clone(),
+                Duration::from_millis(config.state.watch_debounce_ms),
+            ) {
                 Ok(w) => Some(w),
                 Err(e) => {
                     tracing::warn!("not watching {}: {e}", config.policies.dir.display());
@@ -117,6 +121,9 @@ impl App {
 
     /// Stops watching the policies folder.
     pub fn stop_watching(&self) {
-        self.watcher.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
     }
 }

@@ -13,7 +13,9 @@
 //! same component, in front of the built-in echo origin; their rule ids come
 //! from the decision events.
 
-use crate::runtime::{Action, Connection, Header, Limits, PolicyPool, PolicySpec, Request, Response, Runtime};
+use crate::runtime::{
+    Action, Connection, Header, Limits, PolicyPool, PolicySpec, Request, Response, Runtime,
+};
 use crate::state::{MemoryState, StateBackend};
 use anyhow::{Context as _, bail};
 use edgewaf_ftw::http::{http_frame, http_front_end, log_line, parse_raw, reflect};
@@ -37,15 +39,22 @@ pub struct Options<'a> {
 }
 
 /// Loads the component with the CRS mounted at `/crs` and runs every test.
-pub async fn run(opts: Options<'_>, out: &mut (dyn std::io::Write + Send)) -> anyhow::Result<Summary> {
+pub async fn run(
+    opts: Options<'_>,
+    out: &mut (dyn std::io::Write + Send),
+) -> anyhow::Result<Summary> {
     for needed in ["rules", "tests/tests", "crs-setup.conf.example"] {
         if !opts.crs.join(needed).exists() {
-            bail!("{} has no {needed}: give a CRS v4 release folder with --crs", opts.crs.display());
+            bail!(
+                "{} has no {needed}: give a CRS v4 release folder with --crs",
+                opts.crs.display()
+            );
         }
     }
     let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
     let runtime = Runtime::new(state)?;
-    let bytes = std::fs::read(opts.module).with_context(|| format!("reading {}", opts.module.display()))?;
+    let bytes =
+        std::fs::read(opts.module).with_context(|| format!("reading {}", opts.module.display()))?;
     let (_, component) = runtime.compile(&bytes)?;
     let config = serde_json::json!({
         "rules": ["/crs/crs-setup.conf.example", "/crs/rules/*.conf"],
@@ -62,7 +71,12 @@ pub async fn run(opts: Options<'_>, out: &mut (dyn std::io::Write + Send)) -> an
             component,
             config_json: config.to_string(),
             mounts: vec![(opts.crs.to_path_buf(), "/crs".into())],
-            limits: Limits { memory_mib: 1024, deadline_ms: 10_000, init_deadline_ms: 120_000, max_instances: 1 },
+            limits: Limits {
+                memory_mib: 1024,
+                deadline_ms: 10_000,
+                init_deadline_ms: 120_000,
+                max_instances: 1,
+            },
         })
         .await?;
     eprintln!("loaded the CRS component in {:.2?}", started.elapsed());
@@ -70,7 +84,8 @@ pub async fn run(opts: Options<'_>, out: &mut (dyn std::io::Write + Send)) -> an
         Some(p) => Overrides::load(p).map_err(|e| anyhow::anyhow!(e))?,
         None => Overrides::default(),
     };
-    let mut files = edgewaf_ftw::load_dir(&opts.crs.join("tests/tests")).map_err(|e| anyhow::anyhow!(e))?;
+    let mut files =
+        edgewaf_ftw::load_dir(&opts.crs.join("tests/tests")).map_err(|e| anyhow::anyhow!(e))?;
     if let Some(f) = opts.filter {
         files.retain(|x| x.path.to_string_lossy().contains(f));
     }
@@ -113,7 +128,10 @@ fn record(r: &FtwRequest, n: u64) -> Request {
         headers: r
             .headers
             .iter()
-            .map(|(k, v)| Header { name: k.to_ascii_lowercase(), value: v.as_bytes().to_vec() })
+            .map(|(k, v)| Header {
+                name: k.to_ascii_lowercase(),
+                value: v.as_bytes().to_vec(),
+            })
             .collect(),
         body: r.body.clone(),
         body_truncated: false,
@@ -140,7 +158,11 @@ async fn send(pool: &PolicyPool, r: &FtwRequest, n: &mut u64) -> Outcome {
         None => r,
     };
     if let Err(status) = http_front_end(r) {
-        return Outcome { status, logged_rule_ids: Vec::new(), log_lines: Vec::new() };
+        return Outcome {
+            status,
+            logged_rule_ids: Vec::new(),
+            log_lines: Vec::new(),
+        };
     }
     let r = &http_frame(r);
     let req = record(r, *n);
@@ -150,7 +172,11 @@ async fn send(pool: &PolicyPool, r: &FtwRequest, n: &mut u64) -> Outcome {
         Ok(v) => v,
         Err(e) => {
             lines.push(format!("policy error: {e}"));
-            return Outcome { status: Some(500), logged_rule_ids: ids, log_lines: lines };
+            return Outcome {
+                status: Some(500),
+                logged_rule_ids: ids,
+                log_lines: lines,
+            };
         }
     };
     note(&v, &mut ids, &mut lines);
@@ -164,7 +190,10 @@ async fn send(pool: &PolicyPool, r: &FtwRequest, n: &mut u64) -> Outcome {
                 headers: rf
                     .headers
                     .iter()
-                    .map(|(k, v)| Header { name: k.to_ascii_lowercase(), value: v.as_bytes().to_vec() })
+                    .map(|(k, v)| Header {
+                        name: k.to_ascii_lowercase(),
+                        value: v.as_bytes().to_vec(),
+                    })
                     .collect(),
                 body: rf.body,
                 body_truncated: false,
@@ -184,7 +213,11 @@ async fn send(pool: &PolicyPool, r: &FtwRequest, n: &mut u64) -> Outcome {
             }
         }
     };
-    Outcome { status, logged_rule_ids: ids, log_lines: lines }
+    Outcome {
+        status,
+        logged_rule_ids: ids,
+        log_lines: lines,
+    }
 }
 
 fn note(v: &crate::runtime::Verdict, ids: &mut Vec<u32>, lines: &mut Vec<String>) {
@@ -206,7 +239,11 @@ struct RealProxy {
 }
 
 impl RealProxy {
-    async fn start(crs: &Path, module: &Path, policy_config: &serde_json::Value) -> anyhow::Result<RealProxy> {
+    async fn start(
+        crs: &Path,
+        module: &Path,
+        policy_config: &serde_json::Value,
+    ) -> anyhow::Result<RealProxy> {
         let dir = std::env::temp_dir().join(format!("edgewaf-crs-test-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("policies"))?;
         let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -236,14 +273,23 @@ impl RealProxy {
             tokio::spawn(crate::echo::serve(echo)),
             tokio::spawn(crate::proxy::serve(app.clone(), proxy)),
         ];
-        Ok(RealProxy { app, addr, dir, tasks })
+        Ok(RealProxy {
+            app,
+            addr,
+            dir,
+            tasks,
+        })
     }
 
     /// Sends raw bytes, reads one response, and collects the rules the
     /// decision event names.
     async fn send(&self, raw: &[u8]) -> Outcome {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let failed = Outcome { status: None, logged_rule_ids: Vec::new(), log_lines: Vec::new() };
+        let failed = Outcome {
+            status: None,
+            logged_rule_ids: Vec::new(),
+            log_lines: Vec::new(),
+        };
         let Ok(mut stream) = tokio::net::TcpStream::connect(self.addr).await else {
             return failed;
         };
@@ -276,7 +322,12 @@ impl RealProxy {
         let mut ids = Vec::new();
         let mut lines = Vec::new();
         if let Some(id) = id
-            && let Some(event) = self.app.events.recent(64, None).into_iter().find(|e| e.request_id == id)
+            && let Some(event) = self
+                .app
+                .events
+                .recent(64, None)
+                .into_iter()
+                .find(|e| e.request_id == id)
         {
             for f in &event.findings {
                 if let Ok(n) = f.rule_id.parse::<u32>() {
@@ -285,7 +336,11 @@ impl RealProxy {
                 lines.push(log_line(&f.rule_id, &f.message, &f.data, &f.tags));
             }
         }
-        Outcome { status, logged_rule_ids: ids, log_lines: lines }
+        Outcome {
+            status,
+            logged_rule_ids: ids,
+            log_lines: lines,
+        }
     }
 
     fn stop(self) {

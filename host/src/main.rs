@@ -114,8 +114,7 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             // TLS files are checked before anything else starts.
             let tls = match &cfg.server.tls {
                 Some(t) => Some(
-                    edgewaf::tls::acceptor(t)
-                        .with_context(|| format!("{}", config.display()))?,
+                    edgewaf::tls::acceptor(t).with_context(|| format!("{}", config.display()))?,
                 ),
                 None => None,
             };
@@ -158,7 +157,12 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             }
             Ok(std::process::ExitCode::SUCCESS)
         }
-        Command::CrsTest { crs, module, overrides, filter } => {
+        Command::CrsTest {
+            crs,
+            module,
+            overrides,
+            filter,
+        } => {
             let overrides = overrides.exists().then_some(overrides);
             let opts = edgewaf::crs_test::Options {
                 crs: &crs,
@@ -167,13 +171,25 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
                 filter: filter.as_deref(),
             };
             let summary = edgewaf::crs_test::run(opts, &mut std::io::stdout()).await?;
-            Ok(if summary.failed == 0 { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+            Ok(if summary.failed == 0 {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            })
         }
-        Command::Check { config, tenant, request } => {
+        Command::Check {
+            config,
+            tenant,
+            request,
+        } => {
             let (report, blocked) = edgewaf::check::run(&config, &tenant, &request).await?;
             use std::io::Write as _;
             // A closed stdout (e.g. `| head`) is not an error worth a panic.
-            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&report)?);
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                serde_json::to_string_pretty(&report)?
+            );
             Ok(if blocked {
                 std::process::ExitCode::from(2)
             } else {

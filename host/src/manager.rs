@@ -113,7 +113,10 @@ impl Manager {
         for t in &tenants {
             self.note_version(t);
         }
-        let (map, clashes) = TenantMap::build(tenants.into_iter().map(Arc::new), self.default_tenant.clone());
+        let (map, clashes) = TenantMap::build(
+            tenants.into_iter().map(Arc::new),
+            self.default_tenant.clone(),
+        );
         for c in &clashes {
             tracing::error!("{c}");
         }
@@ -142,7 +145,10 @@ impl Manager {
         {
             return Some(v);
         }
-        match self.store.record_version(&t.name, &t.text, self.versions_kept) {
+        match self
+            .store
+            .record_version(&t.name, &t.text, self.versions_kept)
+        {
             Ok(v) => Some(v),
             Err(e) => {
                 tracing::warn!(tenant = %t.name, "cannot record version: {e}");
@@ -156,12 +162,22 @@ impl Manager {
     }
 
     /// Validates and applies a tenant config; see the module docs.
-    pub async fn apply(&self, name: &str, text: &str, source: Source) -> Result<Applied, ApplyError> {
+    pub async fn apply(
+        &self,
+        name: &str,
+        text: &str,
+        source: Source,
+    ) -> Result<Applied, ApplyError> {
         let _guard = self.lock.lock().await;
         self.apply_locked(name, text, source).await
     }
 
-    async fn apply_locked(&self, name: &str, text: &str, source: Source) -> Result<Applied, ApplyError> {
+    async fn apply_locked(
+        &self,
+        name: &str,
+        text: &str,
+        source: Source,
+    ) -> Result<Applied, ApplyError> {
         let started = std::time::Instant::now();
         if !valid_name(name) {
             return Err(ApplyError::Invalid(format!(
@@ -177,16 +193,21 @@ impl Manager {
         smoke(&tenant).await?;
         let current = self.registry.snapshot();
         let others = current.all().into_iter().filter(|t| t.name != name);
-        let (map, clashes) =
-            TenantMap::build(others.chain(std::iter::once(Arc::new(tenant))), self.default_tenant.clone());
+        let (map, clashes) = TenantMap::build(
+            others.chain(std::iter::once(Arc::new(tenant))),
+            self.default_tenant.clone(),
+        );
         if let Some(c) = clashes.into_iter().next() {
             return Err(ApplyError::Invalid(c));
         }
         let Some(new) = map.get(name).cloned() else {
-            return Err(ApplyError::Invalid(format!("tenant {name} was not applied")));
+            return Err(ApplyError::Invalid(format!(
+                "tenant {name} was not applied"
+            )));
         };
         if source != Source::File {
-            write_file(&path, text).map_err(|e| ApplyError::Io(format!("writing {}: {e}", path.display())))?;
+            write_file(&path, text)
+                .map_err(|e| ApplyError::Io(format!("writing {}: {e}", path.display())))?;
         }
         let version = self
             .note_version(&new)
@@ -194,7 +215,11 @@ impl Manager {
         self.registry.swap(map);
         let apply_ms = started.elapsed().as_millis() as u64;
         tracing::info!(tenant = name, version = %version.id, ?source, apply_ms, "tenant applied");
-        Ok(Applied { tenant: name.to_string(), version, apply_ms })
+        Ok(Applied {
+            tenant: name.to_string(),
+            version,
+            apply_ms,
+        })
     }
 
     /// Stops serving a tenant and removes its file (its versions stay).
@@ -222,32 +247,43 @@ impl Manager {
     /// Re-applies a recorded version: `version`, or the newest one that differs
     /// from what is serving now.
     pub async fn rollback(&self, name: &str, version: Option<&str>) -> Result<Applied, ApplyError> {
-        let current_hash = self.registry.snapshot().get(name).map(|t| t.version.clone());
+        let current_hash = self
+            .registry
+            .snapshot()
+            .get(name)
+            .map(|t| t.version.clone());
         let versions = self.store.versions(name);
         if versions.is_empty() {
-            return Err(ApplyError::NotFound(format!("tenant {name:?} has no recorded versions")));
+            return Err(ApplyError::NotFound(format!(
+                "tenant {name:?} has no recorded versions"
+            )));
         }
         let target = match version {
             Some(id) => versions
                 .iter()
                 .find(|v| v.id == id || v.hash == id)
-                .ok_or_else(|| ApplyError::NotFound(format!("tenant {name:?} has no version {id:?}")))?,
+                .ok_or_else(|| {
+                    ApplyError::NotFound(format!("tenant {name:?} has no version {id:?}"))
+                })?,
             None => versions
                 .iter()
                 .find(|v| Some(&v.hash) != current_hash.as_ref())
-                .ok_or_else(|| ApplyError::NotFound(format!("tenant {name:?} has no earlier version")))?,
+                .ok_or_else(|| {
+                    ApplyError::NotFound(format!("tenant {name:?} has no earlier version"))
+                })?,
         };
-        let text = self
-            .store
-            .version_text(name, &target.id)
-            .ok_or_else(|| ApplyError::NotFound(format!("version {} of {name} is gone", target.id)))?;
+        let text = self.store.version_text(name, &target.id).ok_or_else(|| {
+            ApplyError::NotFound(format!("version {} of {name} is gone", target.id))
+        })?;
         self.apply(name, &text, Source::Rollback).await
     }
 
     /// Reacts to a changed file under the policies folder: a tenant file is
     /// applied (or removed), any other file reloads the tenants that use it.
     pub async fn file_changed(&self, path: &Path) {
-        let in_dir = path.parent().is_some_and(|p| same_dir(p, &self.policies_dir));
+        let in_dir = path
+            .parent()
+            .is_some_and(|p| same_dir(p, &self.policies_dir));
         if in_dir && path.extension().is_some_and(|e| e == "toml") {
             let Some(name) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
                 return;
@@ -257,7 +293,11 @@ impl Manager {
             let _guard = self.lock.lock().await;
             match std::fs::read_to_string(path) {
                 Ok(text) => {
-                    let unchanged = self.registry.snapshot().get(&name).is_some_and(|t| t.text == text);
+                    let unchanged = self
+                        .registry
+                        .snapshot()
+                        .get(&name)
+                        .is_some_and(|t| t.text == text);
                     if unchanged {
                         return;
                     }
@@ -280,8 +320,12 @@ impl Manager {
             if self.loader.uses_file(&t, &self.policies_dir, path) {
                 let text = t.text.clone();
                 match self.apply(&t.name, &text, Source::File).await {
-                    Ok(a) => tracing::info!(tenant = %t.name, file = %path.display(), version = %a.version.id, "reloaded after a file change"),
-                    Err(e) => tracing::error!(tenant = %t.name, "ignoring the change of {}: {e}", path.display()),
+                    Ok(a) => {
+                        tracing::info!(tenant = %t.name, file = %path.display(), version = %a.version.id, "reloaded after a file change")
+                    }
+                    Err(e) => {
+                        tracing::error!(tenant = %t.name, "ignoring the change of {}: {e}", path.display())
+                    }
                 }
             }
         }
@@ -311,8 +355,14 @@ async fn smoke(tenant: &Tenant) -> Result<(), ApplyError> {
     req.tenant = tenant.name.clone();
     req.id = format!("smoke-{}", crate::request::new_request_id());
     let host = tenant.config.hosts.first().cloned().unwrap_or_default();
-    req.headers.push(crate::runtime::Header { name: "host".into(), value: host.into_bytes() });
-    req.headers.push(crate::runtime::Header { name: "user-agent".into(), value: b"edgewaf-smoke/1".to_vec() });
+    req.headers.push(crate::runtime::Header {
+        name: "host".into(),
+        value: host.into_bytes(),
+    });
+    req.headers.push(crate::runtime::Header {
+        name: "user-agent".into(),
+        value: b"edgewaf-smoke/1".to_vec(),
+    });
     let mut body = Vec::new();
     let d = chain::on_request(tenant, &mut req, &mut body, None).await;
     if let Some(e) = d.errors.first() {
@@ -349,12 +399,31 @@ mod tests {
     async fn apply_writes_records_and_swaps() {
         let d = tempfile::tempdir().unwrap();
         let m = manager(d.path());
-        let a = m.apply("shop", &tenant("shop.test", 403), Source::Api).await.unwrap();
-        assert_eq!(m.registry.snapshot().for_host("shop.test").unwrap().version, a.version.hash);
+        let a = m
+            .apply("shop", &tenant("shop.test", 403), Source::Api)
+            .await
+            .unwrap();
+        assert_eq!(
+            m.registry.snapshot().for_host("shop.test").unwrap().version,
+            a.version.hash
+        );
         let on_disk = std::fs::read_to_string(d.path().join("policies/shop.toml")).unwrap();
-        assert!(on_disk.contains("shop.test"), "a restart serves the applied version");
-        m.apply("shop", &tenant("shop.test", 451), Source::Api).await.unwrap();
-        assert_eq!(m.registry.snapshot().get("shop").unwrap().config.deny_status, 451);
+        assert!(
+            on_disk.contains("shop.test"),
+            "a restart serves the applied version"
+        );
+        m.apply("shop", &tenant("shop.test", 451), Source::Api)
+            .await
+            .unwrap();
+        assert_eq!(
+            m.registry
+                .snapshot()
+                .get("shop")
+                .unwrap()
+                .config
+                .deny_status,
+            451
+        );
         assert_eq!(m.store().versions("shop").len(), 2);
     }
 
@@ -362,25 +431,57 @@ mod tests {
     async fn invalid_changes_leave_the_old_version_serving() {
         let d = tempfile::tempdir().unwrap();
         let m = manager(d.path());
-        m.apply("shop", &tenant("shop.test", 403), Source::Api).await.unwrap();
-        let err = m.apply("shop", "hosts = [\"shop.test\"]\nupstrem = 1\n", Source::Api).await.unwrap_err();
-        assert!(matches!(err, ApplyError::Invalid(_)) && err.to_string().contains("upstrem"), "{err}");
+        m.apply("shop", &tenant("shop.test", 403), Source::Api)
+            .await
+            .unwrap();
+        let err = m
+            .apply(
+                "shop",
+                "hosts = [\"shop.test\"]\nupstrem = 1\n",
+                Source::Api,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApplyError::Invalid(_)) && err.to_string().contains("upstrem"),
+            "{err}"
+        );
         let err = m
             .apply("shop", "hosts = [\"shop.test\"]\nupstream = \"http://127.0.0.1:9\"\n[[policy]]\nmodule = \"nope\"\n", Source::Api)
             .await
             .unwrap_err();
         assert!(err.to_string().contains("unknown module"), "{err}");
-        assert!(m.apply("../etc", &tenant("x.test", 403), Source::Api).await.is_err());
-        assert_eq!(m.registry.snapshot().get("shop").unwrap().config.deny_status, 403);
+        assert!(
+            m.apply("../etc", &tenant("x.test", 403), Source::Api)
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            m.registry
+                .snapshot()
+                .get("shop")
+                .unwrap()
+                .config
+                .deny_status,
+            403
+        );
     }
 
     #[tokio::test]
     async fn host_clashes_are_refused() {
         let d = tempfile::tempdir().unwrap();
         let m = manager(d.path());
-        m.apply("a", &tenant("same.test", 403), Source::Api).await.unwrap();
-        let err = m.apply("b", &tenant("same.test", 403), Source::Api).await.unwrap_err();
-        assert!(err.to_string().contains("already served by tenant a"), "{err}");
+        m.apply("a", &tenant("same.test", 403), Source::Api)
+            .await
+            .unwrap();
+        let err = m
+            .apply("b", &tenant("same.test", 403), Source::Api)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("already served by tenant a"),
+            "{err}"
+        );
         assert!(m.registry.snapshot().get("b").is_none());
     }
 
@@ -388,16 +489,37 @@ mod tests {
     async fn rollback_and_remove() {
         let d = tempfile::tempdir().unwrap();
         let m = manager(d.path());
-        m.apply("shop", &tenant("shop.test", 403), Source::Api).await.unwrap();
+        m.apply("shop", &tenant("shop.test", 403), Source::Api)
+            .await
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(3));
-        m.apply("shop", &tenant("shop.test", 451), Source::Api).await.unwrap();
+        m.apply("shop", &tenant("shop.test", 451), Source::Api)
+            .await
+            .unwrap();
         m.rollback("shop", None).await.unwrap();
-        assert_eq!(m.registry.snapshot().get("shop").unwrap().config.deny_status, 403);
-        assert!(matches!(m.rollback("shop", Some("nope")).await, Err(ApplyError::NotFound(_))));
-        assert!(matches!(m.rollback("ghost", None).await, Err(ApplyError::NotFound(_))));
+        assert_eq!(
+            m.registry
+                .snapshot()
+                .get("shop")
+                .unwrap()
+                .config
+                .deny_status,
+            403
+        );
+        assert!(matches!(
+            m.rollback("shop", Some("nope")).await,
+            Err(ApplyError::NotFound(_))
+        ));
+        assert!(matches!(
+            m.rollback("ghost", None).await,
+            Err(ApplyError::NotFound(_))
+        ));
         m.remove("shop", Source::Api).await.unwrap();
         assert!(m.registry.snapshot().get("shop").is_none());
         assert!(!d.path().join("policies/shop.toml").exists());
-        assert!(matches!(m.remove("shop", Source::Api).await, Err(ApplyError::NotFound(_))));
+        assert!(matches!(
+            m.remove("shop", Source::Api).await,
+            Err(ApplyError::NotFound(_))
+        ));
     }
 }

@@ -72,8 +72,7 @@ async fn accept_loop(app: Arc<App>, listener: TcpListener, tls: Option<TlsAccept
                 return serve_connection(app, TokioIo::new(stream), peer, local, None).await;
             };
             // The handshake shares the time a client has to send the request head.
-            let stream = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
-            {
+            let stream = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
                     tracing::info!("TLS handshake with {peer} failed: {e}");
@@ -531,7 +530,10 @@ mod tests {
         let outcome = Outcome::Deny {
             status: 401,
             headers: vec![
-                ("WWW-Authenticate".into(), b"Bearer error=\"invalid_token\"".to_vec()),
+                (
+                    "WWW-Authenticate".into(),
+                    b"Bearer error=\"invalid_token\"".to_vec(),
+                ),
                 ("content-length".into(), b"999".to_vec()),
                 ("x-request-id".into(), b"forged".to_vec()),
                 ("transfer-encoding".into(), b"chunked".to_vec()),
@@ -540,7 +542,10 @@ mod tests {
         let resp = decision_response(&outcome, "abc123").unwrap();
         assert_eq!(resp.status(), 401);
         assert_eq!(resp.headers()["x-request-id"], "abc123");
-        assert_eq!(resp.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
+        assert_eq!(
+            resp.headers()["www-authenticate"],
+            "Bearer error=\"invalid_token\""
+        );
         assert!(resp.headers().get("transfer-encoding").is_none());
         assert_eq!(resp.headers().get_all("x-request-id").iter().count(), 1);
         let body = body_text(resp).await;
@@ -553,7 +558,14 @@ mod tests {
         assert_eq!(resp.status(), 302);
         assert_eq!(resp.headers()["location"], "/login");
         assert!(decision_response(&Outcome::Allow, "id2").is_none());
-        let resp = decision_response(&Outcome::Deny { status: 999, headers: vec![] }, "id3").unwrap();
+        let resp = decision_response(
+            &Outcome::Deny {
+                status: 999,
+                headers: vec![],
+            },
+            "id3",
+        )
+        .unwrap();
         assert_eq!(resp.status(), 403, "an impossible status falls back to 403");
     }
 

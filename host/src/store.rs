@@ -78,13 +78,18 @@ impl Store {
             return None;
         }
         let hash = std::fs::read_to_string(self.dir.join("modules/names").join(name)).ok()?;
-        let path = self.dir.join("modules").join(format!("{}.wasm", hash.trim()));
+        let path = self
+            .dir
+            .join("modules")
+            .join(format!("{}.wasm", hash.trim()));
         path.is_file().then_some(path)
     }
 
     /// Where the precompiled form of `hash` for this engine lives.
     pub fn precompiled_path(&self, hash: &str, engine_hash: &str) -> PathBuf {
-        self.dir.join("cache").join(format!("{hash}-{engine_hash}.cwasm"))
+        self.dir
+            .join("cache")
+            .join(format!("{hash}-{engine_hash}.cwasm"))
     }
 
     /// Writes a precompiled artifact.
@@ -93,7 +98,12 @@ impl Store {
     }
 
     /// Records an applied tenant config; keeps the newest `keep` versions.
-    pub fn record_version(&self, tenant: &str, text: &str, keep: usize) -> std::io::Result<VersionInfo> {
+    pub fn record_version(
+        &self,
+        tenant: &str,
+        text: &str,
+        keep: usize,
+    ) -> std::io::Result<VersionInfo> {
         let applied_ms = crate::state::now_ms();
         let hash = content_hash(text);
         let id = format!("{applied_ms}-{hash}");
@@ -103,7 +113,11 @@ impl Store {
         for old in versions.iter().skip(keep.max(1)) {
             let _ = std::fs::remove_file(dir.join(format!("{}.toml", old.id)));
         }
-        Ok(VersionInfo { id, applied_ms, hash })
+        Ok(VersionInfo {
+            id,
+            applied_ms,
+            hash,
+        })
     }
 
     /// The recorded versions of a tenant, newest first.
@@ -117,7 +131,11 @@ impl Store {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let id = name.strip_suffix(".toml")?.to_string();
                 let (ms, hash) = id.split_once('-')?;
-                Some(VersionInfo { applied_ms: ms.parse().ok()?, hash: hash.to_string(), id })
+                Some(VersionInfo {
+                    applied_ms: ms.parse().ok()?,
+                    hash: hash.to_string(),
+                    id,
+                })
             })
             .collect();
         out.sort_by(|a, b| b.applied_ms.cmp(&a.applied_ms).then(b.id.cmp(&a.id)));
@@ -129,7 +147,13 @@ impl Store {
         if id.contains(['/', '\\']) || id.contains("..") {
             return None;
         }
-        std::fs::read_to_string(self.dir.join("versions").join(tenant).join(format!("{id}.toml"))).ok()
+        std::fs::read_to_string(
+            self.dir
+                .join("versions")
+                .join(tenant)
+                .join(format!("{id}.toml")),
+        )
+        .ok()
     }
 }
 

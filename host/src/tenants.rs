@@ -84,13 +84,19 @@ impl Loader {
         let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
         let file = canon(file);
         tenant.config.policies.iter().any(|p| {
-            let by_path = p.path.as_ref().is_some_and(|rel| canon(&policies_dir.join(rel)) == file);
+            let by_path = p
+                .path
+                .as_ref()
+                .is_some_and(|rel| canon(&policies_dir.join(rel)) == file);
             let by_module = p
                 .module
                 .as_ref()
                 .and_then(|m| self.resolve_module(m).ok())
                 .is_some_and(|m| canon(&m) == file);
-            let by_mount = p.mounts.values().any(|host| file.starts_with(canon(&policies_dir.join(host))));
+            let by_mount = p
+                .mounts
+                .values()
+                .any(|host| file.starts_with(canon(&policies_dir.join(host))));
             by_path || by_module || by_mount
         })
     }

@@ -85,12 +85,10 @@ pub fn server_config(cfg: &TlsConfig) -> Result<Arc<rustls::ServerConfig>, TlsEr
             }
             // A CRL decides for the certificates of its issuer; a CA of the
             // bundle without a CRL here is accepted without a revocation check.
-            let mut builder = WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider.clone(),
-            )
-            .with_crls(crls)
-            .allow_unknown_revocation_status();
+            let mut builder =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .with_crls(crls)
+                    .allow_unknown_revocation_status();
             if mode == ClientAuth::Optional {
                 builder = builder.allow_unauthenticated();
             }
@@ -331,7 +329,13 @@ pub fn peer_certificate(der: &[u8]) -> Result<PeerCertificate, String> {
 /// their DER encoding.
 pub fn rfc4514(name: &X509Name<'_>) -> Result<String, String> {
     let mut out = String::new();
-    for (i, rdn) in name.iter().collect::<Vec<_>>().into_iter().rev().enumerate() {
+    for (i, rdn) in name
+        .iter()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .enumerate()
+    {
         if i > 0 {
             out.push(',');
         }
@@ -381,7 +385,7 @@ fn string_value(tag: Tag, data: &[u8]) -> Option<String> {
         // T.61 in practice carries Latin-1.
         Tag::TeletexString => Some(data.iter().map(|&b| b as char).collect()),
         Tag::BmpString => {
-            if data.len() % 2 != 0 {
+            if !data.len().is_multiple_of(2) {
                 return None;
             }
             let units: Vec<u16> = data
@@ -391,7 +395,7 @@ fn string_value(tag: Tag, data: &[u8]) -> Option<String> {
             String::from_utf16(&units).ok()
         }
         Tag::UniversalString => {
-            if data.len() % 4 != 0 {
+            if !data.len().is_multiple_of(4) {
                 return None;
             }
             data.chunks_exact(4)
@@ -568,7 +572,7 @@ mod tests {
     }
 
     fn error_of(c: &TlsConfig) -> String {
-        server_config(c).err().expect("an error").to_string()
+        server_config(c).expect_err("an error").to_string()
     }
 
     #[test]
@@ -599,7 +603,10 @@ mod tests {
         let b = r.pick(Some("b.test"));
         assert!(!Arc::ptr_eq(&a, &b));
         assert!(Arc::ptr_eq(&r.pick(Some("X.B.TEST")), &b));
-        assert!(Arc::ptr_eq(&r.pick(Some("y.x.b.test")), &a), "one label only");
+        assert!(
+            Arc::ptr_eq(&r.pick(Some("y.x.b.test")), &a),
+            "one label only"
+        );
         assert!(Arc::ptr_eq(&r.pick(Some("other.test")), &a));
         assert!(Arc::ptr_eq(&r.pick(None), &a));
     }
@@ -665,7 +672,10 @@ mod tests {
 
         c.client_ca = Some(f.put("noca.pem", ""));
         let e = error_of(&c);
-        assert!(e.contains("client_ca") && e.contains("no CERTIFICATE"), "{e}");
+        assert!(
+            e.contains("client_ca") && e.contains("no CERTIFICATE"),
+            "{e}"
+        );
 
         let (_, _, ca_pem) = ca("Clients");
         c.client_ca = Some(f.put("ca.pem", &ca_pem));
@@ -799,8 +809,7 @@ mod tests {
             client_cfg(&server_ca, Some((&rogue, &rkey)), &rustls::version::TLS13),
             "a.test",
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
         assert!(e.to_string().contains("UnknownIssuer"), "{e}");
     }
 }

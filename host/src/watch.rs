@@ -9,19 +9,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Starts watching; the returned watcher must be kept alive.
-pub fn start(manager: Arc<Manager>, debounce: Duration) -> notify::Result<notify::RecommendedWatcher> {
+pub fn start(
+    manager: Arc<Manager>,
+    debounce: Duration,
+) -> notify::Result<notify::RecommendedWatcher> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
-        Ok(event) => {
-            if matches!(event.kind, notify::EventKind::Access(_)) {
-                return;
+    let mut watcher =
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+            Ok(event) => {
+                if matches!(event.kind, notify::EventKind::Access(_)) {
+                    return;
+                }
+                for p in event.paths {
+                    let _ = tx.send(p);
+                }
             }
-            for p in event.paths {
-                let _ = tx.send(p);
-            }
-        }
-        Err(e) => tracing::warn!("file watch: {e}"),
-    })?;
+            Err(e) => tracing::warn!("file watch: {e}"),
+        })?;
     watcher.watch(manager.policies_dir(), RecursiveMode::Recursive)?;
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
@@ -31,9 +35,16 @@ pub fn start(manager: Arc<Manager>, debounce: Duration) -> notify::Result<notify
                 changed.insert(p);
             }
             for path in changed {
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 // Editor swap files and our own temporary files.
-                if name.starts_with('.') || name.ends_with('~') || name.ends_with(".tmp") || name.ends_with(".swp") {
+                if name.starts_with('.')
+                    || name.ends_with('~')
+                    || name.ends_with(".tmp")
+                    || name.ends_with(".swp")
+                {
                     continue;
                 }
                 manager.file_changed(&path).await;

@@ -16,7 +16,8 @@ fn tenant_a(xss_rule_on: bool) -> String {
     )
 }
 
-const TENANT_B: &str = "hosts = [\"b.test\"]\nupstream = \"http://{upstream}\"\n[[policy]]\nmodule = \"signatures\"\n";
+const TENANT_B: &str =
+    "hosts = [\"b.test\"]\nupstream = \"http://{upstream}\"\n[[policy]]\nmodule = \"signatures\"\n";
 
 const PROBE: &str = "/search?q=%3Cscript%3Ex%3C/script%3E";
 
@@ -28,7 +29,10 @@ struct Client {
 
 impl Client {
     fn new(addr: &str) -> Self {
-        Client { addr: addr.to_string(), conn: None }
+        Client {
+            addr: addr.to_string(),
+            conn: None,
+        }
     }
 
     /// Sends a GET and returns the status; an error means the request failed.
@@ -41,9 +45,12 @@ impl Client {
         }
         let conn = self.conn.as_mut().unwrap();
         let req = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n");
-        conn.get_mut().write_all(req.as_bytes()).map_err(|e| format!("write: {e}"))?;
+        conn.get_mut()
+            .write_all(req.as_bytes())
+            .map_err(|e| format!("write: {e}"))?;
         let mut line = String::new();
-        conn.read_line(&mut line).map_err(|e| format!("read: {e}"))?;
+        conn.read_line(&mut line)
+            .map_err(|e| format!("read: {e}"))?;
         let status: u16 = line
             .split_whitespace()
             .nth(1)
@@ -53,7 +60,8 @@ impl Client {
         let mut close = false;
         loop {
             line.clear();
-            conn.read_line(&mut line).map_err(|e| format!("read: {e}"))?;
+            conn.read_line(&mut line)
+                .map_err(|e| format!("read: {e}"))?;
             let l = line.trim_end();
             if l.is_empty() {
                 break;
@@ -67,7 +75,8 @@ impl Client {
             }
         }
         let mut body = vec![0; len];
-        conn.read_exact(&mut body).map_err(|e| format!("body: {e}"))?;
+        conn.read_exact(&mut body)
+            .map_err(|e| format!("body: {e}"))?;
         if close {
             self.conn = None;
         }
@@ -83,7 +92,13 @@ struct Load {
 }
 
 /// Benign keep-alive traffic from `threads` connections until `stop`.
-fn drive(addr: &str, host: &'static str, threads: usize, stop: &Arc<AtomicBool>, load: &Arc<Load>) -> Vec<std::thread::JoinHandle<()>> {
+fn drive(
+    addr: &str,
+    host: &'static str,
+    threads: usize,
+    stop: &Arc<AtomicBool>,
+    load: &Arc<Load>,
+) -> Vec<std::thread::JoinHandle<()>> {
     (0..threads)
         .map(|i| {
             let (addr, stop, load) = (addr.to_string(), stop.clone(), load.clone());
@@ -155,9 +170,17 @@ fn hundred_swaps_under_load_drop_nothing_and_take_effect_at_once() {
         // The first request started after the API response sees the new rule.
         let status = probe_a.get("a.test", PROBE).unwrap();
         effect_ms.push(answered.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(status, if xss_on { 403 } else { 200 }, "swap {i}: the new version must be in effect");
+        assert_eq!(
+            status,
+            if xss_on { 403 } else { 200 },
+            "swap {i}: the new version must be in effect"
+        );
         // Tenant B is never affected.
-        assert_eq!(probe_b.get("b.test", PROBE).unwrap(), 403, "swap {i}: tenant b changed");
+        assert_eq!(
+            probe_b.get("b.test", PROBE).unwrap(),
+            403,
+            "swap {i}: tenant b changed"
+        );
         let spent = t0.elapsed();
         let pace = Duration::from_millis(310);
         if spent < pace {
@@ -169,9 +192,20 @@ fn hundred_swaps_under_load_drop_nothing_and_take_effect_at_once() {
     handles.into_iter().for_each(|h| h.join().unwrap());
 
     assert!(swap_secs >= 30.0, "the swap phase lasted {swap_secs:.1} s");
-    assert_eq!(load.failed.load(Ordering::Relaxed), 0, "failed requests during swaps");
-    assert_eq!(load.server_errors.load(Ordering::Relaxed), 0, "5xx during swaps");
-    assert_eq!(base.failed.load(Ordering::Relaxed) + base.server_errors.load(Ordering::Relaxed), 0);
+    assert_eq!(
+        load.failed.load(Ordering::Relaxed),
+        0,
+        "failed requests during swaps"
+    );
+    assert_eq!(
+        load.server_errors.load(Ordering::Relaxed),
+        0,
+        "5xx during swaps"
+    );
+    assert_eq!(
+        base.failed.load(Ordering::Relaxed) + base.server_errors.load(Ordering::Relaxed),
+        0
+    );
     effect_ms.sort_by(f64::total_cmp);
     apply_ms.sort_by(f64::total_cmp);
     let base_rps = base.ok.load(Ordering::Relaxed) as f64 / baseline_secs;
@@ -198,7 +232,13 @@ fn invalid_changes_get_4xx_and_the_old_version_keeps_serving() {
     // Bytes that are not Wasm.
     let r = waf.admin_send("PUT", "/api/modules/junk", "this is not a component");
     assert_eq!(r.status, 422, "{r:?}");
-    assert!(r.json()["error"].as_str().unwrap().contains("not a valid WebAssembly component"), "{r:?}");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid WebAssembly component"),
+        "{r:?}"
+    );
     // A component of the wrong world: an empty component exports nothing.
     let empty_component = b"\0asm\x0d\0\x01\0";
     let raw = [
@@ -212,26 +252,60 @@ fn invalid_changes_get_4xx_and_the_old_version_keeps_serving() {
     .concat();
     let r = send_bytes_from(&waf.admin, &raw, None);
     assert_eq!(r.status, 422, "{r:?}");
-    assert!(r.json()["error"].as_str().unwrap().contains("edgewaf:policy world"), "{r:?}");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("edgewaf:policy world"),
+        "{r:?}"
+    );
     // A component whose init fails.
     let bad_init = "hosts = [\"a.test\"]\nupstream = \"http://{upstream}\"\n[[policy]]\nmodule = \"hostile\"\n[policy.config]\ninit = \"fail\"\n";
     let r = put_tenant(&waf, "a", bad_init, &echo.addr);
     assert_eq!(r.status, 422, "{r:?}");
-    assert!(r.json()["error"].as_str().unwrap().contains("hostile: init refused as configured"), "{r:?}");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("hostile: init refused as configured"),
+        "{r:?}"
+    );
     // A TOML typo.
-    let r = put_tenant(&waf, "a", "hosts = [\"a.test\"]\nupstreem = \"http://x\"\n", &echo.addr);
+    let r = put_tenant(
+        &waf,
+        "a",
+        "hosts = [\"a.test\"]\nupstreem = \"http://x\"\n",
+        &echo.addr,
+    );
     assert_eq!(r.status, 422, "{r:?}");
     let e = r.json()["error"].as_str().unwrap().to_string();
     assert!(e.contains("line 2") && e.contains("upstreem"), "{e}");
     // An unknown policy name.
-    let r = put_tenant(&waf, "a", "hosts = [\"a.test\"]\nupstream = \"http://{upstream}\"\n[[policy]]\nmodule = \"no-such-policy\"\n", &echo.addr);
+    let r = put_tenant(
+        &waf,
+        "a",
+        "hosts = [\"a.test\"]\nupstream = \"http://{upstream}\"\n[[policy]]\nmodule = \"no-such-policy\"\n",
+        &echo.addr,
+    );
     assert_eq!(r.status, 422, "{r:?}");
-    assert!(r.json()["error"].as_str().unwrap().contains("unknown module \"no-such-policy\""), "{r:?}");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown module \"no-such-policy\""),
+        "{r:?}"
+    );
     // A policy that loops on every request fails the smoke request.
     let spin = "hosts = [\"a.test\"]\nupstream = \"http://{upstream}\"\n[[policy]]\nmodule = \"hostile\"\n[policy.config]\non_request = \"loop\"\n";
     let r = put_tenant(&waf, "a", spin, &echo.addr);
     assert_eq!(r.status, 422, "{r:?}");
-    assert!(r.json()["error"].as_str().unwrap().contains("smoke request failed"), "{r:?}");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("smoke request failed"),
+        "{r:?}"
+    );
     // Through all of it, the old version served.
     assert_eq!(serving(), 403);
     let t = waf.admin_get("/api/tenants/a", Some(TOKEN)).json();
@@ -247,14 +321,22 @@ fn rollback_versions_restart_and_warm_start() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(waf.get("a.test", PROBE).status, 200);
     let versions = waf.admin_get("/api/tenants/a/versions", Some(TOKEN)).json();
-    assert_eq!(versions["versions"].as_array().unwrap().len(), 2, "{versions}");
+    assert_eq!(
+        versions["versions"].as_array().unwrap().len(),
+        2,
+        "{versions}"
+    );
     // Roll back to the previous version in one call.
     let r = waf.admin_send("POST", "/api/tenants/a/rollback", "");
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(waf.get("a.test", PROBE).status, 403, "rolled back");
     // And forward again to a named version.
     let newest_off = versions["versions"][0]["id"].as_str().unwrap().to_string();
-    let r = waf.admin_send("POST", "/api/tenants/a/rollback", &format!("{{\"version\":\"{newest_off}\"}}"));
+    let r = waf.admin_send(
+        "POST",
+        "/api/tenants/a/rollback",
+        &format!("{{\"version\":\"{newest_off}\"}}"),
+    );
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(waf.get("a.test", PROBE).status, 200);
     let r = waf.admin_send("POST", "/api/tenants/a/rollback", "{\"version\":\"nope\"}");
@@ -269,7 +351,11 @@ fn rollback_versions_restart_and_warm_start() {
     let t = Instant::now();
     waf.spawn();
     let warm = t.elapsed();
-    assert_eq!(waf.get("a.test", PROBE).status, 200, "restart serves the last applied version");
+    assert_eq!(
+        waf.get("a.test", PROBE).status,
+        200,
+        "restart serves the last applied version"
+    );
     // Cold: without the precompiled cache.
     waf.stop();
     std::fs::remove_dir_all(waf.dir.path().join(".edgewaf/cache")).unwrap();
@@ -309,12 +395,19 @@ fn editing_a_tenant_file_reloads_it_and_a_broken_edit_is_ignored() {
     while !waf.stderr().contains("ignoring the edit") && t.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(waf.stderr().contains("ignoring the edit"), "{}", waf.stderr());
+    assert!(
+        waf.stderr().contains("ignoring the edit"),
+        "{}",
+        waf.stderr()
+    );
     assert_eq!(waf.get("a.test", PROBE).status, 200);
     // A new tenant file is picked up too.
     std::fs::write(
         waf.dir.path().join("policies/c.toml"),
-        format!("hosts = [\"c.test\"]\nupstream = \"http://{}\"\n", echo.addr),
+        format!(
+            "hosts = [\"c.test\"]\nupstream = \"http://{}\"\n",
+            echo.addr
+        ),
     )
     .unwrap();
     let t = Instant::now();

@@ -139,7 +139,10 @@ impl Pki {
         put("tls/api.pem", &self.api.pem);
         put("tls/api-key.pem", &self.api.key_pem);
         put("tls/clients-ca.pem", &self.client_ca.pem);
-        put("tls/clients-ca.crl.pem", &self.client_ca.crl(&[REVOKED_SERIAL]));
+        put(
+            "tls/clients-ca.crl.pem",
+            &self.client_ca.crl(&[REVOKED_SERIAL]),
+        );
         format!(
             r#"
 [server.tls]
@@ -163,17 +166,13 @@ crls = ["tls/clients-ca.crl.pem"]
     ) -> Arc<ClientConfig> {
         let mut roots = RootCertStore::empty();
         roots
-            .add(
-                CertificateDer::from_pem_slice(self.server_ca.pem.as_bytes())
-                    .unwrap(),
-            )
+            .add(CertificateDer::from_pem_slice(self.server_ca.pem.as_bytes()).unwrap())
             .unwrap();
-        let builder = ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_root_certificates(roots);
+        let builder =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_protocol_versions(versions)
+                .unwrap()
+                .with_root_certificates(roots);
         Arc::new(match cert {
             Some(leaf) => builder
                 .with_client_auth_cert(
@@ -220,7 +219,9 @@ fn tls_get(
         Err(e) => return Err(e),
     }
     if buf.is_empty() {
-        return Err(std::io::Error::other("connection closed without a response"));
+        return Err(std::io::Error::other(
+            "connection closed without a response",
+        ));
     }
     Ok(TlsResp {
         resp: parse_response(&buf),
@@ -275,8 +276,13 @@ fn required_client_certificates() {
     // A certificate from the configured CA with an allowed SAN passes, over
     // TLS 1.3 and 1.2; the origin learns the request came over HTTPS.
     for versions in [TLS13, TLS12] {
-        let r = tls_get(&waf.addr, pki.client(Some(&good), versions), "shop.test", "/pay")
-            .expect("handshake with a valid client certificate");
+        let r = tls_get(
+            &waf.addr,
+            pki.client(Some(&good), versions),
+            "shop.test",
+            "/pay",
+        )
+        .expect("handshake with a valid client certificate");
         assert_eq!(r.resp.status, 200, "{}", r.resp.body);
         assert_eq!(r.version, versions[0].version);
         let echoed = r.resp.json();
@@ -300,8 +306,13 @@ fn required_client_certificates() {
     let stranger = pki
         .client_ca
         .issue("kiosk-9", &["kiosk-9.lobby.test"], 0x22, true);
-    let r = tls_get(&waf.addr, pki.client(Some(&stranger), BOTH), "shop.test", "/pay")
-        .expect("the handshake itself succeeds");
+    let r = tls_get(
+        &waf.addr,
+        pki.client(Some(&stranger), BOTH),
+        "shop.test",
+        "/pay",
+    )
+    .expect("the handshake itself succeeds");
     assert_eq!(r.resp.status, 403, "{}", r.resp.body);
     let d = waf.decision(&r.resp.request_id());
     assert_eq!(d["rule_ids"][0], "mtls-not-allowed", "{d}");
@@ -312,7 +323,12 @@ fn required_client_certificates() {
         .issue("pos-1", &["pos-1.terminals.test"], 0x21, true);
     for versions in [TLS13, TLS12] {
         refused(
-            tls_get(&waf.addr, pki.client(Some(&rogue), versions), "shop.test", "/"),
+            tls_get(
+                &waf.addr,
+                pki.client(Some(&rogue), versions),
+                "shop.test",
+                "/",
+            ),
             "UnknownCA",
         );
     }
@@ -324,15 +340,17 @@ fn required_client_certificates() {
     );
 
     // A certificate of the right CA that the CRL lists is refused.
-    let revoked = pki.client_ca.issue(
-        "pos-2",
-        &["pos-2.terminals.test"],
-        REVOKED_SERIAL,
-        true,
-    );
+    let revoked = pki
+        .client_ca
+        .issue("pos-2", &["pos-2.terminals.test"], REVOKED_SERIAL, true);
     for versions in [TLS13, TLS12] {
         refused(
-            tls_get(&waf.addr, pki.client(Some(&revoked), versions), "shop.test", "/"),
+            tls_get(
+                &waf.addr,
+                pki.client(Some(&revoked), versions),
+                "shop.test",
+                "/",
+            ),
             "CertificateRevoked",
         );
     }
@@ -451,11 +469,16 @@ fn broken_tls_files_stop_startup_with_a_clear_error() {
     std::fs::remove_file(waf.dir.path().join("tls/clients-ca.crl.pem")).unwrap();
     let err = startup_error(&waf);
     assert!(
-        err.contains("crls[0]") && err.contains("clients-ca.crl.pem") && err.contains("cannot read"),
+        err.contains("crls[0]")
+            && err.contains("clients-ca.crl.pem")
+            && err.contains("cannot read"),
         "{err}"
     );
 
     waf.write_config(&section.replace("client_auth = \"required\"", "client_auth = \"sometimes\""));
     let err = startup_error(&waf);
-    assert!(err.contains("sometimes") && err.contains("client_auth"), "{err}");
+    assert!(
+        err.contains("sometimes") && err.contains("client_auth"),
+        "{err}"
+    );
 }

@@ -33,17 +33,25 @@ pub struct VirtualPatch {
 
 /// True when `value` carries an expression-language opener.
 fn has_expression(value: &[u8]) -> bool {
-    value.windows(2).any(|w| (w[0] == b'%' || w[0] == b'$') && w[1] == b'{')
+    value
+        .windows(2)
+        .any(|w| (w[0] == b'%' || w[0] == b'$') && w[1] == b'{')
 }
 
 impl Policy for VirtualPatch {
     fn init(config: &str) -> Result<Self, String> {
-        let config = if config.trim().is_empty() { "{}" } else { config };
+        let config = if config.trim().is_empty() {
+            "{}"
+        } else {
+            config
+        };
         let c: Config = serde_json::from_str(config).map_err(|e| format!("vpatch config: {e}"))?;
         if c.headers.is_empty() {
             return Err("vpatch config: headers: name at least one header".into());
         }
-        Ok(VirtualPatch { headers: c.headers.iter().map(|h| h.to_ascii_lowercase()).collect() })
+        Ok(VirtualPatch {
+            headers: c.headers.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        })
     }
 
     fn on_request(&self, req: &Request) -> Verdict {
@@ -84,15 +92,30 @@ mod tests {
     #[test]
     fn ordinary_content_types_pass() {
         let h = Harness::<VirtualPatch>::new("{}").unwrap();
-        for ct in ["application/json", "multipart/form-data; boundary=----x%y", "text/plain; charset=utf-8"] {
-            assert!(h.on_request(&Request::builder().header("content-type", ct).build()).is_allow(), "{ct}");
+        for ct in [
+            "application/json",
+            "multipart/form-data; boundary=----x%y",
+            "text/plain; charset=utf-8",
+        ] {
+            assert!(
+                h.on_request(&Request::builder().header("content-type", ct).build())
+                    .is_allow(),
+                "{ct}"
+            );
         }
     }
 
     #[test]
     fn configured_headers_and_errors() {
         let h = Harness::<VirtualPatch>::new(r#"{"headers":["X-Forwarded-Host"]}"#).unwrap();
-        assert!(h.on_request(&Request::builder().header("x-forwarded-host", "${jndi:x}").build()).is_deny());
+        assert!(
+            h.on_request(
+                &Request::builder()
+                    .header("x-forwarded-host", "${jndi:x}")
+                    .build()
+            )
+            .is_deny()
+        );
         assert!(Harness::<VirtualPatch>::new(r#"{"headers":[]}"#).is_err());
         assert!(Harness::<VirtualPatch>::new(r#"{"header":["x"]}"#).is_err());
     }

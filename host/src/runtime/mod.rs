@@ -260,8 +260,8 @@ impl Runtime {
                 Err(e) => tracing::warn!("ignoring precompiled {}: {e:#}", path.display()),
             }
         }
-        let component =
-            Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         if let Some((store, path)) = cached {
             match component.serialize() {
                 Ok(art) => {
@@ -523,7 +523,9 @@ mod tests {
         let (h1, _) = rt.compile(EMPTY_COMPONENT).unwrap();
         let (h2, _) = rt.compile(EMPTY_COMPONENT).unwrap();
         assert_eq!(h1, h2);
-        let cached: Vec<_> = std::fs::read_dir(dir.path().join("cache")).unwrap().collect();
+        let cached: Vec<_> = std::fs::read_dir(dir.path().join("cache"))
+            .unwrap()
+            .collect();
         assert_eq!(cached.len(), 1, "one precompiled artifact");
         // A second runtime (a restart) loads the artifact instead of compiling.
         let rt2 = runtime(Some(store));
@@ -538,6 +540,9 @@ mod tests {
         assert_eq!(PolicyError::Memory(64).kind(), "memory");
         assert_eq!(PolicyError::Trap("x".into()).kind(), "trap");
         assert_eq!(PolicyError::Init("x".into()).kind(), "init");
-        assert_eq!(PolicyError::Deadline(50).to_string(), "deadline of 50 ms exceeded");
+        assert_eq!(
+            PolicyError::Deadline(50).to_string(),
+            "deadline of 50 ms exceeded"
+        );
     }
 }

@@ -7,8 +7,8 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use edgewaf::policy::host::Level;
-pub use edgewaf::policy::types::{
+pub use self::edgewaf::policy::host::Level;
+pub use self::edgewaf::policy::types::{
     Action, Annotation, Capabilities, Connection, Deny, Finding, Header, PeerCertificate, Request,
     Response, Severity, TlsInfo, Verdict,
 };

@@ -23,9 +23,6 @@ use edgewaf_ftw::{FtwRequest, Outcome, Overrides, Summary};
 use std::path::Path;
 use std::sync::Arc;
 
-/// CRS's test settings (its tests/README.md), loaded before the rule files.
-const TEST_SETUP: &str = r#"SecAction "id:900005,phase:1,nolog,pass,ctl:ruleRemoveById=910000,setvar:tx.blocking_paranoia_level=4,setvar:tx.crs_validate_utf8_encoding=1,setvar:tx.arg_name_length=100,setvar:tx.arg_length=400,setvar:tx.total_arg_length=64000,setvar:tx.max_num_args=255,setvar:tx.max_file_size=64100,setvar:tx.combined_file_sizes=65535""#;
-
 /// What to run.
 pub struct Options<'a> {
     /// The CRS release folder (with `rules/`, `crs-setup.conf.example`, `tests/`).
@@ -56,13 +53,10 @@ pub async fn run(
     let bytes =
         std::fs::read(opts.module).with_context(|| format!("reading {}", opts.module.display()))?;
     let (_, component) = runtime.compile(&bytes)?;
-    let config = serde_json::json!({
-        "rules": ["/crs/crs-setup.conf.example", "/crs/rules/*.conf"],
-        "paranoia_level": 4,
-        "detection_only": true,
-        "reject_unparsable_body": false,
-        "setup_text": TEST_SETUP,
-    });
+    let config = edgewaf_ftw::crs_test_config(&[
+        "/crs/crs-setup.conf.example".into(),
+        "/crs/rules/*.conf".into(),
+    ]);
     let started = std::time::Instant::now();
     let pool = runtime
         .load_policy(PolicySpec {

@@ -206,7 +206,7 @@ impl Manager {
             )));
         };
         if source != Source::File {
-            write_file(&path, text)
+            crate::store::write_atomic(&path, text.as_bytes())
                 .map_err(|e| ApplyError::Io(format!("writing {}: {e}", path.display())))?;
         }
         let version = self
@@ -337,15 +337,6 @@ fn same_dir(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
-}
-
-fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Runs a benign request through a new chain before it may serve: a policy that

@@ -397,14 +397,7 @@ async fn inspect_response(
     let limit = tenant.config.response_body_limit;
     let wit = WitResponse {
         status: rparts.status.as_u16(),
-        headers: rparts
-            .headers
-            .iter()
-            .map(|(n, v)| Header {
-                name: n.as_str().to_string(),
-                value: v.as_bytes().to_vec(),
-            })
-            .collect(),
+        headers: crate::request::headers_of(&rparts.headers),
         body: body[..body.len().min(limit)].to_vec(),
         body_truncated: body.len() > limit,
     };

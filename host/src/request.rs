@@ -30,14 +30,7 @@ pub fn from_parts(
         method: parts.method.as_str().to_string(),
         target,
         version: version_str(parts.version).to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(n, v)| Header {
-                name: n.as_str().to_string(),
-                value: v.as_bytes().to_vec(),
-            })
-            .collect(),
+        headers: headers_of(&parts.headers),
         body: Vec::new(),
         body_truncated: false,
         connection: Connection {
@@ -49,6 +42,16 @@ pub fn from_parts(
         },
         annotations: Vec::new(),
     }
+}
+
+/// Headers as WIT records, in order (names are lower-case in `http`).
+pub fn headers_of(map: &http::HeaderMap) -> Vec<Header> {
+    map.iter()
+        .map(|(n, v)| Header {
+            name: n.as_str().to_string(),
+            value: v.as_bytes().to_vec(),
+        })
+        .collect()
 }
 
 /// `HTTP/1.1` and so on.

@@ -18,9 +18,6 @@ use edgewaf_sdk::testing::{Harness, RequestBuilder};
 use edgewaf_sdk::{Action, Response};
 use std::path::{Path, PathBuf};
 
-/// CRS's test settings (tests/README.md), without the engine mode (given by `detection_only`).
-const TEST_SETUP: &str = r#"SecAction "id:900005,phase:1,nolog,pass,ctl:ruleRemoveById=910000,setvar:tx.blocking_paranoia_level=4,setvar:tx.crs_validate_utf8_encoding=1,setvar:tx.arg_name_length=100,setvar:tx.arg_length=400,setvar:tx.total_arg_length=64000,setvar:tx.max_num_args=255,setvar:tx.max_file_size=64100,setvar:tx.combined_file_sizes=65535""#;
-
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -68,13 +65,8 @@ pub fn run_suite(
     filter: Option<&str>,
     out: &mut dyn std::io::Write,
 ) -> Result<edgewaf_ftw::Summary, String> {
-    let config = serde_json::json!({
-        "rules": [crs.join("crs-setup.conf.example"), crs.join("rules/*.conf")],
-        "paranoia_level": 4,
-        "detection_only": true,
-        "reject_unparsable_body": false,
-        "setup_text": TEST_SETUP,
-    });
+    let rules = [crs.join("crs-setup.conf.example"), crs.join("rules/*.conf")];
+    let config = edgewaf_ftw::crs_test_config(&rules.map(|p| p.display().to_string()));
     let t0 = std::time::Instant::now();
     let h = Harness::<crs::Crs>::new(&config.to_string())
         .map_err(|e| format!("cannot load CRS: {e}"))?;

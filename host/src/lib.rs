@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod bundle;
 pub mod chain;
 pub mod check;
 pub mod config;
@@ -26,6 +27,7 @@ pub mod metrics;
 pub mod proxy;
 pub mod request;
 pub mod runtime;
+pub mod serve_component;
 pub mod state;
 pub mod store;
 pub mod tenants;

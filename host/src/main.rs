@@ -1,4 +1,5 @@
-//! The `edgewaf` command: `serve`, `echo`, `check`.
+//! The `edgewaf` command: `serve`, `echo`, `check`, `crs-test`, `bundle`,
+//! `serve-component`.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -62,6 +63,50 @@ enum Command {
         /// The request file.
         #[arg(long)]
         request: PathBuf,
+    },
+    /// Compose policy components with the wasi:http adapter into one component
+    /// for Spin or any wasi:http 0.2 runtime (no recompiling).
+    Bundle {
+        /// A policy component; repeat for a chain. Paired with the tenant file's
+        /// `[[policy]]` entries by module name (file `ip_filter.wasm` is module
+        /// `ip-filter`); the tenant file gives the order and each config.
+        #[arg(long = "policy", required = true)]
+        policies: Vec<PathBuf>,
+        /// The tenant file (same format as policies/*.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// The bundle to write.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// `wasi` (in-memory state, EDGEWAF_* environment variables) or `spin`
+        /// (Spin key-value store and variables).
+        #[arg(long, value_enum, default_value = "wasi")]
+        platform: edgewaf::bundle::Platform,
+        /// The folder with edge_adapter.wasm and edge_platform*.wasm (default:
+        /// the build tree's target/wasm32-wasip2/release).
+        #[arg(long, env = "EDGEWAF_BUNDLE_PARTS")]
+        parts: Option<PathBuf>,
+    },
+    /// Serve a wasi:http component (e.g. a bundle) over HTTP/1.1, a fresh
+    /// instance per request, as `wasmtime serve` does.
+    ServeComponent {
+        /// The component.
+        component: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// An environment variable for the component, KEY=VALUE (repeatable).
+        #[arg(long = "env", value_parser = edgewaf::serve_component::parse_env)]
+        env: Vec<(String, String)>,
+        /// A read-only folder for the component, HOST::/GUEST (repeatable).
+        #[arg(long = "dir", value_parser = edgewaf::serve_component::parse_dir)]
+        dirs: Vec<(PathBuf, String)>,
+        /// Linear memory per instance, MiB.
+        #[arg(long, default_value_t = 512)]
+        memory_mib: u64,
+        /// Wall-clock time per request, ms.
+        #[arg(long, default_value_t = 30_000)]
+        deadline_ms: u64,
     },
 }
 
@@ -195,6 +240,63 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             } else {
                 std::process::ExitCode::SUCCESS
             })
+        }
+        Command::Bundle {
+            policies,
+            config,
+            output,
+            platform,
+            parts,
+        } => {
+            let opts = edgewaf::bundle::Options {
+                policies,
+                config,
+                output,
+                platform,
+                parts: parts.unwrap_or_else(edgewaf::bundle::default_parts_dir),
+            };
+            let report = edgewaf::bundle::bundle(&opts)?;
+            println!(
+                "wrote {} ({} bytes, exports {}): {}",
+                opts.output.display(),
+                report.bytes,
+                report.handler,
+                report.chain.join(" -> ")
+            );
+            for (guest, host) in &report.mounts {
+                println!(
+                    "mount needed: {} at {guest} (wasmtime serve --dir {}::{guest}; Spin: files = [{{ source = \"{}\", destination = \"{guest}\" }}])",
+                    host.display(),
+                    host.display(),
+                    host.display()
+                );
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::ServeComponent {
+            component,
+            listen,
+            env,
+            dirs,
+            memory_mib,
+            deadline_ms,
+        } => {
+            let server = edgewaf::serve_component::Server::load(edgewaf::serve_component::Options {
+                component: component.clone(),
+                env,
+                dirs,
+                memory_mib,
+                deadline_ms,
+            })?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            tracing::info!(listen = %listener.local_addr()?, component = %component.display(), "serving component");
+            tokio::select! {
+                _ = edgewaf::serve_component::serve(server, listener) => {}
+                _ = shutdown_signal() => {}
+            }
+            Ok(std::process::ExitCode::SUCCESS)
         }
     }
 }

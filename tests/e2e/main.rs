@@ -5,6 +5,7 @@
 mod support;
 
 mod admin;
+mod bundle;
 mod components;
 mod demo;
 mod hotswap;

@@ -60,7 +60,7 @@ pub fn edgewaf() -> Command {
     Command::new(env!("CARGO_BIN_EXE_edgewaf"))
 }
 
-fn wait_for_port(addr: &str, what: &str, child: &mut Child) {
+pub fn wait_for_port(addr: &str, what: &str, child: &mut Child) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(60) {
         if TcpStream::connect(addr).is_ok() {

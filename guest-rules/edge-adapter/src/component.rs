@@ -278,6 +278,12 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
         .collect();
     headers.extend(d.add_headers.iter().map(|h| (h.name.to_ascii_lowercase(), h.value.clone())));
     headers.push(("x-request-id".into(), id.as_bytes().to_vec()));
+    // The origin gets its own authority as Host; the client's goes along here.
+    if let Some((_, host)) = inc.headers.iter().find(|(n, _)| n == "host")
+        && !headers.iter().any(|(n, _)| n == "x-forwarded-host")
+    {
+        headers.push(("x-forwarded-host".into(), host.clone()));
+    }
     if !headers.iter().any(|(n, _)| n == "x-forwarded-proto") {
         headers.push(("x-forwarded-proto".into(), inc.scheme.as_bytes().to_vec()));
     }

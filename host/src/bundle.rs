@@ -283,8 +283,18 @@ pub fn compose(
         );
     }
     let mut g = CompositionGraph::new();
-    let platform_pkg = register(&mut g, "edgewaf:platform", platform, "the platform provider")?;
-    let settings_pkg = register(&mut g, "edgewaf:settings", settings, "the settings component")?;
+    let platform_pkg = register(
+        &mut g,
+        "edgewaf:platform",
+        platform,
+        "the platform provider",
+    )?;
+    let settings_pkg = register(
+        &mut g,
+        "edgewaf:settings",
+        settings,
+        "the settings component",
+    )?;
     let adapter_pkg = register(&mut g, "edgewaf:adapter", adapter, "the adapter")?;
 
     let platform = g.instantiate(platform_pkg);
@@ -426,7 +436,10 @@ mod tests {
         assert_eq!(entries[0].config_json, r#"{"deny":["192.0.2.0/24"]}"#);
         assert_eq!(mounts["/d"], PathBuf::from("/etc/t/data"));
 
-        let e = chain(&t, &files[..1], Path::new(".")).err().unwrap().to_string();
+        let e = chain(&t, &files[..1], Path::new("."))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("no --policy file named ip_filter.wasm"), "{e}");
         let extra = vec![
             files[0].clone(),

@@ -281,13 +281,14 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             memory_mib,
             deadline_ms,
         } => {
-            let server = edgewaf::serve_component::Server::load(edgewaf::serve_component::Options {
-                component: component.clone(),
-                env,
-                dirs,
-                memory_mib,
-                deadline_ms,
-            })?;
+            let server =
+                edgewaf::serve_component::Server::load(edgewaf::serve_component::Options {
+                    component: component.clone(),
+                    env,
+                    dirs,
+                    memory_mib,
+                    deadline_ms,
+                })?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;

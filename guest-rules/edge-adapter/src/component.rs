@@ -76,7 +76,10 @@ fn chain() -> Result<std::rc::Rc<Chain>, String> {
 /// What the chain decided.
 enum Outcome {
     Allow,
-    Deny { status: u16, headers: Vec<(String, Vec<u8>)> },
+    Deny {
+        status: u16,
+        headers: Vec<(String, Vec<u8>)>,
+    },
     Redirect(String),
 }
 
@@ -114,7 +117,8 @@ impl Decision {
 
     /// Takes one policy's verdict; true when the chain stops here.
     fn take(&mut self, chain: &Chain, name: &str, v: Verdict, req: &mut Request) -> bool {
-        self.rule_ids.extend(v.findings.into_iter().map(|f| f.rule_id));
+        self.rule_ids
+            .extend(v.findings.into_iter().map(|f| f.rule_id));
         self.add_headers.extend(v.add_request_headers);
         self.remove_headers.extend(v.remove_request_headers);
         req.annotations.extend(v.annotations);
@@ -167,7 +171,13 @@ impl Decision {
     }
 }
 
-fn json_answer(out: ResponseOutparam, status: u16, id: &str, error: &str, extra: Vec<(String, Vec<u8>)>) {
+fn json_answer(
+    out: ResponseOutparam,
+    status: u16,
+    id: &str,
+    error: &str,
+    extra: Vec<(String, Vec<u8>)>,
+) {
     let body = serde_json::json!({ "error": error, "request_id": id }).to_string();
     let mut headers = vec![
         ("content-type".to_string(), b"application/json".to_vec()),
@@ -186,10 +196,16 @@ fn json_answer(out: ResponseOutparam, status: u16, id: &str, error: &str, extra:
 fn answer_decision(out: ResponseOutparam, d: Decision, id: &str) {
     match d.outcome {
         Outcome::Allow => unreachable!("allowed requests are forwarded"),
-        Outcome::Deny { status, headers } => json_answer(out, status, id, "request blocked", headers),
-        Outcome::Redirect(to) => {
-            json_answer(out, 302, id, "redirect", vec![("location".into(), to.into_bytes())])
+        Outcome::Deny { status, headers } => {
+            json_answer(out, status, id, "request blocked", headers)
         }
+        Outcome::Redirect(to) => json_answer(
+            out,
+            302,
+            id,
+            "redirect",
+            vec![("location".into(), to.into_bytes())],
+        ),
     }
 }
 
@@ -205,7 +221,9 @@ fn connection(chain: &Chain, inc: &Incoming) -> Connection {
     };
     if chain.spin
         && let Some((_, v)) = inc.headers.iter().find(|(n, _)| n == "spin-client-addr")
-        && let Ok(addr) = std::str::from_utf8(v).unwrap_or("").parse::<std::net::SocketAddr>()
+        && let Ok(addr) = std::str::from_utf8(v)
+            .unwrap_or("")
+            .parse::<std::net::SocketAddr>()
     {
         conn.client_addr = addr.ip().to_string();
         conn.client_port = addr.port();
@@ -219,7 +237,10 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
         Ok(c) => c,
         Err(e) => {
             // Fail closed: without its policies the WAF forwards nothing.
-            eprintln!("{}", serde_json::json!({"kind": "error", "request_id": id, "error": e}));
+            eprintln!(
+                "{}",
+                serde_json::json!({"kind": "error", "request_id": id, "error": e})
+            );
             return json_answer(out, 503, &id, "policies unavailable", Vec::new());
         }
     };
@@ -230,7 +251,10 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
             return json_answer(out, 413, &id, "request body too large", Vec::new());
         }
         Err(BodyError::Io(e)) => {
-            eprintln!("{}", serde_json::json!({"kind": "error", "request_id": id, "error": e}));
+            eprintln!(
+                "{}",
+                serde_json::json!({"kind": "error", "request_id": id, "error": e})
+            );
             return json_answer(out, 400, &id, "request body unreadable", Vec::new());
         }
     };
@@ -245,9 +269,16 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
         headers: inc
             .headers
             .iter()
-            .map(|(n, v)| Header { name: n.clone(), value: v.clone() })
+            .map(|(n, v)| Header {
+                name: n.clone(),
+                value: v.clone(),
+            })
             .collect(),
-        body: if wants_body { body[..inspected].to_vec() } else { Vec::new() },
+        body: if wants_body {
+            body[..inspected].to_vec()
+        } else {
+            Vec::new()
+        },
         body_truncated: wants_body && inspected < body.len(),
         connection: connection(&chain, &inc),
         annotations: Vec::<Annotation>::new(),
@@ -266,17 +297,32 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
     }
 
     // Forward: the client's headers minus what the chain removed, plus what it added.
-    let remove: Vec<String> = d.remove_headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-    let added: Vec<String> = d.add_headers.iter().map(|h| h.name.to_ascii_lowercase()).collect();
+    let remove: Vec<String> = d
+        .remove_headers
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    let added: Vec<String> = d
+        .add_headers
+        .iter()
+        .map(|h| h.name.to_ascii_lowercase())
+        .collect();
     let mut headers: Vec<(String, Vec<u8>)> = inc
         .headers
         .iter()
         .filter(|(n, _)| {
-            !remove.contains(n) && !added.contains(n) && n != "x-request-id" && !n.starts_with("spin-")
+            !remove.contains(n)
+                && !added.contains(n)
+                && n != "x-request-id"
+                && !n.starts_with("spin-")
         })
         .cloned()
         .collect();
-    headers.extend(d.add_headers.iter().map(|h| (h.name.to_ascii_lowercase(), h.value.clone())));
+    headers.extend(
+        d.add_headers
+            .iter()
+            .map(|h| (h.name.to_ascii_lowercase(), h.value.clone())),
+    );
     headers.push(("x-request-id".into(), id.as_bytes().to_vec()));
     // The origin gets its own authority as Host; the client's goes along here.
     if let Some((_, host)) = inc.headers.iter().find(|(n, _)| n == "host")
@@ -287,10 +333,20 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
     if !headers.iter().any(|(n, _)| n == "x-forwarded-proto") {
         headers.push(("x-forwarded-proto".into(), inc.scheme.as_bytes().to_vec()));
     }
-    let upstream = match http::send(&chain.origin, &inc.method, &inc.target, &headers, &body, 15_000) {
+    let upstream = match http::send(
+        &chain.origin,
+        &inc.method,
+        &inc.target,
+        &headers,
+        &body,
+        15_000,
+    ) {
         Ok(u) => u,
         Err(e) => {
-            eprintln!("{}", serde_json::json!({"kind": "error", "request_id": id, "error": e}));
+            eprintln!(
+                "{}",
+                serde_json::json!({"kind": "error", "request_id": id, "error": e})
+            );
             d.log(&chain, &id, &req, "request", Some(502));
             return json_answer(out, 502, &id, "upstream unavailable", Vec::new());
         }
@@ -310,7 +366,10 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
     let resp_body = match upstream.read_body(chain.settings.max_body) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("{}", serde_json::json!({"kind": "error", "request_id": id, "error": e}));
+            eprintln!(
+                "{}",
+                serde_json::json!({"kind": "error", "request_id": id, "error": e})
+            );
             d.log(&chain, &id, &req, "response", Some(502));
             return json_answer(out, 502, &id, "upstream response unreadable", Vec::new());
         }
@@ -320,7 +379,10 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
         status,
         headers: resp_headers
             .iter()
-            .map(|(n, v)| Header { name: n.clone(), value: v.clone() })
+            .map(|(n, v)| Header {
+                name: n.clone(),
+                value: v.clone(),
+            })
             .collect(),
         body: resp_body[..seen].to_vec(),
         body_truncated: seen < resp_body.len(),

@@ -6,8 +6,8 @@
 use crate::settings::{Origin, is_hop_by_hop};
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    Fields, IncomingBody, IncomingRequest, IncomingResponse, Method, OutgoingBody,
-    OutgoingRequest, OutgoingResponse, RequestOptions, ResponseOutparam, Scheme,
+    Fields, IncomingBody, IncomingRequest, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    OutgoingResponse, RequestOptions, ResponseOutparam, Scheme,
 };
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
@@ -189,14 +189,21 @@ pub fn send(
         "PATCH" => Method::Patch,
         other => Method::Other(other.to_string()),
     };
-    req.set_method(&m).map_err(|_| format!("method {method:?} refused"))?;
-    req.set_scheme(Some(if origin.https { &Scheme::Https } else { &Scheme::Http }))
-        .map_err(|_| "scheme refused".to_string())?;
+    req.set_method(&m)
+        .map_err(|_| format!("method {method:?} refused"))?;
+    req.set_scheme(Some(if origin.https {
+        &Scheme::Https
+    } else {
+        &Scheme::Http
+    }))
+    .map_err(|_| "scheme refused".to_string())?;
     req.set_authority(Some(&origin.authority))
         .map_err(|_| format!("authority {:?} refused", origin.authority))?;
     req.set_path_with_query(Some(&origin.target(target)))
         .map_err(|_| format!("target {target:?} refused"))?;
-    let out_body = req.body().map_err(|_| "request body already taken".to_string())?;
+    let out_body = req
+        .body()
+        .map_err(|_| "request body already taken".to_string())?;
     let options = RequestOptions::new();
     let ns = timeout_ms.saturating_mul(1_000_000);
     let _ = options.set_connect_timeout(Some(ns));
@@ -239,10 +246,10 @@ pub fn respond(out: ResponseOutparam, status: u16, headers: &[(String, Vec<u8>)]
     let _ = resp.set_status_code(status);
     let Ok(out_body) = resp.body() else { return };
     ResponseOutparam::set(out, Ok(resp));
-    if let Ok(stream) = out_body.write() {
-        if let Err(e) = write_all(&stream, body) {
-            eprintln!("edgewaf: writing the response: {e}");
-        }
+    if let Ok(stream) = out_body.write()
+        && let Err(e) = write_all(&stream, body)
+    {
+        eprintln!("edgewaf: writing the response: {e}");
     }
     let _ = OutgoingBody::finish(out_body, None);
 }
@@ -259,7 +266,9 @@ pub fn relay(out: ResponseOutparam, upstream: Upstream, extra: &[(String, Vec<u8
     let _ = resp.set_status_code(upstream.status);
     let Ok(out_body) = resp.body() else { return };
     ResponseOutparam::set(out, Ok(resp));
-    let Ok(in_body) = upstream.response.consume() else { return };
+    let Ok(in_body) = upstream.response.consume() else {
+        return;
+    };
     if let (Ok(src), Ok(dst)) = (in_body.stream(), out_body.write()) {
         loop {
             match src.blocking_read(CHUNK) {
@@ -271,7 +280,10 @@ pub fn relay(out: ResponseOutparam, upstream: Upstream, extra: &[(String, Vec<u8
                 }
                 Err(StreamError::Closed) => break,
                 Err(StreamError::LastOperationFailed(e)) => {
-                    eprintln!("edgewaf: reading the origin's response: {}", e.to_debug_string());
+                    eprintln!(
+                        "edgewaf: reading the origin's response: {}",
+                        e.to_debug_string()
+                    );
                     break;
                 }
             }

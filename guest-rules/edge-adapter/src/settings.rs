@@ -93,7 +93,10 @@ impl Origin {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
             None => (rest, ""),
         };
-        if authority.is_empty() || authority.contains(['?', '#', '@', ' ']) || prefix.contains(['?', '#']) {
+        if authority.is_empty()
+            || authority.contains(['?', '#', '@', ' '])
+            || prefix.contains(['?', '#'])
+        {
             return Err(bad());
         }
         Ok(Origin {
@@ -159,8 +162,16 @@ mod tests {
         let s = Settings::parse(&settings_json(2)).unwrap();
         assert_eq!(s.mode, Mode::Block);
         assert_eq!(s.policies[1].name, "p1");
-        assert!(Settings::parse(&settings_json(0)).unwrap_err().contains("no policy"));
-        assert!(Settings::parse(&settings_json(9)).unwrap_err().contains("at most 8"));
+        assert!(
+            Settings::parse(&settings_json(0))
+                .unwrap_err()
+                .contains("no policy")
+        );
+        assert!(
+            Settings::parse(&settings_json(9))
+                .unwrap_err()
+                .contains("at most 8")
+        );
         let typo = settings_json(1).replace("\"mode\"", "\"mood\"");
         assert!(Settings::parse(&typo).is_err());
     }
@@ -168,19 +179,34 @@ mod tests {
     #[test]
     fn origins() {
         let o = Origin::parse("http://127.0.0.1:8081").unwrap();
-        assert_eq!((o.https, o.authority.as_str(), o.prefix.as_str()), (false, "127.0.0.1:8081", ""));
+        assert_eq!(
+            (o.https, o.authority.as_str(), o.prefix.as_str()),
+            (false, "127.0.0.1:8081", "")
+        );
         assert_eq!(o.target("/a?b=1"), "/a?b=1");
         let o = Origin::parse("https://api.example.com/v1/").unwrap();
         assert!(o.https);
         assert_eq!(o.target("/a"), "/v1/a");
-        for bad in ["127.0.0.1:8081", "ftp://x", "http://", "http://u@h", "http://h/a?b"] {
+        for bad in [
+            "127.0.0.1:8081",
+            "ftp://x",
+            "http://",
+            "http://u@h",
+            "http://h/a?b",
+        ] {
             assert!(Origin::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn hop_by_hop_headers_are_not_forwarded() {
-        for h in ["Connection", "transfer-encoding", "Host", "content-length", "upgrade"] {
+        for h in [
+            "Connection",
+            "transfer-encoding",
+            "Host",
+            "content-length",
+            "upgrade",
+        ] {
             assert!(is_hop_by_hop(h), "{h}");
         }
         for h in ["content-type", "authorization", "x-forwarded-for", "cookie"] {

@@ -24,7 +24,10 @@ pub fn counter_decode(raw: Option<&[u8]>, window_start: u64) -> u64 {
     let Some(raw) = raw else { return 0 };
     let text = std::str::from_utf8(raw).unwrap_or("");
     let mut parts = text.split(' ');
-    match (parts.next().and_then(|s| s.parse::<u64>().ok()), parts.next().and_then(|s| s.parse::<u64>().ok())) {
+    match (
+        parts.next().and_then(|s| s.parse::<u64>().ok()),
+        parts.next().and_then(|s| s.parse::<u64>().ok()),
+    ) {
         (Some(start), Some(count)) if start == window_start => count,
         _ => 0,
     }
@@ -52,13 +55,16 @@ pub fn kv_decode(raw: &[u8], now_ms: u64) -> Option<Vec<u8>> {
 /// The first line of `list` (CIDRs or addresses) that contains `addr`.
 pub fn list_match(list: &str, addr: &str) -> Option<String> {
     let ip: IpAddr = addr.parse().ok()?;
-    list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).find_map(|l| {
-        let hit = match l.parse::<ipnet::IpNet>() {
-            Ok(net) => net.contains(&ip),
-            Err(_) => l.parse::<IpAddr>().is_ok_and(|a| a == ip),
-        };
-        hit.then(|| l.to_string())
-    })
+    list.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .find_map(|l| {
+            let hit = match l.parse::<ipnet::IpNet>() {
+                Ok(net) => net.contains(&ip),
+                Err(_) => l.parse::<IpAddr>().is_ok_and(|a| a == ip),
+            };
+            hit.then(|| l.to_string())
+        })
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -96,7 +102,9 @@ mod component {
             match r {
                 Ok(st) => Some(st.clone()),
                 Err(e) => {
-                    warn(&format!("Spin key-value store \"default\" unavailable: {e}"));
+                    warn(&format!(
+                        "Spin key-value store \"default\" unavailable: {e}"
+                    ));
                     None
                 }
             }
@@ -172,7 +180,11 @@ mod component {
         }
 
         fn kv_set(key: String, value: Vec<u8>, ttl_ms: u32) {
-            let exp = if ttl_ms == 0 { 0 } else { now_ms() + u64::from(ttl_ms) };
+            let exp = if ttl_ms == 0 {
+                0
+            } else {
+                now_ms() + u64::from(ttl_ms)
+            };
             if let Some(st) = store()
                 && let Err(e) = st.set(&format!("edgewaf:kv:{key}"), &kv_encode(&value, exp))
             {
@@ -191,7 +203,9 @@ mod component {
             "spin".into()
         }
         fn setting(name: String) -> Option<String> {
-            spin_sdk::variables::get(&name).ok().filter(|v| !v.is_empty())
+            spin_sdk::variables::get(&name)
+                .ok()
+                .filter(|v| !v.is_empty())
         }
     }
 
@@ -216,16 +230,28 @@ mod tests {
         let raw = kv_encode(b"v", 1_000);
         assert_eq!(kv_decode(&raw, 999), Some(b"v".to_vec()));
         assert_eq!(kv_decode(&raw, 1_000), None);
-        assert_eq!(kv_decode(&kv_encode(b"f", 0), u64::MAX), Some(b"f".to_vec()));
+        assert_eq!(
+            kv_decode(&kv_encode(b"f", 0), u64::MAX),
+            Some(b"f".to_vec())
+        );
         assert_eq!(kv_decode(b"short", 0), None);
     }
 
     #[test]
     fn lists_match_cidrs_and_addresses() {
         let list = "# blocked\n203.0.113.0/24\n198.51.100.7\n2001:db8::/32\n";
-        assert_eq!(list_match(list, "203.0.113.9").as_deref(), Some("203.0.113.0/24"));
-        assert_eq!(list_match(list, "198.51.100.7").as_deref(), Some("198.51.100.7"));
-        assert_eq!(list_match(list, "2001:db8::1").as_deref(), Some("2001:db8::/32"));
+        assert_eq!(
+            list_match(list, "203.0.113.9").as_deref(),
+            Some("203.0.113.0/24")
+        );
+        assert_eq!(
+            list_match(list, "198.51.100.7").as_deref(),
+            Some("198.51.100.7")
+        );
+        assert_eq!(
+            list_match(list, "2001:db8::1").as_deref(),
+            Some("2001:db8::/32")
+        );
         assert_eq!(list_match(list, "192.0.2.1"), None);
         assert_eq!(list_match(list, "not an ip"), None);
     }

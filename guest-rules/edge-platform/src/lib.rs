@@ -127,7 +127,9 @@ mod component {
             "wasi".into()
         }
         fn setting(name: String) -> Option<String> {
-            std::env::var(setting_var(&name)).ok().filter(|v| !v.is_empty())
+            std::env::var(setting_var(&name))
+                .ok()
+                .filter(|v| !v.is_empty())
         }
     }
 

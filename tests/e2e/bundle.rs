@@ -110,6 +110,25 @@ fn serve(rt: Runtime, bundle: &Path, origin: &str, dirs: &[(PathBuf, &str)], dir
     }
 }
 
+/// `edgewaf serve-component` on a free port with no settings, output discarded.
+fn serve_component(bundle: &Path, extra: &[&str]) -> (String, Proc) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = edgewaf()
+        .args(["serve-component", "--listen", &addr])
+        .args(extra)
+        .arg(bundle)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(&addr, "serve-component", &mut child);
+    let proc = Proc {
+        child,
+        name: "serve-component".into(),
+    };
+    (addr, proc)
+}
+
 fn get(host: &str, target: &str, extra: &str) -> String {
     format!(
         "GET {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: edgewaf-tests/1.0\r\nAccept: */*\r\n{extra}Connection: close\r\n\r\n"
@@ -321,19 +340,7 @@ fn without_an_origin_setting_the_tenant_upstream_is_used() {
     .unwrap();
     let out = dir.path().join("t.wasm");
     bundle(&out, &["signatures"], &tenant, "wasi");
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut child = edgewaf()
-        .args(["serve-component", "--listen", &addr])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_port(&addr, "serve-component", &mut child);
-    let _p = Proc {
-        child,
-        name: "serve-component".into(),
-    };
+    let (addr, _p) = serve_component(&out, &[]);
     let r = send(&addr, &get("t", "/", ""));
     assert_eq!(r.status, 502, "{}", r.body);
     assert_eq!(r.json()["error"], "upstream unavailable");
@@ -462,19 +469,7 @@ fn hostile_policies_in_a_bundle_fail_closed() {
     }
     // The edgewaf host stops a guest that never returns at --deadline-ms.
     let spin = make("loop", "on_request = \"loop\"");
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut child = edgewaf()
-        .args(["serve-component", "--deadline-ms", "500", "--listen", &addr])
-        .arg(&spin)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_port(&addr, "serve-component", &mut child);
-    let _p = Proc {
-        child,
-        name: "serve-component".into(),
-    };
+    let (addr, _p) = serve_component(&spin, &["--deadline-ms", "500"]);
     // (`send` fails on a response that takes over 15 s.)
     let r = send(&addr, &get("h", "/", ""));
     assert_eq!(r.status, 500, "{}", r.body);

@@ -171,6 +171,14 @@ impl Decision {
     }
 }
 
+/// One JSON error line on stderr.
+fn log_error(id: &str, error: &str) {
+    eprintln!(
+        "{}",
+        serde_json::json!({"kind": "error", "request_id": id, "error": error})
+    );
+}
+
 fn json_answer(
     out: ResponseOutparam,
     status: u16,
@@ -237,10 +245,7 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
         Ok(c) => c,
         Err(e) => {
             // Fail closed: without its policies the WAF forwards nothing.
-            eprintln!(
-                "{}",
-                serde_json::json!({"kind": "error", "request_id": id, "error": e})
-            );
+            log_error(&id, &e);
             return json_answer(out, 503, &id, "policies unavailable", Vec::new());
         }
     };
@@ -251,10 +256,7 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
             return json_answer(out, 413, &id, "request body too large", Vec::new());
         }
         Err(BodyError::Io(e)) => {
-            eprintln!(
-                "{}",
-                serde_json::json!({"kind": "error", "request_id": id, "error": e})
-            );
+            log_error(&id, &e);
             return json_answer(out, 400, &id, "request body unreadable", Vec::new());
         }
     };
@@ -343,10 +345,7 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
     ) {
         Ok(u) => u,
         Err(e) => {
-            eprintln!(
-                "{}",
-                serde_json::json!({"kind": "error", "request_id": id, "error": e})
-            );
+            log_error(&id, &e);
             d.log(&chain, &id, &req, "request", Some(502));
             return json_answer(out, 502, &id, "upstream unavailable", Vec::new());
         }
@@ -366,10 +365,7 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
     let resp_body = match upstream.read_body(chain.settings.max_body) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!(
-                "{}",
-                serde_json::json!({"kind": "error", "request_id": id, "error": e})
-            );
+            log_error(&id, &e);
             d.log(&chain, &id, &req, "response", Some(502));
             return json_answer(out, 502, &id, "upstream response unreadable", Vec::new());
         }

@@ -19,6 +19,10 @@
 
 use std::net::IpAddr;
 
+#[path = "../../edge-platform/src/common.rs"]
+#[allow(dead_code)]
+mod common;
+
 /// A counter value: the window it belongs to and the count in it.
 pub fn counter_decode(raw: Option<&[u8]>, window_start: u64) -> u64 {
     let Some(raw) = raw else { return 0 };
@@ -69,10 +73,10 @@ pub fn list_match(list: &str, addr: &str) -> Option<String> {
 
 #[cfg(target_arch = "wasm32")]
 mod component {
+    use super::common::{State, log_line, now_ms};
     use super::*;
     use spin_sdk::key_value::Store;
     use std::cell::RefCell;
-    use std::collections::HashMap;
 
     wit_bindgen::generate!({
         path: ["../../wit", "../../wit/bundle"],
@@ -88,7 +92,7 @@ mod component {
     thread_local! {
         static STORE: RefCell<Option<Result<std::rc::Rc<Store>, String>>> = const { RefCell::new(None) };
         /// Counters when the store is unavailable.
-        static LOCAL: RefCell<HashMap<String, (u64, u64)>> = RefCell::new(HashMap::new());
+        static LOCAL: RefCell<State> = RefCell::new(State::default());
     }
 
     fn store() -> Option<std::rc::Rc<Store>> {
@@ -115,31 +119,9 @@ mod component {
         <Provider as host::Guest>::log(Level::Warn, message.to_string());
     }
 
-    fn now_ms() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    }
-
     impl host::Guest for Provider {
         fn log(level: Level, message: String) {
-            let level = match level {
-                Level::Error => "error",
-                Level::Warn => "warn",
-                Level::Info => "info",
-                Level::Debug => "debug",
-            };
-            let mut m = String::with_capacity(message.len() + 2);
-            for c in message.chars() {
-                match c {
-                    '"' => m.push_str("\\\""),
-                    '\\' => m.push_str("\\\\"),
-                    c if (c as u32) < 0x20 => m.push_str(&format!("\\u{:04x}", c as u32)),
-                    c => m.push(c),
-                }
-            }
-            eprintln!("{{\"kind\":\"policy-log\",\"level\":\"{level}\",\"message\":\"{m}\"}}");
+            eprintln!("{}", log_line(&format!("{level:?}"), &message));
         }
 
         fn now_ms() -> u64 {
@@ -163,15 +145,7 @@ mod component {
                     Err(e) => warn(&format!("key-value get {k}: {e:?}")),
                 }
             }
-            LOCAL.with(|l| {
-                let mut l = l.borrow_mut();
-                let e = l.entry(k).or_insert((start, 0));
-                if e.0 != start {
-                    *e = (start, 0);
-                }
-                e.1 = e.1.saturating_add(delta);
-                e.1
-            })
+            LOCAL.with(|l| l.borrow_mut().counter_add(&k, delta, window_ms, now))
         }
 
         fn kv_get(key: String) -> Option<Vec<u8>> {

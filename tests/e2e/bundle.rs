@@ -474,3 +474,40 @@ fn hostile_policies_in_a_bundle_fail_closed() {
     let r = send(&addr, &get("h", "/", ""));
     assert_eq!(r.status, 500, "{}", r.body);
 }
+
+/// A tenant in detect mode (demo tenant "staging"): inside a bundle the attack
+/// reaches the origin and the decision line names the policy that would have
+/// denied it.
+#[test]
+fn detect_mode_bundle_forwards_and_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = Echo::start();
+    let out = dir.path().join("staging.wasm");
+    bundle(
+        &out,
+        &["signatures"],
+        &repo().join("policies/staging.toml"),
+        "wasi",
+    );
+    let served = serve(Runtime::EdgewafHost, &out, &echo.addr, &[], dir.path());
+    let r = send(
+        &served.addr,
+        &get(
+            "staging.localhost",
+            "/item?id=1%27%20OR%20%271%27%3D%271",
+            "",
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["target"], "/item?id=1%27%20OR%20%271%27%3D%271");
+    let id = r.request_id();
+    let log = served.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(&id) && l.contains("\"kind\":\"decision\""))
+        .unwrap_or_else(|| panic!("no decision line for {id}:\n{log}"));
+    let line: serde_json::Value = serde_json::from_str(&line[line.find('{').unwrap()..]).unwrap();
+    assert_eq!(line["action"], "allow");
+    assert_eq!(line["would_deny"], "signatures");
+    assert!(line["rule_ids"].to_string().contains("sig-sqli"), "{line}");
+}

@@ -11,5 +11,6 @@ mod demo;
 mod hotswap;
 mod proxy;
 mod sandbox;
+mod spin_emulation;
 mod state;
 mod tls;

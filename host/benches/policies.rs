@@ -12,9 +12,7 @@
 
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
-use edgewaf::runtime::{
-    Action, Connection, Header, Limits, PolicyPool, PolicySpec, Request, Runtime,
-};
+use edgewaf::runtime::{Action, Limits, PolicyPool, PolicySpec, Request, Runtime};
 use edgewaf::state::{MemoryState, StateBackend};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -56,30 +54,10 @@ fn load(
 }
 
 fn request(method: &str, target: &str, headers: &[(&str, String)], body: Vec<u8>) -> Request {
-    Request {
-        id: "bench-1".into(),
-        tenant: "bench".into(),
-        method: method.into(),
-        target: target.into(),
-        version: "HTTP/1.1".into(),
-        headers: headers
-            .iter()
-            .map(|(n, v)| Header {
-                name: n.to_string(),
-                value: v.clone().into_bytes(),
-            })
-            .collect(),
-        body,
-        body_truncated: false,
-        connection: Connection {
-            client_addr: "198.51.100.7".into(),
-            client_port: 40000,
-            server_addr: "127.0.0.1".into(),
-            server_port: 8080,
-            tls: None,
-        },
-        annotations: vec![],
-    }
+    let mut r =
+        edgewaf::request::new_request(method, target, headers.iter().map(|(n, v)| (n, v)), body);
+    r.connection.client_addr = "198.51.100.7".into();
+    r
 }
 
 fn browser_headers() -> Vec<(&'static str, String)> {

@@ -13,12 +13,10 @@
 //! same component, in front of the built-in echo origin; their rule ids come
 //! from the decision events.
 
-use crate::runtime::{
-    Action, Connection, Header, Limits, PolicyPool, PolicySpec, Request, Response, Runtime,
-};
+use crate::runtime::{Action, Header, Limits, PolicyPool, PolicySpec, Request, Response, Runtime};
 use crate::state::{MemoryState, StateBackend};
 use anyhow::{Context as _, bail};
-use edgewaf_ftw::http::{http_frame, http_front_end, log_line, parse_raw, reflect};
+use edgewaf_ftw::http::{log_line, prepare, reflect};
 use edgewaf_ftw::{FtwRequest, Outcome, Overrides, Summary};
 use std::path::Path;
 use std::sync::Arc;
@@ -113,52 +111,27 @@ pub async fn run(
 }
 
 fn record(r: &FtwRequest, n: u64) -> Request {
-    Request {
-        id: format!("ftw-{n}"),
-        tenant: "crs-test".into(),
-        method: r.method.clone(),
-        target: r.uri.clone(),
-        version: r.version.clone(),
-        headers: r
-            .headers
-            .iter()
-            .map(|(k, v)| Header {
-                name: k.to_ascii_lowercase(),
-                value: v.as_bytes().to_vec(),
-            })
-            .collect(),
-        body: r.body.clone(),
-        body_truncated: false,
-        connection: Connection {
-            client_addr: "127.0.0.1".into(),
-            client_port: 40000,
-            server_addr: "127.0.0.1".into(),
-            server_port: 80,
-            tls: None,
-        },
-        annotations: Vec::new(),
-    }
+    let mut req = crate::request::new_request(
+        &r.method,
+        &r.uri,
+        r.headers.iter().map(|(k, v)| (k, v)),
+        r.body.clone(),
+    );
+    req.id = format!("ftw-{n}");
+    req.tenant = "crs-test".into();
+    req.version = r.version.clone();
+    req.connection.client_port = 40000;
+    req.connection.server_port = 80;
+    req
 }
 
 /// One test request: HTTP layer, on-request, backend, on-response.
 async fn send(pool: &PolicyPool, r: &FtwRequest, n: &mut u64) -> Outcome {
     *n += 1;
-    let parsed;
-    let r = match &r.encoded_request {
-        Some(raw) => {
-            parsed = parse_raw(raw);
-            &parsed
-        }
-        None => r,
+    let r = &match prepare(r) {
+        Ok(r) => r,
+        Err(outcome) => return outcome,
     };
-    if let Err(status) = http_front_end(r) {
-        return Outcome {
-            status,
-            logged_rule_ids: Vec::new(),
-            log_lines: Vec::new(),
-        };
-    }
-    let r = &http_frame(r);
     let req = record(r, *n);
     let mut ids = Vec::new();
     let mut lines = Vec::new();

@@ -382,6 +382,11 @@ mod tests {
         )
     }
 
+    /// The deny status of the version of `name` now serving.
+    fn deny_status(m: &Manager, name: &str) -> u16 {
+        m.registry.snapshot().get(name).unwrap().config.deny_status
+    }
+
     fn tenant(host: &str, status: u16) -> String {
         format!("hosts = [\"{host}\"]\nupstream = \"http://127.0.0.1:9\"\ndeny_status = {status}\n")
     }
@@ -406,15 +411,7 @@ mod tests {
         m.apply("shop", &tenant("shop.test", 451), Source::Api)
             .await
             .unwrap();
-        assert_eq!(
-            m.registry
-                .snapshot()
-                .get("shop")
-                .unwrap()
-                .config
-                .deny_status,
-            451
-        );
+        assert_eq!(deny_status(&m, "shop"), 451);
         assert_eq!(m.store().versions("shop").len(), 2);
     }
 
@@ -447,15 +444,7 @@ mod tests {
                 .await
                 .is_err()
         );
-        assert_eq!(
-            m.registry
-                .snapshot()
-                .get("shop")
-                .unwrap()
-                .config
-                .deny_status,
-            403
-        );
+        assert_eq!(deny_status(&m, "shop"), 403);
     }
 
     #[tokio::test]
@@ -488,15 +477,7 @@ mod tests {
             .await
             .unwrap();
         m.rollback("shop", None).await.unwrap();
-        assert_eq!(
-            m.registry
-                .snapshot()
-                .get("shop")
-                .unwrap()
-                .config
-                .deny_status,
-            403
-        );
+        assert_eq!(deny_status(&m, "shop"), 403);
         assert!(matches!(
             m.rollback("shop", Some("nope")).await,
             Err(ApplyError::NotFound(_))

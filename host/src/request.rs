@@ -87,6 +87,28 @@ pub fn empty_request() -> Request {
     }
 }
 
+/// A request from 127.0.0.1 with the given method, target, headers (names
+/// lower-cased) and body, built on [`empty_request`] (tests, tools, benchmarks).
+pub fn new_request<N: AsRef<str>, V: AsRef<[u8]>>(
+    method: &str,
+    target: &str,
+    headers: impl IntoIterator<Item = (N, V)>,
+    body: Vec<u8>,
+) -> Request {
+    let mut r = empty_request();
+    r.method = method.to_string();
+    r.target = target.to_string();
+    r.headers = headers
+        .into_iter()
+        .map(|(n, v)| Header {
+            name: n.as_ref().to_ascii_lowercase(),
+            value: v.as_ref().to_vec(),
+        })
+        .collect();
+    r.body = body;
+    r
+}
+
 /// A request read from a file: the record (without body) and the body.
 #[derive(Debug)]
 pub struct FileRequest {

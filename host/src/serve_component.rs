@@ -165,35 +165,49 @@ impl Server {
         &self,
         req: hyper::Request<hyper::body::Incoming>,
     ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>> {
-        let mut store = self.store()?;
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        let req = store
-            .data_mut()
-            .http()
-            .new_incoming_request(Scheme::Http, req)?;
-        let out = store.data_mut().http().new_response_outparam(sender)?;
-        let pre = self.pre.clone();
-        // The guest may go on writing the body after it sent the head.
-        let task = tokio::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await
-        });
-        match receiver.await {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(anyhow::anyhow!(
-                "the component answered with an error: {e:?}"
-            )),
-            Err(_) => {
-                let e = match task.await {
-                    Ok(Ok(())) => anyhow::anyhow!("the component never set a response"),
-                    Ok(Err(e)) => anyhow::anyhow!("{e:#}"),
-                    Err(e) => e.into(),
-                };
-                Err(e.context("the component did not answer"))
-            }
+        call(&self.pre, self.store()?, req).await
+    }
+}
+
+/// One request through a fresh instance of a wasi:http component in `store`:
+/// returns the response head as soon as the guest sets it (the guest may go on
+/// writing the body afterwards).
+pub async fn call<T, B>(
+    pre: &ProxyPre<T>,
+    mut store: Store<T>,
+    req: hyper::Request<B>,
+) -> anyhow::Result<hyper::Response<HyperOutgoingBody>>
+where
+    T: WasiHttpView + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let req = store
+        .data_mut()
+        .http()
+        .new_incoming_request(Scheme::Http, req)?;
+    let out = store.data_mut().http().new_response_outparam(sender)?;
+    let pre = pre.clone();
+    let task = tokio::spawn(async move {
+        let proxy = pre.instantiate_async(&mut store).await?;
+        proxy
+            .wasi_http_incoming_handler()
+            .call_handle(&mut store, req, out)
+            .await
+    });
+    match receiver.await {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(e)) => Err(anyhow::anyhow!(
+            "the component answered with an error: {e:?}"
+        )),
+        Err(_) => {
+            let e = match task.await {
+                Ok(Ok(())) => anyhow::anyhow!("the component never set a response"),
+                Ok(Err(e)) => anyhow::anyhow!("{e:#}"),
+                Err(e) => e.into(),
+            };
+            Err(e.context("the component did not answer"))
         }
     }
 }

@@ -4,8 +4,8 @@
 use crate::support::module;
 use base64::Engine as _;
 use edgewaf::runtime::{
-    Action, Annotation, Connection, Header, Limits, LoadError, PeerCertificate, PolicyPool,
-    PolicySpec, Request, Runtime, TlsInfo, Verdict,
+    Action, Annotation, Limits, LoadError, PeerCertificate, PolicyPool, PolicySpec, Request,
+    Runtime, TlsInfo, Verdict,
 };
 use edgewaf::state::{MemoryState, StateBackend};
 use hmac::{Hmac, Mac};
@@ -36,30 +36,7 @@ async fn load(
 }
 
 fn request(method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Request {
-    Request {
-        id: "r1".into(),
-        tenant: "t".into(),
-        method: method.into(),
-        target: target.into(),
-        version: "HTTP/1.1".into(),
-        headers: headers
-            .iter()
-            .map(|(n, v)| Header {
-                name: n.to_string(),
-                value: v.as_bytes().to_vec(),
-            })
-            .collect(),
-        body: body.to_vec(),
-        body_truncated: false,
-        connection: Connection {
-            client_addr: "198.51.100.7".into(),
-            client_port: 40000,
-            server_addr: "127.0.0.1".into(),
-            server_port: 8080,
-            tls: None,
-        },
-        annotations: vec![],
-    }
+    edgewaf::request::new_request(method, target, headers.iter().copied(), body.to_vec())
 }
 
 fn denied(v: &Verdict) -> Option<u16> {
@@ -122,6 +99,7 @@ async fn ip_filter_component() {
     .await
     .unwrap();
     let mut req = request("GET", "/", &[("host", "x")], b"");
+    req.connection.client_addr = "198.51.100.7".into();
     assert_eq!(denied(&p.on_request(&req).await.unwrap()), Some(0));
     req.connection.client_addr = "2001:db8::5".into();
     assert!(denied(&p.on_request(&req).await.unwrap()).is_some());

@@ -17,7 +17,6 @@ use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// An open key-value store (one label: "default").
@@ -166,7 +165,7 @@ impl MiniSpin {
 
     /// Sends a GET with the given headers; returns status and body.
     async fn get(&self, target: &str, headers: &[(&str, &str)]) -> (u16, String) {
-        let mut store = Store::new(
+        let store = Store::new(
             self.pre.engine(),
             State {
                 wasi: WasiCtx::builder().build(),
@@ -186,32 +185,11 @@ impl MiniSpin {
             |never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} },
         );
         let req = req.body(body).unwrap();
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        let req = store
-            .data_mut()
-            .http()
-            .new_incoming_request(Scheme::Http, req)
-            .unwrap();
-        let out = store
-            .data_mut()
-            .http()
-            .new_response_outparam(sender)
-            .unwrap();
-        let pre = self.pre.clone();
-        let task = tokio::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await
-        });
-        let resp = receiver
+        let resp = edgewaf::serve_component::call(&self.pre, store, req)
             .await
-            .expect("the component set a response")
-            .expect("not an error code");
+            .expect("the component answered");
         let status = resp.status().as_u16();
         let body = resp.into_body().collect().await.unwrap().to_bytes();
-        task.await.unwrap().unwrap();
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 }

@@ -11,7 +11,7 @@
 //! Responses for `/reflect` emulate albedo: status, headers and body come from
 //! the request's JSON body.
 
-use edgewaf_ftw::http::{http_frame, http_front_end, parse_raw, reflect};
+use edgewaf_ftw::http::{prepare, reflect};
 use edgewaf_ftw::{FtwRequest, Outcome, Overrides};
 use edgewaf_sdk::Header;
 use edgewaf_sdk::testing::{Harness, RequestBuilder};
@@ -96,22 +96,10 @@ pub fn run_suite(
 /// One request through the emulated HTTP layer, the policy and the backend.
 fn send(h: &Harness<crs::Crs>, r: &FtwRequest, n: &mut u64) -> Outcome {
     *n += 1;
-    let parsed;
-    let r = match &r.encoded_request {
-        Some(raw) => {
-            parsed = parse_raw(raw);
-            &parsed
-        }
-        None => r,
+    let r = &match prepare(r) {
+        Ok(r) => r,
+        Err(outcome) => return outcome,
     };
-    if let Err(status) = http_front_end(r) {
-        return Outcome {
-            status,
-            logged_rule_ids: Vec::new(),
-            log_lines: Vec::new(),
-        };
-    }
-    let r = &http_frame(r);
     let mut b = RequestBuilder::new().method(&r.method).target(&r.uri);
     for (k, v) in &r.headers {
         b = b.header(k, v.as_bytes());

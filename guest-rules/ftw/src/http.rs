@@ -107,6 +107,29 @@ pub fn http_front_end(r: &FtwRequest) -> Result<(), Option<u16>> {
     Ok(())
 }
 
+/// The request an HTTP/1.1 server would hand to the WAF for a test stage: a raw
+/// `encoded_request` is parsed first, then checked like a front end would
+/// (`Err` carries the outcome when it stops there: its status, or `None` when it
+/// answers nothing) and its body framed.
+pub fn prepare(r: &FtwRequest) -> Result<FtwRequest, crate::Outcome> {
+    let parsed;
+    let r = match &r.encoded_request {
+        Some(raw) => {
+            parsed = parse_raw(raw);
+            &parsed
+        }
+        None => r,
+    };
+    if let Err(status) = http_front_end(r) {
+        return Err(crate::Outcome {
+            status,
+            logged_rule_ids: Vec::new(),
+            log_lines: Vec::new(),
+        });
+    }
+    Ok(http_frame(r))
+}
+
 /// What an HTTP/1.1 server hands on after framing the body: a chunked body is
 /// de-chunked and its Content-Length header dropped (RFC 9112 6.3); otherwise
 /// the body is Content-Length bytes long, and empty without one.

@@ -72,15 +72,10 @@ pub fn js_unicode_decode(input: &[u8]) -> Option<Vec<u8>> {
             && input.get(i + 1) == Some(&b'u')
             && let Some(ch) = input
                 .get(i + 2..i + 6)
-                .and_then(|d| {
-                    d.iter()
-                        .try_fold(0u32, |acc, &b| hex(b).map(|x| acc * 16 + x))
-                })
-                .and_then(char::from_u32)
+                .and_then(hex4)
                 .filter(|&c| c != '\0')
         {
-            let mut buf = [0u8; 4];
-            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            push_char(&mut out, ch);
             i += 6;
             changed = true;
             continue;
@@ -93,6 +88,19 @@ pub fn js_unicode_decode(input: &[u8]) -> Option<Vec<u8>> {
 
 fn hex(b: u8) -> Option<u32> {
     (b as char).to_digit(16)
+}
+
+/// Four hex digits as a character (`None` for a bad digit or a surrogate).
+fn hex4(digits: &[u8]) -> Option<char> {
+    digits
+        .iter()
+        .try_fold(0u32, |acc, &b| hex(b).map(|d| acc * 16 + d))
+        .and_then(char::from_u32)
+}
+
+fn push_char(out: &mut Vec<u8>, c: char) {
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
 }
 
 /// `%XX` and `%uXXXX`; `+` is left alone (forms were decoded by the SDK).
@@ -115,19 +123,13 @@ pub fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
                 changed = true;
                 continue;
             }
-            if matches!(input.get(i + 1), Some(b'u' | b'U')) && i + 6 <= input.len() {
-                let digits = &input[i + 2..i + 6];
-                if let Some(cp) = digits
-                    .iter()
-                    .try_fold(0u32, |acc, &b| hex(b).map(|d| acc * 16 + d))
-                    .and_then(char::from_u32)
-                {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(cp.encode_utf8(&mut buf).as_bytes());
-                    i += 6;
-                    changed = true;
-                    continue;
-                }
+            if matches!(input.get(i + 1), Some(b'u' | b'U'))
+                && let Some(cp) = input.get(i + 2..i + 6).and_then(hex4)
+            {
+                push_char(&mut out, cp);
+                i += 6;
+                changed = true;
+                continue;
             }
         }
         out.push(input[i]);

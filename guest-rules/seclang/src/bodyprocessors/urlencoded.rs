@@ -4,37 +4,10 @@
 
 use super::Pair;
 
-/// Decodes `%XX` and `+`; invalid escapes stay as they are.
+/// Decodes `%XX` and `+`; invalid escapes stay as they are (the `urlDecode`
+/// transformation).
 pub fn decode(s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
-                (Some(a), Some(b)) => {
-                    out.push(a << 4 | b);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+    crate::transform::url_decode(s).into_owned()
 }
 
 /// Parses `a=1&b=2`.

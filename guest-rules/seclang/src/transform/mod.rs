@@ -46,6 +46,7 @@ mod trim_right;
 mod unicode_best_fit;
 mod uppercase;
 mod url_decode;
+pub(crate) use url_decode::url_decode;
 mod url_decode_uni;
 mod url_encode;
 mod utf8_to_unicode;

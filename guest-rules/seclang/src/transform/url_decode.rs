@@ -5,7 +5,7 @@
 use super::{finish, hex_pair, hex_value};
 use std::borrow::Cow;
 
-pub(super) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
+pub(crate) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
     if !input.iter().any(|&b| b == b'%' || b == b'+') {
         return Cow::Borrowed(input);
     }

@@ -202,20 +202,26 @@ impl State<'_> {
             b'<' => b'>',
             other => other,
         };
-        let body = pos + 3;
+        self.delimited_string(pos + 3, &[ch, b'\''], b'q')
+    }
+
+    /// A string token from `body` up to the closing delimiter `end` (or to the
+    /// end of input, left open), marked `marker` at both ends; returns the
+    /// position after the delimiter.
+    fn delimited_string(&mut self, body: usize, end: &[u8], marker: u8) -> usize {
+        let s = self.s;
         let tok = &mut self.tokens[self.current];
-        match find(&s[body..], &[ch, b'\'']) {
+        tok.str_open = marker;
+        match find(&s[body..], end) {
             None => {
                 tok.assign(T_STRING, body, &s[body..]);
-                tok.str_open = b'q';
                 tok.str_close = 0;
-                slen
+                s.len()
             }
             Some(p) => {
                 tok.assign(T_STRING, body, &s[body..body + p]);
-                tok.str_open = b'q';
-                tok.str_close = b'q';
-                body + p + 2
+                tok.str_close = marker;
+                body + p + end.len()
             }
         }
     }
@@ -354,22 +360,7 @@ impl State<'_> {
         if xlen == 0 {
             if s[pos + 1] == b'$' {
                 // $$ quoted string $$
-                let body = pos + 2;
-                let tok = &mut self.tokens[self.current];
-                return match find(&s[body..], b"$$") {
-                    None => {
-                        tok.assign(T_STRING, body, &s[body..]);
-                        tok.str_open = b'$';
-                        tok.str_close = 0;
-                        slen
-                    }
-                    Some(p) => {
-                        tok.assign(T_STRING, body, &s[body..body + p]);
-                        tok.str_open = b'$';
-                        tok.str_close = b'$';
-                        body + p + 2
-                    }
-                };
+                return self.delimited_string(pos + 2, b"$$", b'$');
             }
             // PostgreSQL $tag$ quoted string $tag$
             let xlen = span(
@@ -380,23 +371,7 @@ impl State<'_> {
                 self.cur().assign_char(T_BAREWORD, pos, b'$');
                 return pos + 1;
             }
-            let tag = &s[pos..pos + xlen + 2];
-            let body = pos + xlen + 2;
-            let tok = &mut self.tokens[self.current];
-            match find(&s[body..], tag) {
-                None => {
-                    tok.assign(T_STRING, body, &s[body..]);
-                    tok.str_open = b'$';
-                    tok.str_close = 0;
-                    slen
-                }
-                Some(p) => {
-                    tok.assign(T_STRING, body, &s[body..body + p]);
-                    tok.str_open = b'$';
-                    tok.str_close = b'$';
-                    body + p + xlen + 2
-                }
-            }
+            self.delimited_string(pos + xlen + 2, &s[pos..pos + xlen + 2], b'$')
         } else if xlen == 1 && s[pos + 1] == b'.' {
             self.parse_word()
         } else {

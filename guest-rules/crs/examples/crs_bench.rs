@@ -38,6 +38,29 @@ fn median_us(h: &Harness<crs::Crs>, req: &Request, n: usize) -> f64 {
     times[n / 2]
 }
 
+/// The work one request costs the engine (rules run, skipped, operator calls).
+fn stats(cfg: &serde_json::Value, reqs: &[(&str, &Request)]) {
+    let cfg = crs::CrsConfig::parse(&cfg.to_string()).expect("config");
+    let rules = crs::Crs::load(&cfg).expect("load");
+    println!(
+        "rules: {}, prefiltered: {}",
+        rules.len(),
+        rules.prefiltered_rules()
+    );
+    for (name, req) in reqs {
+        let mut tx = seclang::Transaction::new(&rules, "stats");
+        tx.process_connection("198.51.100.7", 40000, "127.0.0.1", 80);
+        tx.process_uri(&req.method, &req.target, &req.version);
+        for h in &req.headers {
+            tx.add_request_header(&h.name, &h.value);
+        }
+        tx.process_request_headers();
+        tx.append_request_body(&req.body);
+        tx.process_request_body();
+        println!("{name}: {:?}", tx.stats());
+    }
+}
+
 fn main() {
     let crs = std::env::var("EDGEWAF_CRS_DIR")
         .map(PathBuf::from)
@@ -80,6 +103,10 @@ fn main() {
         .header("content-length", json.len().to_string().as_bytes())
         .body(json.clone().into_bytes())
         .build();
+    if std::env::args().any(|a| a == "--stats") {
+        stats(&cfg, &[("GET", &get), ("POST", &post), ("JSON", &jpost)]);
+        return;
+    }
     if std::env::args().any(|a| a == "--json-only") {
         median_us(&h, &jpost, 200);
         return;

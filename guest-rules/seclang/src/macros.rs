@@ -68,6 +68,15 @@ impl Macro {
         self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
     }
 
+    /// The text, borrowed, when the macro is literal.
+    pub fn as_literal(&self) -> Option<&[u8]> {
+        match self.parts.as_slice() {
+            [] => Some(&[]),
+            [Part::Lit(l)] => Some(l),
+            _ => None,
+        }
+    }
+
     /// The text when the macro is literal.
     pub fn literal_text(&self) -> Option<Vec<u8>> {
         if !self.is_literal() {

@@ -16,6 +16,8 @@ pub struct RuleSet {
     pub config: EngineConfig,
     /// Per phase (index 0 = phase 1): indices into `rules`, markers included.
     pub(crate) phases: [Vec<usize>; 5],
+    /// Which rules can be skipped by one scan per (variable, transformations).
+    pub(crate) prefilter: crate::prefilter::Prefilter,
 }
 
 impl RuleSet {
@@ -45,6 +47,12 @@ impl RuleSet {
                 .map(|(i, _)| i)
                 .collect();
         }
+        self.prefilter = crate::prefilter::Prefilter::build(&self.rules);
+    }
+
+    /// How many rules the prefilter can skip without running them.
+    pub fn prefiltered_rules(&self) -> usize {
+        self.prefilter.filtered()
     }
 
     /// Number of rules (chains count once; markers excluded).

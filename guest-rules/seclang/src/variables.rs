@@ -10,6 +10,9 @@ macro_rules! var_kinds {
         pub enum VarKind { $(#[doc = $name] $variant,)* }
 
         impl VarKind {
+            /// How many variables there are (`kind as usize` is below this).
+            pub const COUNT: usize = [$($name),*].len();
+
             /// Looks a variable up by its SecLang name (case-insensitive).
             pub fn from_name(name: &str) -> Option<VarKind> {
                 let upper = name.to_ascii_uppercase();

@@ -6,8 +6,12 @@ use crate::macros::Macro;
 pub struct BeginsWith(pub Macro);
 
 impl Operator for BeginsWith {
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        super::fixed_literal(&self.0)
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-        let arg = (ctx.expand)(&self.0);
+        let arg = ctx.arg(&self.0);
         input.starts_with(&arg)
     }
 }

@@ -6,11 +6,15 @@ use crate::macros::Macro;
 pub struct Contains(pub Macro);
 
 impl Operator for Contains {
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        super::fixed_literal(&self.0)
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-        let arg = (ctx.expand)(&self.0);
+        let arg = ctx.arg(&self.0);
         let found = arg.is_empty() || memfind(input, &arg).is_some();
         if found && ctx.capture {
-            ctx.captures = vec![arg];
+            ctx.captures = vec![arg.into_owned()];
         }
         found
     }

@@ -11,8 +11,12 @@ fn is_word(b: u8) -> bool {
 }
 
 impl Operator for ContainsWord {
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        super::fixed_literal(&self.0)
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-        let arg = (ctx.expand)(&self.0);
+        let arg = ctx.arg(&self.0);
         if arg.is_empty() {
             return true;
         }
@@ -20,12 +24,12 @@ impl Operator for ContainsWord {
             return false;
         }
         for i in 0..=input.len() - arg.len() {
-            if &input[i..i + arg.len()] == arg.as_slice() {
+            if &input[i..i + arg.len()] == &arg[..] {
                 let before = i == 0 || !is_word(input[i - 1]);
                 let after = i + arg.len() == input.len() || !is_word(input[i + arg.len()]);
                 if before && after {
                     if ctx.capture {
-                        ctx.captures = vec![arg];
+                        ctx.captures = vec![arg.into_owned()];
                     }
                     return true;
                 }

@@ -7,7 +7,7 @@ pub struct Lt(pub Macro);
 
 impl Operator for Lt {
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-        let arg = (ctx.expand)(&self.0);
+        let arg = ctx.arg(&self.0);
         atoi(input) < atoi(&arg)
     }
 }

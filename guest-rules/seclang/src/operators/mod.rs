@@ -44,6 +44,34 @@ pub struct OpContext<'a> {
 pub trait Operator: Send + Sync + std::fmt::Debug {
     /// True when `input` matches.
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool;
+
+    /// Strings one of which every matching input contains (compared
+    /// ASCII-case-insensitively, given lower-case), when the operator knows
+    /// them; the prefilter skips rules whose values contain none.
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        None
+    }
+}
+
+impl OpContext<'_> {
+    /// An operator's argument: borrowed when it is literal, else expanded.
+    pub fn arg<'m>(&mut self, m: &'m Macro) -> std::borrow::Cow<'m, [u8]> {
+        match m.as_literal() {
+            Some(l) => std::borrow::Cow::Borrowed(l),
+            None => std::borrow::Cow::Owned((self.expand)(m)),
+        }
+    }
+}
+
+/// The required literal of an operator whose match implies that the input
+/// contains its fixed, non-empty argument.
+pub(crate) fn fixed_literal(arg: &Macro) -> Option<Vec<Vec<u8>>> {
+    let mut t = arg.literal_text()?;
+    if t.is_empty() {
+        return None;
+    }
+    t.make_ascii_lowercase();
+    Some(vec![t])
 }
 
 /// Every operator name the engine accepts (canonical spelling).

@@ -6,6 +6,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 #[derive(Debug)]
 pub struct Pm {
     ac: AhoCorasick,
+    /// The phrases, lower-cased (for the prefilter).
+    phrases: Vec<Vec<u8>>,
 }
 
 impl Pm {
@@ -18,11 +20,20 @@ impl Pm {
             .match_kind(MatchKind::LeftmostFirst)
             .build(&phrases)
             .map_err(|e| format!("cannot build phrase matcher: {e}"))?;
-        Ok(Pm { ac })
+        let phrases = phrases
+            .iter()
+            .map(|p| p.to_ascii_lowercase().into_bytes())
+            .collect();
+        Ok(Pm { ac, phrases })
     }
 }
 
 impl Operator for Pm {
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        // An empty phrase matches everything: no literal is required then.
+        (!self.phrases.iter().any(Vec::is_empty)).then(|| self.phrases.clone())
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         match self.ac.find(input) {
             Some(m) => {

@@ -8,7 +8,8 @@ use regex::bytes::{Regex, RegexBuilder};
 
 #[derive(Debug)]
 pub enum Rx {
-    Static(Regex),
+    /// A fixed pattern and its required literals (for the prefilter).
+    Static(Regex, Option<Vec<Vec<u8>>>),
     Dynamic(Macro),
 }
 
@@ -44,13 +45,31 @@ fn byte_escapes(pattern: &str) -> String {
 
 /// Compiles a SecLang regular expression.
 pub fn compile(pattern: &str) -> Result<Regex, String> {
+    compile_with_literals(pattern, false).map(|(re, _)| re)
+}
+
+/// Compiles a SecLang regular expression; with `literals`, also works out
+/// the strings every match contains (see [`crate::prefilter::literals`]).
+fn compile_with_literals(
+    pattern: &str,
+    literals: bool,
+) -> Result<(Regex, Option<Vec<Vec<u8>>>), String> {
     let bytes_pattern = byte_escapes(pattern);
     let build = |unicode: bool| {
-        RegexBuilder::new(if unicode { pattern } else { &bytes_pattern })
+        let p = if unicode { pattern } else { &bytes_pattern };
+        RegexBuilder::new(p)
             .unicode(unicode)
             .size_limit(256 << 20)
             .dfa_size_limit(64 << 20)
             .build()
+            .map(|re| {
+                let lits = if literals {
+                    crate::prefilter::literals::required_literals(p, unicode)
+                } else {
+                    None
+                };
+                (re, lits)
+            })
     };
     build(false)
         .or_else(|_| build(true))
@@ -62,7 +81,8 @@ impl Rx {
         if arg.contains("%{") {
             return Ok(Rx::Dynamic(Macro::parse(arg)?));
         }
-        Ok(Rx::Static(compile(arg)?))
+        let (re, lits) = compile_with_literals(arg, true)?;
+        Ok(Rx::Static(re, lits))
     }
 }
 
@@ -90,9 +110,16 @@ fn run(re: &Regex, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
 }
 
 impl Operator for Rx {
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        match self {
+            Rx::Static(_, lits) => lits.clone(),
+            Rx::Dynamic(_) => None,
+        }
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         match self {
-            Rx::Static(re) => run(re, ctx, input),
+            Rx::Static(re, _) => run(re, ctx, input),
             Rx::Dynamic(m) => {
                 let pat = String::from_utf8_lossy(&(ctx.expand)(m)).into_owned();
                 match compile(&pat) {

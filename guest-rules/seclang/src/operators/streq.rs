@@ -6,11 +6,15 @@ use crate::macros::Macro;
 pub struct Streq(pub Macro);
 
 impl Operator for Streq {
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        super::fixed_literal(&self.0)
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-        let arg = (ctx.expand)(&self.0);
-        let m = input == arg.as_slice();
+        let arg = ctx.arg(&self.0);
+        let m = input == &arg[..];
         if m && ctx.capture {
-            ctx.captures = vec![arg];
+            ctx.captures = vec![arg.into_owned()];
         }
         m
     }

@@ -12,7 +12,7 @@ impl Operator for Within {
         if input.is_empty() {
             return false;
         }
-        let arg = (ctx.expand)(&self.0);
+        let arg = ctx.arg(&self.0);
         let m = memfind(&arg, input).is_some();
         if m && ctx.capture {
             ctx.captures = vec![input.to_vec()];

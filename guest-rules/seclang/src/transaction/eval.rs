@@ -38,7 +38,8 @@ impl<'r> Transaction<'r> {
         let mut i = 0;
         let mut skip = 0u32;
         while i < list.len() {
-            let rule = &rs.rules[list[i]];
+            let idx = list[i];
+            let rule = &rs.rules[idx];
             i += 1;
             if rule.marker().is_some() {
                 continue;
@@ -48,6 +49,14 @@ impl<'r> Transaction<'r> {
                 continue;
             }
             if self.removed.iter().any(|s| self.selects(s, rule)) {
+                continue;
+            }
+            self.stats.rules_seen += 1;
+            if !self.may_match(idx) {
+                self.stats.rules_skipped += 1;
+                // As a rule that ran and did not match.
+                self.current = Some(rule);
+                self.matched_vars.clear();
                 continue;
             }
             if !self.eval_rule(rule, phase) {
@@ -79,6 +88,7 @@ impl<'r> Transaction<'r> {
 
     /// Evaluates a rule with its chain; true when the whole chain matched.
     fn eval_rule(&mut self, rule: &'r Rule, phase: u8) -> bool {
+        self.stats.rules_run += 1;
         self.current = Some(rule);
         self.matched_vars.clear();
         let mut link = rule;
@@ -117,7 +127,10 @@ impl<'r> Transaction<'r> {
         if let Some(s) = a.severity {
             self.highest_severity = self.highest_severity.min(s);
         }
-        let (mname, mdata) = self.matched_var.clone().unwrap_or_default();
+        let (mname, mdata) = match &self.matched_var {
+            Some(m) => (m.name(), lossy(&m.value)),
+            None => (String::new(), String::new()),
+        };
         let enforce = self.engine == EngineMode::On && phase < 5;
         let mut disruptive = false;
         if enforce {
@@ -157,7 +170,7 @@ impl<'r> Transaction<'r> {
             logdata,
             severity: a.severity,
             tags: a.tags.clone(),
-            matched_data: lossy(&mdata),
+            matched_data: mdata,
             matched_var_name: mname,
             logged: rule.log,
             disruptive,
@@ -180,9 +193,11 @@ impl<'r> Transaction<'r> {
                 ..
             } => (targets, exclusions, op, *negate),
         };
-        let values: Vec<Target> = self.resolve_targets(starter, targets, exclusions);
-        let mut found = Vec::new();
-        for t in values {
+        let mut values = std::mem::take(&mut self.targets_buf);
+        values.clear();
+        self.resolve_targets(starter, targets, exclusions, &mut values);
+        let mut found: Vec<Target<'r>> = Vec::new();
+        for t in &values {
             let single;
             let steps;
             let candidates: &[Bytes] = if link.actions.multi_match {
@@ -203,6 +218,7 @@ impl<'r> Transaction<'r> {
                     let hit = op.evaluate(&mut ctx, v) != negate;
                     (hit, ctx.captures)
                 };
+                self.stats.operator_calls += 1;
                 if !hit {
                     continue;
                 }
@@ -214,15 +230,21 @@ impl<'r> Transaction<'r> {
                         self.tx.insert(i.to_string(), Rc::from(c.as_slice()));
                     }
                 }
-                let name = t.name();
-                self.matched_var = Some((name.clone(), v.clone()));
-                found.push((name, v.clone()));
+                let m = Target {
+                    kind: t.kind,
+                    key: t.key.clone(),
+                    value: v.clone(),
+                };
+                self.matched_var = Some(m.clone());
+                found.push(m);
                 self.run_effects(link);
                 if !link.actions.multi_match {
                     break;
                 }
             }
         }
+        values.clear();
+        self.targets_buf = values;
         if found.is_empty() {
             return false;
         }
@@ -232,14 +254,24 @@ impl<'r> Transaction<'r> {
 
     /// Applies the link's transformations, cached per (transformation list, value).
     fn transform(&mut self, link: &Rule, value: &Bytes) -> Bytes {
-        if link.transforms.is_empty() {
+        self.transform_with(link.transform_chain, &link.transforms, value)
+    }
+
+    /// Applies `transforms` (interned as `chain`), cached per (chain, value).
+    pub(crate) fn transform_with(
+        &mut self,
+        chain: u32,
+        transforms: &[crate::transform::TransformFn],
+        value: &Bytes,
+    ) -> Bytes {
+        if transforms.is_empty() {
             return value.clone();
         }
         if value.len() <= UNCACHED_MAX {
             // Short values: recomputing is cheaper than a cache probe (most
             // transformations return their input untouched, allocating nothing).
             let mut cur: Option<Vec<u8>> = None;
-            for f in &link.transforms {
+            for f in transforms {
                 let input: &[u8] = cur.as_deref().unwrap_or(value);
                 if let std::borrow::Cow::Owned(o) = f(input) {
                     cur = Some(o);
@@ -250,14 +282,14 @@ impl<'r> Transaction<'r> {
                 _ => value.clone(),
             };
         }
-        let key = (link.transform_chain, value.as_ptr() as usize);
+        let key = (chain, value.as_ptr() as usize);
         if let Some((orig, v)) = self.cache.get(&key)
             && orig.len() == value.len()
         {
             return v.clone();
         }
         let mut cur: Vec<u8> = value.to_vec();
-        for f in &link.transforms {
+        for f in transforms {
             if let std::borrow::Cow::Owned(o) = f(&cur) {
                 cur = o;
             }
@@ -286,29 +318,42 @@ impl<'r> Transaction<'r> {
         for e in &link.actions.effects {
             match e {
                 Effect::SetVar(sv) => {
-                    let key = lossy(&self.expand(&sv.key)).to_ascii_lowercase();
-                    let value = self.expand(&sv.value);
+                    let raw_key = self.expand_cow(&sv.key);
+                    let lower;
+                    let key: &str = match std::str::from_utf8(&raw_key) {
+                        Ok(k) if !k.bytes().any(|c| c.is_ascii_uppercase()) => k,
+                        _ => {
+                            lower = lossy(&raw_key).to_ascii_lowercase();
+                            &lower
+                        }
+                    };
+                    let value = self.expand_cow(&sv.value);
                     let coll = if sv.collection == "tx" {
                         &mut self.tx
                     } else {
                         self.persistent.entry(sv.collection.clone()).or_default()
                     };
-                    match sv.op {
-                        SetOp::Set => {
-                            coll.insert(key, Rc::from(value.as_slice()));
-                        }
+                    let new: Option<Bytes> = match sv.op {
+                        SetOp::Set => Some(Rc::from(&value[..])),
                         SetOp::Add | SetOp::Sub => {
-                            let cur = coll.get(&key).map(|v| atoi(v)).unwrap_or(0);
+                            let cur = coll.get(key).map(|v| atoi(v)).unwrap_or(0);
                             let d = atoi(&value);
                             let n = if sv.op == SetOp::Add {
                                 cur.saturating_add(d)
                             } else {
                                 cur.saturating_sub(d)
                             };
-                            coll.insert(key, Rc::from(n.to_string().as_bytes()));
+                            Some(Rc::from(n.to_string().as_bytes()))
                         }
-                        SetOp::Delete => {
-                            coll.remove(&key);
+                        SetOp::Delete => None,
+                    };
+                    match (new, coll.get_mut(key)) {
+                        (Some(v), Some(slot)) => *slot = v,
+                        (Some(v), None) => {
+                            coll.insert(key.to_string(), v);
+                        }
+                        (None, _) => {
+                            coll.remove(key);
                         }
                     }
                 }

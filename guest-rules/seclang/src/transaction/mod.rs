@@ -15,6 +15,7 @@
 //! [`Transaction::tx_var`] (for anomaly scores).
 
 mod eval;
+mod prefilter;
 mod vars;
 
 use crate::actions::AllowScope;
@@ -88,6 +89,21 @@ pub struct MatchedRule {
     pub disruptive: bool,
 }
 
+/// Counts of the work a transaction did (for profiling and benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EvalStats {
+    /// Rules (chain starters) reached in a phase's list.
+    pub rules_seen: u32,
+    /// Rules the prefilter showed could not match (not run).
+    pub rules_skipped: u32,
+    /// Rules whose first link ran.
+    pub rules_run: u32,
+    /// Operator calls.
+    pub operator_calls: u32,
+    /// Variables whose prefilter slots were filled (one scan of their values each).
+    pub slots_filled: u32,
+}
+
 /// What the engine decided to do with the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intervention {
@@ -125,8 +141,10 @@ pub struct Transaction<'r> {
     pub(crate) persistent: HashMap<String, BTreeMap<String, Bytes>>,
     pub(crate) request_body: Vec<u8>,
     pub(crate) response_body: Vec<u8>,
-    pub(crate) matched_var: Option<(String, Bytes)>,
-    pub(crate) matched_vars: Vec<(String, Bytes)>,
+    pub(crate) matched_var: Option<vars::Target<'r>>,
+    pub(crate) matched_vars: Vec<vars::Target<'r>>,
+    /// Reused buffer for a rule link's values.
+    pub(crate) targets_buf: Vec<vars::Target<'r>>,
     pub(crate) removed: Vec<RemoveSel>,
     pub(crate) removed_targets: Vec<(RemoveSel, Vec<VarSpec>)>,
     /// Transformation results per (transformation list, value identity). The
@@ -139,6 +157,15 @@ pub struct Transaction<'r> {
     pub(crate) last_phase: u8,
     pub(crate) highest_severity: u8,
     pub(crate) current: Option<&'r crate::rule::Rule>,
+    /// Per variable: bumped whenever its data changes (prefilter slots are
+    /// stale when a source's count moved).
+    pub(crate) kind_gen: [u32; VarKind::COUNT],
+    /// Per variable: the data stamp its prefilter slots were filled for
+    /// (`u64::MAX`: not yet).
+    pub(crate) pf_stamp: [u64; VarKind::COUNT],
+    /// The prefilter slots' bits.
+    pub(crate) pf_bits: Vec<u64>,
+    pub(crate) stats: EvalStats,
 }
 
 fn rc(b: &[u8]) -> Bytes {
@@ -167,6 +194,7 @@ impl<'r> Transaction<'r> {
             response_body: Vec::new(),
             matched_var: None,
             matched_vars: Vec::new(),
+            targets_buf: Vec::new(),
             removed: Vec::new(),
             removed_targets: Vec::new(),
             cache: HashMap::default(),
@@ -176,6 +204,10 @@ impl<'r> Transaction<'r> {
             last_phase: 0,
             highest_severity: 255,
             current: None,
+            kind_gen: [0; VarKind::COUNT],
+            pf_stamp: [u64::MAX; VarKind::COUNT],
+            pf_bits: vec![0; rs.prefilter.words],
+            stats: EvalStats::default(),
         };
         t.set(VarKind::UniqueId, unique_id.as_bytes());
         t.set(VarKind::Duration, b"0");
@@ -183,10 +215,12 @@ impl<'r> Transaction<'r> {
     }
 
     pub(crate) fn set(&mut self, k: VarKind, v: &[u8]) {
+        self.kind_gen[k as usize] += 1;
         self.scalars.insert(k, rc(v));
     }
 
     fn push(&mut self, k: VarKind, key: &[u8], v: &[u8]) {
+        self.kind_gen[k as usize] += 1;
         self.colls.entry(k).or_default().push((rc(key), rc(v)));
     }
 
@@ -368,6 +402,7 @@ impl<'r> Transaction<'r> {
                 for (k, v) in &r.part_headers {
                     self.push(VarKind::MultipartPartHeaders, k, v);
                 }
+                self.kind_gen[VarKind::Xml as usize] += 1;
                 self.xml_text = r.xml_text.iter().map(|v| rc(v)).collect();
                 self.xml_attrs = r.xml_attrs.iter().map(|v| rc(v)).collect();
                 self.xml_elements = r.xml_elements;
@@ -482,6 +517,11 @@ impl<'r> Transaction<'r> {
         self.tx
             .get(&name.to_ascii_lowercase())
             .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// How much work the transaction did so far.
+    pub fn stats(&self) -> EvalStats {
+        self.stats
     }
 
     /// The engine mode in effect (ctl:ruleEngine may change it).

@@ -1,25 +1,46 @@
 //! Resolving variables (rule targets and macro references) against the
-//! transaction's data.
+//! transaction's data, without copying values (they are shared `Rc`s) and
+//! without allocating for the common single-value targets.
 
 use super::{Bytes, RemoveSel, Transaction};
 use crate::rule::Rule;
 use crate::variables::{KeySel, VarKind, VarSpec};
+use std::collections::BTreeMap;
 use std::rc::Rc;
+
+/// The key of a value: none (scalars), the data's own key, or a literal key
+/// borrowed from the rule that selected it (`TX:score`).
+#[derive(Debug, Clone)]
+pub(crate) enum Key<'k> {
+    None,
+    Bytes(Bytes),
+    Str(&'k str),
+}
 
 /// One value a rule inspects.
 #[derive(Debug, Clone)]
-pub(crate) struct Target {
+pub(crate) struct Target<'k> {
     pub kind: VarKind,
-    pub key: Option<Bytes>,
+    pub key: Key<'k>,
     pub value: Bytes,
 }
 
-impl Target {
+impl Target<'_> {
     /// `ARGS:id`, `REQUEST_URI`, ...
     pub fn name(&self) -> String {
         match &self.key {
-            Some(k) => format!("{}:{}", self.kind.name(), String::from_utf8_lossy(k)),
-            None => self.kind.name().to_string(),
+            Key::Bytes(k) => format!("{}:{}", self.kind.name(), String::from_utf8_lossy(k)),
+            Key::Str(k) => format!("{}:{}", self.kind.name(), k),
+            Key::None => self.kind.name().to_string(),
+        }
+    }
+
+    /// The key's bytes, if any.
+    pub fn key_bytes(&self) -> Option<&[u8]> {
+        match &self.key {
+            Key::Bytes(k) => Some(k),
+            Key::Str(k) => Some(k.as_bytes()),
+            Key::None => None,
         }
     }
 }
@@ -28,164 +49,208 @@ fn b(s: &str) -> Bytes {
     Rc::from(s.as_bytes())
 }
 
-impl Transaction<'_> {
-    /// Every (key, value) of a variable, before selection.
-    pub(crate) fn entries(&self, kind: VarKind, key: &KeySel) -> Vec<(Option<Bytes>, Bytes)> {
+/// True when `sel` selects the (possibly absent) key.
+fn key_selected(sel: &KeySel, key: Option<&[u8]>) -> bool {
+    match (sel, key) {
+        (KeySel::All, _) => true,
+        (sel, Some(k)) => sel.matches_bytes(k),
+        (_, None) => false,
+    }
+}
+
+impl<'r> Transaction<'r> {
+    /// Appends every value of variable `kind` that `key` selects to `out`
+    /// (XML: every value of the XPath).
+    pub(crate) fn entries_into<'k>(
+        &self,
+        kind: VarKind,
+        key: &'k KeySel,
+        out: &mut Vec<Target<'k>>,
+    ) {
         use VarKind::*;
-        // Key selection happens here, before anything is cloned: a rule on
-        // `TX:foo` must not copy the whole TX collection.
         let keep = |k: &[u8]| match key {
             KeySel::Literal(l) => l.as_bytes().eq_ignore_ascii_case(k),
             KeySel::Regex(r) => r.is_match(k),
             KeySel::All | KeySel::XPath(_) => true,
         };
         let coll = |k: VarKind| self.colls.get(&k).map(|c| c.as_slice()).unwrap_or(&[]);
-        let pairs = |ks: &[VarKind]| -> Vec<(Option<Bytes>, Bytes)> {
-            ks.iter()
-                .flat_map(|k| coll(*k).iter())
-                .filter(|(a, _)| keep(a))
-                .map(|(a, v)| (Some(a.clone()), v.clone()))
-                .collect()
-        };
-        let names = |ks: &[VarKind]| -> Vec<(Option<Bytes>, Bytes)> {
-            ks.iter()
-                .flat_map(|k| coll(*k).iter())
-                .filter(|(a, _)| keep(a))
-                .map(|(a, _)| (Some(a.clone()), a.clone()))
-                .collect()
-        };
-        let map =
-            |m: Option<&std::collections::BTreeMap<String, Bytes>>| -> Vec<(Option<Bytes>, Bytes)> {
-                let Some(m) = m else { return Vec::new() };
-                if let KeySel::Literal(l) = key {
-                    // Keys of these collections are stored lower-case.
-                    return m
-                        .get(l.as_str())
-                        .map(|v| vec![(Some(b(l)), v.clone())])
-                        .unwrap_or_default();
+        let pairs = |ks: &[VarKind], names: bool, out: &mut Vec<Target<'k>>| {
+            for k in ks {
+                for (a, v) in coll(*k) {
+                    if keep(a) {
+                        out.push(Target {
+                            kind,
+                            key: Key::Bytes(a.clone()),
+                            value: if names { a.clone() } else { v.clone() },
+                        });
+                    }
                 }
-                m.iter()
-                    .filter(|(k, _)| keep(k.as_bytes()))
-                    .map(|(k, v)| (Some(b(k)), v.clone()))
-                    .collect()
-            };
-        match kind {
-            Args => pairs(&[ArgsGet, ArgsPost]),
-            ArgsGet | ArgsPost | RequestHeaders | RequestCookies | ResponseHeaders | Files
-            | FilesSizes | MultipartPartHeaders => pairs(&[kind]),
-            ArgsNames => names(&[ArgsGet, ArgsPost]),
-            ArgsGetNames => names(&[ArgsGet]),
-            ArgsPostNames => names(&[ArgsPost]),
-            RequestHeadersNames => names(&[RequestHeaders]),
-            RequestCookiesNames => names(&[RequestCookies]),
-            ResponseHeadersNames => names(&[ResponseHeaders]),
-            FilesNames => names(&[Files]),
-            FilesTmpnames | Env | Geo => Vec::new(),
-            Tx => map(Some(&self.tx)),
-            Ip | Global | Session | User | Resource => {
-                map(self.persistent.get(&kind.name().to_ascii_lowercase()))
             }
-            MatchedVars => self
-                .matched_vars
-                .iter()
-                .map(|(n, v)| (Some(b(n)), v.clone()))
-                .collect(),
-            MatchedVarsNames => self
-                .matched_vars
-                .iter()
-                .map(|(n, _)| (Some(b(n)), b(n)))
-                .collect(),
-            MatchedVar => self
-                .matched_var
-                .iter()
-                .map(|(_, v)| (None, v.clone()))
-                .collect(),
-            MatchedVarName => self.matched_var.iter().map(|(n, _)| (None, b(n))).collect(),
-            HighestSeverity => vec![(None, b(&self.highest_severity.to_string()))],
+        };
+        let map = |m: Option<&BTreeMap<String, Bytes>>, out: &mut Vec<Target<'k>>| {
+            let Some(m) = m else { return };
+            if let KeySel::Literal(l) = key {
+                // Keys of these collections are stored lower-case.
+                if let Some(v) = m.get(l.as_str()) {
+                    out.push(Target {
+                        kind,
+                        key: Key::Str(l),
+                        value: v.clone(),
+                    });
+                }
+                return;
+            }
+            for (k, v) in m {
+                if keep(k.as_bytes()) {
+                    out.push(Target {
+                        kind,
+                        key: Key::Bytes(b(k)),
+                        value: v.clone(),
+                    });
+                }
+            }
+        };
+        let mut one = |key: Key<'k>, value: Bytes| out.push(Target { kind, key, value });
+        match kind {
+            Args => pairs(&[ArgsGet, ArgsPost], false, out),
+            ArgsGet | ArgsPost | RequestHeaders | RequestCookies | ResponseHeaders | Files
+            | FilesSizes | MultipartPartHeaders => pairs(&[kind], false, out),
+            ArgsNames => pairs(&[ArgsGet, ArgsPost], true, out),
+            ArgsGetNames => pairs(&[ArgsGet], true, out),
+            ArgsPostNames => pairs(&[ArgsPost], true, out),
+            RequestHeadersNames => pairs(&[RequestHeaders], true, out),
+            RequestCookiesNames => pairs(&[RequestCookies], true, out),
+            ResponseHeadersNames => pairs(&[ResponseHeaders], true, out),
+            FilesNames => pairs(&[Files], true, out),
+            FilesTmpnames | Env | Geo => {}
+            Tx => map(Some(&self.tx), out),
+            Ip | Global | Session | User | Resource => {
+                map(self.persistent.get(&kind.name().to_ascii_lowercase()), out)
+            }
+            MatchedVars => {
+                for m in &self.matched_vars {
+                    let n = b(&m.name());
+                    out.push(Target {
+                        kind,
+                        key: Key::Bytes(n),
+                        value: m.value.clone(),
+                    });
+                }
+            }
+            MatchedVarsNames => {
+                for m in &self.matched_vars {
+                    let n = b(&m.name());
+                    out.push(Target {
+                        kind,
+                        key: Key::Bytes(n.clone()),
+                        value: n,
+                    });
+                }
+            }
+            MatchedVar => {
+                if let Some(m) = &self.matched_var {
+                    one(Key::None, m.value.clone());
+                }
+            }
+            MatchedVarName => {
+                if let Some(m) = &self.matched_var {
+                    one(Key::None, b(&m.name()));
+                }
+            }
+            HighestSeverity => one(Key::None, b(&self.highest_severity.to_string())),
             Xml => {
                 let xpath = match key {
                     KeySel::XPath(x) => x.as_str(),
                     _ => "",
                 };
-                let key = Some(b(xpath));
-                let tag =
-                    |v: Vec<Bytes>| v.into_iter().map(|v| (key.clone(), v)).collect::<Vec<_>>();
+                let k = b(xpath);
+                let mut tag = |v: &Bytes| {
+                    out.push(Target {
+                        kind,
+                        key: Key::Bytes(k.clone()),
+                        value: v.clone(),
+                    })
+                };
                 match xpath {
                     // The CRS forms: each text node, each attribute value.
-                    "/*" => tag(self.xml_text.clone()),
-                    "//@*" => tag(self.xml_attrs.clone()),
-                    "" => tag(self
+                    "/*" => self.xml_text.iter().for_each(&mut tag),
+                    "//@*" => self.xml_attrs.iter().for_each(&mut tag),
+                    "" => self
                         .xml_text
                         .iter()
                         .chain(self.xml_attrs.iter())
-                        .cloned()
-                        .collect()),
-                    x => match crate::bodyprocessors::xml::select(&self.xml_elements, x) {
-                        Some(vals) => tag(vals.iter().map(|v| Rc::from(v.as_slice())).collect()),
-                        None => Vec::new(),
-                    },
+                        .for_each(&mut tag),
+                    x => {
+                        if let Some(vals) =
+                            crate::bodyprocessors::xml::select(&self.xml_elements, x)
+                        {
+                            for v in vals {
+                                tag(&Rc::from(v.as_slice()));
+                            }
+                        }
+                    }
                 }
             }
-            _ => self
-                .scalars
-                .get(&kind)
-                .map(|v| vec![(None, v.clone())])
-                .unwrap_or_default(),
+            _ => {
+                if let Some(v) = self.scalars.get(&kind) {
+                    one(Key::None, v.clone());
+                }
+            }
         }
     }
 
-    /// The values a rule link inspects: its targets, minus its exclusions and
-    /// the targets removed by ctl for this rule.
+    /// Every (key, value) of a variable that `key` selects.
+    pub(crate) fn entries<'k>(&self, kind: VarKind, key: &'k KeySel) -> Vec<Target<'k>> {
+        let mut out = Vec::new();
+        self.entries_into(kind, key, &mut out);
+        out
+    }
+
+    /// Appends the values a rule link inspects to `out`: its targets, minus
+    /// its exclusions and the targets removed by ctl for this rule.
     pub(crate) fn resolve_targets(
         &self,
         rule: &Rule,
-        targets: &[VarSpec],
-        exclusions: &[VarSpec],
-    ) -> Vec<Target> {
+        targets: &'r [VarSpec],
+        exclusions: &'r [VarSpec],
+        out: &mut Vec<Target<'r>>,
+    ) {
         let mut extra: Vec<&VarSpec> = Vec::new();
         for (sel, specs) in &self.removed_targets {
             if self.selects(sel, rule) {
                 extra.extend(specs.iter());
             }
         }
-        let mut out = Vec::new();
         for spec in targets {
-            let entries = self.entries(spec.kind, &spec.key);
-            let selected = entries.into_iter().filter(|(k, _)| {
-                if matches!(spec.kind, VarKind::Xml) {
-                    return true;
+            let start = out.len();
+            self.entries_into(spec.kind, &spec.key, out);
+            if spec.kind != VarKind::Xml {
+                // Keep, in order, the values selected and not excluded.
+                let mut w = start;
+                for i in start..out.len() {
+                    let k = out[i].key_bytes();
+                    let ok = key_selected(&spec.key, k)
+                        && !exclusions
+                            .iter()
+                            .chain(extra.iter().copied())
+                            .any(|x| x.kind == spec.kind && key_selected(&x.key, k));
+                    if ok {
+                        out.swap(w, i);
+                        w += 1;
+                    }
                 }
-                let key_ok = match (&spec.key, k) {
-                    (KeySel::All, _) => true,
-                    (sel, Some(k)) => sel.matches_bytes(k),
-                    (_, None) => false,
-                };
-                key_ok
-                    && !exclusions.iter().chain(extra.iter().copied()).any(|x| {
-                        x.kind == spec.kind
-                            && match (&x.key, k) {
-                                (KeySel::All, _) => true,
-                                (sel, Some(k)) => sel.matches_bytes(k),
-                                (_, None) => false,
-                            }
-                    })
-            });
+                out.truncate(w);
+            }
             if spec.count {
-                let n = selected.count();
+                let n = out.len() - start;
+                out.truncate(start);
                 out.push(Target {
                     kind: spec.kind,
-                    key: None,
+                    key: Key::None,
                     value: b(&n.to_string()),
                 });
-            } else {
-                out.extend(selected.map(|(key, value)| Target {
-                    kind: spec.kind,
-                    key,
-                    value,
-                }));
             }
         }
-        out
     }
 
     pub(crate) fn selects(&self, sel: &RemoveSel, rule: &Rule) -> bool {
@@ -239,12 +304,12 @@ impl Transaction<'_> {
                 };
                 self.entries(kind, &sel)
                     .into_iter()
-                    .find(|(k, _)| match (&sel, k) {
+                    .find(|t| match (&sel, t.key_bytes()) {
                         (KeySel::All, _) | (KeySel::XPath(_), _) => true,
                         (s, Some(k)) => s.matches_bytes(k),
                         _ => false,
                     })
-                    .map(|(_, v)| v.to_vec())
+                    .map(|t| t.value.to_vec())
                     .unwrap_or_default()
             }
         }
@@ -252,9 +317,14 @@ impl Transaction<'_> {
 
     /// Expands a macro against the current state.
     pub(crate) fn expand(&self, m: &crate::macros::Macro) -> Vec<u8> {
-        if let Some(t) = m.literal_text() {
-            return t;
+        self.expand_cow(m).into_owned()
+    }
+
+    /// Expands a macro, borrowing it when it is literal.
+    pub(crate) fn expand_cow<'m>(&self, m: &'m crate::macros::Macro) -> std::borrow::Cow<'m, [u8]> {
+        match m.as_literal() {
+            Some(t) => std::borrow::Cow::Borrowed(t),
+            None => std::borrow::Cow::Owned(m.expand(&mut |n, k| self.macro_value(n, k))),
         }
-        m.expand(&mut |n, k| self.macro_value(n, k))
     }
 }

@@ -1,0 +1,343 @@
+//! Required literals of a regular expression: a set of strings such that every
+//! match of the expression contains at least one of them (compared
+//! ASCII-case-insensitively). An empty answer (`None`) means no such set is
+//! known and the expression must always run.
+//!
+//! The analysis walks the parsed expression (`regex-syntax`'s HIR) once at
+//! load time. Each node has an *exact* set when the strings it can match are
+//! few and short (a literal, a small class, a concatenation or alternation of
+//! such), and a *required* set. In a concatenation, consecutive exact parts
+//! multiply into longer strings; the best required set of the parts (longest
+//! shortest string, then fewest strings) stands for the whole. Letters are
+//! folded to lower case, so `(?i)union` and `UNION` both give `union`.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// Most strings an exact or required set may hold.
+const MAX_SET: usize = 64;
+/// Longest string kept in an exact set.
+const MAX_LEN: usize = 48;
+/// Largest class still enumerated as single characters.
+const MAX_CLASS: usize = 12;
+
+type Set = Vec<Vec<u8>>;
+
+/// What one node of the expression says.
+#[derive(Debug, Clone, Default)]
+struct Info {
+    /// Every string the node can match (lower-cased), when few and short.
+    exact: Option<Set>,
+    /// Every match contains one of these (none empty), when known.
+    required: Option<Set>,
+}
+
+/// The required literals of `pattern` as [`crate::operators`]' `@rx`
+/// compiles it (`unicode` as the successful compile used it).
+pub fn required_literals(pattern: &str, unicode: bool) -> Option<Set> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(unicode)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let set = analyze(&hir).required?;
+    if set.is_empty() || set.iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    Some(minimal(set))
+}
+
+/// Drops every string that contains another one of the set: for "contains
+/// one of" the shorter string already says it.
+fn minimal(set: Set) -> Set {
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    let keep: Vec<bool> = set
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            !set.iter().enumerate().any(|(j, t)| {
+                j != i && t.len() <= s.len() && contains(s, t) && (t.len() < s.len() || j < i)
+            })
+        })
+        .collect();
+    set.into_iter()
+        .zip(keep)
+        .filter_map(|(s, k)| k.then_some(s))
+        .collect()
+}
+
+fn fold(mut s: Vec<u8>) -> Vec<u8> {
+    s.make_ascii_lowercase();
+    s
+}
+
+fn dedup(mut s: Set) -> Set {
+    s.sort();
+    s.dedup();
+    s
+}
+
+/// The set a node requires: its own required set, else its exact set when
+/// that holds no empty string.
+fn required_of(i: &Info) -> Option<Set> {
+    if let Some(r) = &i.required {
+        return Some(r.clone());
+    }
+    match &i.exact {
+        Some(e) if !e.is_empty() && e.iter().all(|s| !s.is_empty()) => Some(e.clone()),
+        _ => None,
+    }
+}
+
+/// Higher is a better prefilter: longer shortest string, then fewer strings.
+fn score(s: &Set) -> (usize, std::cmp::Reverse<usize>) {
+    let shortest = s.iter().map(Vec::len).min().unwrap_or(0);
+    (shortest.min(8), std::cmp::Reverse(s.len()))
+}
+
+fn best(cands: Vec<Set>) -> Option<Set> {
+    cands
+        .into_iter()
+        .filter(|s| !s.is_empty() && s.iter().all(|x| !x.is_empty()))
+        .max_by_key(score)
+}
+
+fn product(a: &Set, b: &Set) -> Option<Set> {
+    if a.len() * b.len() > MAX_SET {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            if x.len() + y.len() > MAX_LEN {
+                return None;
+            }
+            let mut s = x.clone();
+            s.extend_from_slice(y);
+            out.push(s);
+        }
+    }
+    Some(dedup(out))
+}
+
+fn class_set(c: &Class) -> Option<Set> {
+    let mut out = Vec::new();
+    match c {
+        Class::Unicode(u) => {
+            let n: usize = u
+                .ranges()
+                .iter()
+                .map(|r| r.end() as usize - r.start() as usize + 1)
+                .sum();
+            if n > MAX_CLASS * 2 {
+                return None;
+            }
+            for r in u.ranges() {
+                for ch in r.start()..=r.end() {
+                    let mut buf = [0u8; 4];
+                    out.push(fold(ch.encode_utf8(&mut buf).as_bytes().to_vec()));
+                }
+            }
+        }
+        Class::Bytes(b) => {
+            let n: usize = b
+                .ranges()
+                .iter()
+                .map(|r| r.end() as usize - r.start() as usize + 1)
+                .sum();
+            if n > MAX_CLASS * 2 {
+                return None;
+            }
+            for r in b.ranges() {
+                for byte in r.start()..=r.end() {
+                    out.push(vec![byte.to_ascii_lowercase()]);
+                }
+            }
+        }
+    }
+    let out = dedup(out);
+    if out.is_empty() || out.len() > MAX_CLASS {
+        return None;
+    }
+    Some(out)
+}
+
+fn analyze(h: &Hir) -> Info {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Info {
+            exact: Some(vec![Vec::new()]),
+            required: None,
+        },
+        HirKind::Literal(l) => {
+            let s = fold(l.0.to_vec());
+            if s.len() > MAX_LEN {
+                // Too long to multiply; any part of it is still required.
+                return Info {
+                    exact: None,
+                    required: Some(vec![s[..MAX_LEN].to_vec()]),
+                };
+            }
+            Info {
+                exact: Some(vec![s.clone()]),
+                required: Some(vec![s]),
+            }
+        }
+        HirKind::Class(c) => {
+            let e = class_set(c);
+            Info {
+                required: e.clone(),
+                exact: e,
+            }
+        }
+        HirKind::Capture(c) => analyze(&c.sub),
+        HirKind::Repetition(r) => {
+            let sub = analyze(&r.sub);
+            if r.min == 0 {
+                let exact = match (&sub.exact, r.max) {
+                    (Some(e), Some(1)) => {
+                        let mut e = e.clone();
+                        e.push(Vec::new());
+                        Some(dedup(e))
+                    }
+                    _ => None,
+                };
+                return Info {
+                    exact,
+                    required: None,
+                };
+            }
+            let exact = match (&sub.exact, r.max) {
+                (Some(e), Some(max)) if max == r.min && max <= 3 => {
+                    let mut acc = vec![Vec::new()];
+                    let mut ok = true;
+                    for _ in 0..max {
+                        match product(&acc, e) {
+                            Some(p) => acc = p,
+                            None => {
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                    ok.then_some(acc)
+                }
+                _ => None,
+            };
+            Info {
+                required: required_of(&sub),
+                exact,
+            }
+        }
+        HirKind::Concat(children) => {
+            let mut cands: Vec<Set> = Vec::new();
+            let mut run: Set = vec![Vec::new()];
+            let mut all_exact = true;
+            for c in children {
+                let info = analyze(c);
+                match &info.exact {
+                    Some(e) => match product(&run, e) {
+                        Some(p) => run = p,
+                        None => {
+                            all_exact = false;
+                            cands.push(std::mem::replace(&mut run, e.clone()));
+                        }
+                    },
+                    None => {
+                        all_exact = false;
+                        cands.push(std::mem::replace(&mut run, vec![Vec::new()]));
+                        if let Some(r) = required_of(&info) {
+                            cands.push(r);
+                        }
+                    }
+                }
+            }
+            let exact = all_exact.then(|| run.clone());
+            cands.push(run);
+            Info {
+                exact,
+                required: best(cands),
+            }
+        }
+        HirKind::Alternation(children) => {
+            let infos: Vec<Info> = children.iter().map(analyze).collect();
+            let exact = infos
+                .iter()
+                .try_fold(Vec::new(), |mut acc: Set, i| {
+                    acc.extend(i.exact.clone()?);
+                    Some(acc)
+                })
+                .map(dedup)
+                .filter(|s| s.len() <= MAX_SET);
+            let required = infos
+                .iter()
+                .try_fold(Vec::new(), |mut acc: Set, i| {
+                    acc.extend(required_of(i)?);
+                    Some(acc)
+                })
+                .map(dedup)
+                .filter(|s| s.len() <= MAX_SET * 2);
+            Info { exact, required }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(p: &str) -> Option<Vec<String>> {
+        required_literals(p, false).map(|s| {
+            s.into_iter()
+                .map(|x| String::from_utf8_lossy(&x).into_owned())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn literals_and_case() {
+        assert_eq!(req("abc"), Some(vec!["abc".into()]));
+        assert_eq!(req("(?i)UnIoN"), Some(vec!["union".into()]));
+        let either = req(r"foo\s+bar").unwrap();
+        assert!(either == ["foo"] || either == ["bar"], "{either:?}");
+        assert_eq!(req(r"\bselect\b.*\bfrom\b"), Some(vec!["select".into()]));
+    }
+
+    #[test]
+    fn alternations_and_classes() {
+        assert_eq!(req("(?:cat|dog)s?"), Some(vec!["cat".into(), "dog".into()]));
+        assert_eq!(
+            req("[<>]script"),
+            Some(vec!["<script".into(), ">script".into()])
+        );
+        assert_eq!(req("a|.*"), None);
+        assert_eq!(req(".*"), None);
+        assert_eq!(req("x?"), None);
+        assert_eq!(req("(?:ab)*"), None);
+        assert_eq!(req("[a-z]+"), None);
+    }
+
+    /// Soundness: whatever the analysis returns, every match contains one of
+    /// the strings (checked on inputs that match).
+    #[test]
+    fn matches_contain_a_required_literal() {
+        let cases = [
+            (r"(?i)<script[^>]*>", "xx<SCRIPT src=1>"),
+            (r"(?:\$|&dollar;?)(?:\{|&l(?:brace|cub);?)", "${jndi"),
+            (r"(?i)\b(?:s(?:elect|leep)|union)\b", "1 UNION 2"),
+            (r"(?i)on(?:load|error)\s*=", "x onError = 1"),
+            (r"\.\./", "/a/../b"),
+            (r"(?i)(?:ab|cd){2}", "ABcd"),
+        ];
+        for (p, input) in cases {
+            let re = regex::bytes::Regex::new(p).unwrap();
+            assert!(re.is_match(input.as_bytes()), "{p} must match {input}");
+            let lits = required_literals(p, false).expect(p);
+            let hay = input.to_ascii_lowercase();
+            assert!(
+                lits.iter()
+                    .any(|l| hay.as_bytes().windows(l.len()).any(|w| w == l.as_slice())),
+                "{p}: none of {lits:?} in {input}"
+            );
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Prefilter: skip rules that cannot match, with one scan per (variable,
+//! transformation list) instead of one operator call per (rule, value).
+//!
+//! At load time ([`Prefilter::build`]), every rule whose first link
+//!
+//! - uses an operator that knows its *required literals* (`@rx` through
+//!   [`literals`], `@pm`, `@contains`, `@streq`, ... with a fixed argument),
+//!   is not negated and has no `multiMatch`, and
+//! - reads only request or response data that no rule can change
+//!   (`ARGS`, `REQUEST_HEADERS`, `REQUEST_FILENAME`, ...; not `TX`, not
+//!   `MATCHED_VAR`, not a count `&VAR`)
+//!
+//! gets a bit in the group of its transformation list. A group holds one
+//! Aho-Corasick automaton over the literals of all its rules
+//! (ASCII-case-insensitive, a superset of every operator's own matching).
+//!
+//! At run time a *slot* is one (group, variable) pair. The transaction fills a
+//! slot's bits once per change of that variable's data: every value is
+//! transformed with the group's list (the result lands in the transformation
+//! cache the rules use afterwards) and scanned once. A rule runs only when its
+//! bit is set in one of its slots; otherwise none of its values can contain a
+//! required literal, so its first link cannot match and skipping it changes
+//! nothing. Every other rule runs as before.
+
+pub mod literals;
+
+use crate::rule::{Rule, RuleKind};
+use crate::transform::TransformFn;
+use crate::variables::{KeySel, VarKind, VarSpec};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::collections::HashMap;
+
+/// One transformation list and the literals of the rules that use it.
+#[derive(Debug)]
+pub(crate) struct Group {
+    /// Interned id of the transformation list.
+    pub chain: u32,
+    /// The transformations, in order.
+    pub transforms: Vec<TransformFn>,
+    /// All literals of the group's rules.
+    pub ac: AhoCorasick,
+    /// Per pattern of `ac`: the rule bits it stands for.
+    pub pattern_bits: Vec<Vec<u32>>,
+    /// 64-bit words a slot of this group needs.
+    pub words: usize,
+}
+
+/// One (group, variable) pair some rule reads (`Prefilter::kind_slots` names the group).
+#[derive(Debug)]
+pub(crate) struct Slot {
+    /// The variable whose values are scanned.
+    pub kind: VarKind,
+    /// First word of this slot's bits in the transaction's bit array.
+    pub offset: u32,
+}
+
+/// A prefiltered rule: its bit, and the slots that may set it.
+#[derive(Debug)]
+pub(crate) struct RuleFilter {
+    /// Bit index within the group.
+    pub bit: u32,
+    /// Indices into [`Prefilter::slots`].
+    pub slots: Vec<u32>,
+}
+
+/// Everything the transactions need to skip rules.
+#[derive(Debug, Default)]
+pub(crate) struct Prefilter {
+    pub groups: Vec<Group>,
+    pub slots: Vec<Slot>,
+    /// Per rule (index into the rule set's rules): its filter, if any.
+    pub rules: Vec<Option<RuleFilter>>,
+    /// Words of bits a transaction keeps for all slots.
+    pub words: usize,
+    /// The literals of every group in one automaton: a value that every
+    /// group's transformations leave unchanged (up to ASCII case) is scanned
+    /// once for all groups.
+    pub global: Option<AhoCorasick>,
+    /// Per pattern of `global`: the (group, bit) pairs it stands for.
+    pub global_bits: Vec<Vec<(u32, u32)>>,
+    /// Per variable (`kind as usize`): its slots as (group, slot index).
+    pub kind_slots: Vec<Vec<(u32, u32)>>,
+}
+
+/// Variables whose values no rule can change, so one scan serves every rule
+/// of a phase (their data only changes between phases).
+fn scannable(spec: &VarSpec) -> bool {
+    use VarKind::*;
+    if spec.count || spec.exclude {
+        return false;
+    }
+    match spec.kind {
+        // Only the XPath forms whose values are text nodes or attributes.
+        Xml => matches!(&spec.key, KeySel::XPath(x) if x == "/*" || x == "//@*"),
+        Args | ArgsGet | ArgsPost | ArgsNames | ArgsGetNames | ArgsPostNames | RequestHeaders
+        | RequestHeadersNames | RequestCookies | RequestCookiesNames | RequestFilename
+        | RequestBasename | RequestUri | RequestUriRaw | RequestLine | RequestMethod
+        | RequestProtocol | QueryString | RequestBody | Files | FilesNames
+        | MultipartPartHeaders | ResponseHeaders | ResponseHeadersNames | ResponseBody
+        | ResponseContentType | ResponseProtocol | StatusLine => true,
+        _ => false,
+    }
+}
+
+impl Prefilter {
+    /// Builds the groups and slots for `rules`.
+    pub(crate) fn build(rules: &[Rule]) -> Prefilter {
+        // chain id -> (transforms, rules as (rule index, literals)).
+        type Members = Vec<(usize, Vec<Vec<u8>>)>;
+        let mut by_chain: Vec<(u32, Vec<TransformFn>, Members)> = Vec::new();
+        let mut chain_pos: HashMap<u32, usize> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            let RuleKind::Rule {
+                targets,
+                op,
+                negate,
+                ..
+            } = &r.kind
+            else {
+                continue;
+            };
+            if *negate || r.actions.multi_match || targets.is_empty() {
+                continue;
+            }
+            if !targets.iter().all(scannable) {
+                continue;
+            }
+            let Some(lits) = op.required_literals() else {
+                continue;
+            };
+            let pos = *chain_pos.entry(r.transform_chain).or_insert_with(|| {
+                by_chain.push((r.transform_chain, r.transforms.clone(), Vec::new()));
+                by_chain.len() - 1
+            });
+            by_chain[pos].2.push((i, lits));
+        }
+        let mut pf = Prefilter {
+            rules: (0..rules.len()).map(|_| None).collect(),
+            kind_slots: (0..VarKind::COUNT).map(|_| Vec::new()).collect(),
+            ..Prefilter::default()
+        };
+        let mut global_patterns: Vec<Vec<u8>> = Vec::new();
+        let mut global_index: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut slot_of: HashMap<(u32, VarKind), u32> = HashMap::new();
+        for (chain, transforms, members) in by_chain {
+            let mut patterns: Vec<Vec<u8>> = Vec::new();
+            let mut pattern_bits: Vec<Vec<u32>> = Vec::new();
+            let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+            for (bit, (_, lits)) in members.iter().enumerate() {
+                for l in lits {
+                    let p = *index.entry(l.clone()).or_insert_with(|| {
+                        patterns.push(l.clone());
+                        pattern_bits.push(Vec::new());
+                        patterns.len() - 1
+                    });
+                    pattern_bits[p].push(bit as u32);
+                }
+            }
+            let Ok(ac) = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+            else {
+                continue; // Too big for the automaton: these rules just run.
+            };
+            let group = pf.groups.len() as u32;
+            let words = members.len().div_ceil(64);
+            for (p, bits) in patterns.iter().zip(&pattern_bits) {
+                let g = *global_index.entry(p.clone()).or_insert_with(|| {
+                    global_patterns.push(p.clone());
+                    pf.global_bits.push(Vec::new());
+                    global_patterns.len() - 1
+                });
+                pf.global_bits[g].extend(bits.iter().map(|&b| (group, b)));
+            }
+            pf.groups.push(Group {
+                chain,
+                transforms,
+                ac,
+                pattern_bits,
+                words,
+            });
+            for (bit, (rule, _)) in members.iter().enumerate() {
+                let RuleKind::Rule { targets, .. } = &rules[*rule].kind else {
+                    continue;
+                };
+                let mut slots = Vec::new();
+                for t in targets {
+                    let s = *slot_of.entry((group, t.kind)).or_insert_with(|| {
+                        pf.slots.push(Slot {
+                            kind: t.kind,
+                            offset: pf.words as u32,
+                        });
+                        pf.words += words;
+                        let s = pf.slots.len() as u32 - 1;
+                        pf.kind_slots[t.kind as usize].push((group, s));
+                        s
+                    });
+                    if !slots.contains(&s) {
+                        slots.push(s);
+                    }
+                }
+                pf.rules[*rule] = Some(RuleFilter {
+                    bit: bit as u32,
+                    slots,
+                });
+            }
+        }
+        pf.global = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&global_patterns)
+            .ok();
+        pf
+    }
+
+    /// How many rules have a filter.
+    pub fn filtered(&self) -> usize {
+        self.rules.iter().filter(|r| r.is_some()).count()
+    }
+}
+
+/// The variables whose data a variable's values come from (a slot is stale
+/// when any of them changed): one, or two for `ARGS` and `ARGS_NAMES`.
+pub(crate) fn sources(kind: VarKind) -> (VarKind, Option<VarKind>) {
+    use VarKind::*;
+    match kind {
+        Args | ArgsNames => (ArgsGet, Some(ArgsPost)),
+        ArgsGetNames => (ArgsGet, None),
+        ArgsPostNames => (ArgsPost, None),
+        RequestHeadersNames => (RequestHeaders, None),
+        RequestCookiesNames => (RequestCookies, None),
+        ResponseHeadersNames => (ResponseHeaders, None),
+        FilesNames => (Files, None),
+        other => (other, None),
+    }
+}

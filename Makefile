@@ -16,7 +16,7 @@ WASMTIME_CLI_VERSION := 48.0.8
 EDGEWAF_ADMIN_TOKEN ?= dev-admin-token
 export EDGEWAF_ADMIN_TOKEN
 
-.PHONY: run test setup setup-wasmtime guests host edge edge-spin serve-edge fmt clippy clean
+.PHONY: run test setup setup-wasmtime guests host edge edge-spin serve-edge fmt clippy clean bench
 
 ## Install what is missing: the wasm32-wasip2 target, and redis-server (the
 ## shared-state tests start their own on 127.0.0.1; apt as root, else sudo).
@@ -76,6 +76,17 @@ serve-edge: edge setup-wasmtime
 test: guests host setup-wasmtime
 	PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) test --release --workspace
 	$(BIN) crs-test --crs $(EDGEWAF_CRS_DIR) --module target/$(WASM_TARGET)/release/crs.wasm --overrides tests/crs-overrides.yaml
+
+## Benchmark (not a test; CI does not run it): edgewaf with a CRS paranoia-1
+## tenant next to nginx + ModSecurity + the same CRS (../shared/peer; PEER=0
+## skips it) under wrk, 4 workloads, BENCH_SECS=8 s each; markdown tables and
+## raw wrk output in target/bench/. Installs wrk when missing. See bench/bench.py.
+bench: guests host
+	@command -v wrk >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q wrk; }
+	PEER='$(PEER)' PEER_DIR='$(PEER_DIR)' BENCH_SECS='$(BENCH_SECS)' python3 bench/bench.py
 
 fmt:
 	$(CARGO) fmt --all

@@ -16,6 +16,9 @@ pub struct RuleSet {
     pub config: EngineConfig,
     /// Per phase (index 0 = phase 1): indices into `rules`, markers included.
     pub(crate) phases: [Vec<usize>; 5],
+    /// Per phase, parallel to `phases`: for a rule with `skipAfter`, the
+    /// position just after its marker (or the end of the list).
+    pub(crate) skip_to: [Vec<usize>; 5],
     /// Which rules can be skipped by one scan per (variable, transformations).
     pub(crate) prefilter: crate::prefilter::Prefilter,
 }
@@ -45,6 +48,16 @@ impl RuleSet {
                 .enumerate()
                 .filter(|(_, r)| r.marker().is_some() || r.phase as usize == p + 1)
                 .map(|(i, _)| i)
+                .collect();
+            let list = &self.phases[p];
+            self.skip_to[p] = (0..list.len())
+                .map(|i| match &self.rules[list[i]].actions.skip_after {
+                    Some(m) => list[i + 1..]
+                        .iter()
+                        .position(|&j| self.rules[j].marker() == Some(m.as_str()))
+                        .map_or(list.len(), |at| i + 1 + at + 1),
+                    None => list.len(),
+                })
                 .collect();
         }
         self.prefilter = crate::prefilter::Prefilter::build(&self.rules);

@@ -25,7 +25,7 @@
 pub mod literals;
 
 use crate::rule::{Rule, RuleKind};
-use crate::transform::TransformFn;
+use crate::transform::{ByteSet, TransformFn};
 use crate::variables::{KeySel, VarKind, VarSpec};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use std::collections::HashMap;
@@ -37,12 +37,18 @@ pub(crate) struct Group {
     pub chain: u32,
     /// The transformations, in order.
     pub transforms: Vec<TransformFn>,
+    /// Bytes that can make `transforms` change a value beyond ASCII case
+    /// (`None`: any value may change).
+    pub triggers: Option<ByteSet>,
     /// All literals of the group's rules.
     pub ac: AhoCorasick,
     /// Per pattern of `ac`: the rule bits it stands for.
     pub pattern_bits: Vec<Vec<u32>>,
     /// 64-bit words a slot of this group needs.
     pub words: usize,
+    /// First word of this group in a per-value scratch array (see
+    /// [`Prefilter::group_words`]).
+    pub scratch: usize,
 }
 
 /// One (group, variable) pair some rule reads (`Prefilter::kind_slots` names the group).
@@ -80,6 +86,8 @@ pub(crate) struct Prefilter {
     pub global_bits: Vec<Vec<(u32, u32)>>,
     /// Per variable (`kind as usize`): its slots as (group, slot index).
     pub kind_slots: Vec<Vec<(u32, u32)>>,
+    /// Words of all groups together (the scratch array's length).
+    pub group_words: usize,
 }
 
 /// Variables whose values no rule can change, so one scan serves every rule
@@ -175,11 +183,14 @@ impl Prefilter {
             }
             pf.groups.push(Group {
                 chain,
+                triggers: crate::transform::chain_identity_triggers(&transforms),
                 transforms,
                 ac,
                 pattern_bits,
                 words,
+                scratch: pf.group_words,
             });
+            pf.group_words += words;
             for (bit, (rule, _)) in members.iter().enumerate() {
                 let RuleKind::Rule { targets, .. } = &rules[*rule].kind else {
                     continue;

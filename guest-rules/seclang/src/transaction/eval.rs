@@ -62,14 +62,8 @@ impl<'r> Transaction<'r> {
             if !self.eval_rule(rule, phase) {
                 continue;
             }
-            if let Some(m) = &rule.actions.skip_after {
-                i = match list[i..]
-                    .iter()
-                    .position(|&j| rs.rules[j].marker() == Some(m.as_str()))
-                {
-                    Some(p) => i + p + 1,
-                    None => list.len(),
-                };
+            if rule.actions.skip_after.is_some() {
+                i = rs.skip_to[(phase - 1) as usize][i - 1];
             } else if rule.actions.skip > 0 {
                 skip = rule.actions.skip;
             }

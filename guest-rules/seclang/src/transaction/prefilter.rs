@@ -3,6 +3,7 @@
 
 use super::{Bytes, Transaction};
 use crate::prefilter::sources;
+use crate::transform::ByteSet;
 use crate::variables::{KeySel, VarKind};
 
 impl Transaction<'_> {
@@ -59,35 +60,42 @@ impl Transaction<'_> {
         } else {
             KeySel::All
         };
-        let mut seen: Vec<u32> = Vec::new();
+        // Per value: the bits of every group as the global scan found them.
+        let mut scratch = vec![0u64; pf.group_words];
         for target in self.entries(kind, &key) {
             let v = target.value;
-            seen.clear();
+            scratch.fill(0);
             if let Some(global) = &pf.global {
                 for m in global.find_overlapping_iter(&v[..]) {
-                    let p = m.pattern().as_u32();
-                    if !seen.contains(&p) {
-                        seen.push(p);
+                    for &(g, bit) in &pf.global_bits[m.pattern().as_usize()] {
+                        let at = pf.groups[g as usize].scratch + (bit / 64) as usize;
+                        scratch[at] |= 1 << (bit % 64);
                     }
                 }
             }
+            let bytes = ByteSet::of(&v);
             for &(g, s) in slots {
                 let group = &pf.groups[g as usize];
                 let off = pf.slots[s as usize].offset as usize;
-                let t: Bytes = self.transform_with(group.chain, &group.transforms, &v);
-                if t.eq_ignore_ascii_case(&v) {
-                    for &p in &seen {
-                        for &(pg, bit) in &pf.global_bits[p as usize] {
-                            if pg == g {
+                // Unchanged up to case when no trigger byte is present (no
+                // need to run the transformations), else compare.
+                let unchanged = group.triggers.is_some_and(|t| !t.intersects(bytes)) || {
+                    let t: Bytes = self.transform_with(group.chain, &group.transforms, &v);
+                    if t.eq_ignore_ascii_case(&v) {
+                        true
+                    } else {
+                        for m in group.ac.find_overlapping_iter(&t[..]) {
+                            for &bit in &group.pattern_bits[m.pattern().as_usize()] {
                                 self.pf_bits[off + (bit / 64) as usize] |= 1 << (bit % 64);
                             }
                         }
+                        false
                     }
-                } else {
-                    for m in group.ac.find_overlapping_iter(&t[..]) {
-                        for &bit in &group.pattern_bits[m.pattern().as_usize()] {
-                            self.pf_bits[off + (bit / 64) as usize] |= 1 << (bit % 64);
-                        }
+                };
+                if unchanged {
+                    let from = &scratch[group.scratch..group.scratch + group.words];
+                    for (w, x) in self.pf_bits[off..off + group.words].iter_mut().zip(from) {
+                        *w |= x;
                     }
                 }
             }

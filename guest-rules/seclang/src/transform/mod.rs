@@ -99,6 +99,77 @@ const TRANSFORMATIONS: &[(&str, TransformFn)] = &[
     ("utf8toUnicode", utf8_to_unicode::utf8_to_unicode),
 ];
 
+/// A set of bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    /// The bytes `s` holds.
+    pub fn of(s: &[u8]) -> ByteSet {
+        let mut set = ByteSet::default();
+        for &b in s {
+            set.0[(b >> 6) as usize] |= 1 << (b & 63);
+        }
+        set
+    }
+
+    fn with(mut self, bytes: impl IntoIterator<Item = u8>) -> ByteSet {
+        for b in bytes {
+            self.0[(b >> 6) as usize] |= 1 << (b & 63);
+        }
+        self
+    }
+
+    /// The union of two sets.
+    pub fn union(self, o: ByteSet) -> ByteSet {
+        ByteSet(std::array::from_fn(|i| self.0[i] | o.0[i]))
+    }
+
+    /// True when the sets share a byte.
+    pub fn intersects(self, o: ByteSet) -> bool {
+        (0..4).any(|i| self.0[i] & o.0[i] != 0)
+    }
+}
+
+const C_SPACE: [u8; 6] = [b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r'];
+
+/// The bytes that can make transformation `name` change its input other than
+/// by ASCII case: an input holding none of them comes out equal up to case.
+/// `None` for transformations that change any input (hashes, encodings).
+fn identity_triggers(name: &str) -> Option<ByteSet> {
+    let none = ByteSet::default();
+    Some(match name {
+        "lowercase" | "uppercase" => none,
+        "urlDecode" | "urlDecodeUni" => none.with(*b"%+"),
+        "htmlEntityDecode" => none.with(*b"&"),
+        "jsDecode" | "cssDecode" | "escapeSeqDecode" => none.with(*b"\\"),
+        "removeNulls" | "replaceNulls" => none.with([0]),
+        "utf8toUnicode" => none.with([0]).with(0x80..=0xff),
+        "compressWhitespace" | "trim" | "trimLeft" | "trimRight" => none.with(C_SPACE),
+        "removeWhitespace" => none.with(C_SPACE).with([0xa0, 0xc2]),
+        "cmdLine" => none.with(*b"\"'\\^ ,;\t\r\n"),
+        "normalizePath" => none.with(*b"/."),
+        "normalizePathWin" => none.with(*b"/.\\"),
+        "replaceComments" => none.with(*b"/"),
+        "removeComments" => none.with(*b"/<-#"),
+        "removeCommentsChar" => none.with(*b"/*<-#"),
+        "sqlHexDecode" => none.with(*b"0"),
+        _ => return None,
+    })
+}
+
+/// The union of [`identity_triggers`] over a list of transformations; `None`
+/// when one of them may change any input.
+pub fn chain_identity_triggers(chain: &[TransformFn]) -> Option<ByteSet> {
+    chain.iter().try_fold(ByteSet::default(), |acc, f| {
+        let name = TRANSFORMATIONS
+            .iter()
+            .find(|(_, g)| *f as usize == *g as usize)
+            .map(|(n, _)| *n)?;
+        Some(acc.union(identity_triggers(name)?))
+    })
+}
+
 /// Other spellings SecLang accepts: `(alias, canonical name)`.
 const ALIASES: &[(&str, &str)] = &[
     ("normalisePath", "normalizePath"),
@@ -310,6 +381,55 @@ mod tests {
                 "alias {alias} points at unknown {target}"
             );
         }
+    }
+
+    /// For every transformation with identity triggers: inputs without them
+    /// come out equal up to ASCII case, and the vectors that changed their
+    /// input (beyond case) held a trigger.
+    #[test]
+    fn identity_triggers_hold() {
+        let samples: &[&[u8]] = &[
+            b"Mozilla Firefox",
+            b"abcXYZ019",
+            b"a/b/../c",
+            b"x=1&y=2",
+            b"%41+b",
+            b"q\\u0041",
+            b"0x4142",
+            b"/* c */",
+            b"<!-- c -->",
+            b"a -- b",
+            b"#x",
+            b"\x00\xc3\xa9",
+            b"  t  ",
+            b"a\tb",
+            b"\"'^,;",
+            b"./.",
+            b"C:\\x",
+        ];
+        for (name, f) in TRANSFORMATIONS {
+            let Some(t) = identity_triggers(name) else {
+                continue;
+            };
+            for s in samples {
+                let out = f(s);
+                if !t.intersects(ByteSet::of(s)) {
+                    assert!(
+                        out.eq_ignore_ascii_case(s),
+                        "{name} changed {s:?} without a trigger"
+                    );
+                }
+            }
+        }
+        let chain = [
+            lookup("urlDecodeUni").unwrap(),
+            lookup("lowercase").unwrap(),
+        ];
+        assert_eq!(
+            chain_identity_triggers(&chain),
+            Some(ByteSet::default().with(*b"%+"))
+        );
+        assert_eq!(chain_identity_triggers(&[lookup("md5").unwrap()]), None);
     }
 
     #[test]

@@ -1,0 +1,670 @@
+#!/usr/bin/env python3
+"""`make bench`: edgewaf (OWASP CRS v4.28.0, paranoia 1, blocking) side by side
+with nginx + ModSecurity v3 + the same CRS (the peer from ../shared/peer), under
+wrk on loopback. A benchmark, not a test: CI does not run it.
+
+What it does, in order:
+  1. Peer (unless PEER=0): if nothing answers on 127.0.0.1:8083, lay out the
+     peer in $PEER_DIR with ../shared/peer/setup.sh (apt-installs nginx and
+     ModSecurity when missing) unless it is already there, and start it.
+  2. Upstream: the peer's nginx upstream 127.0.0.1:8090 when it answers (the
+     same origin for both WAFs), else `edgewaf echo` on 127.0.0.1:18482.
+  3. edgewaf: `target/release/edgewaf serve` on 127.0.0.1:18480 (admin
+     127.0.0.1:18491) with one tenant, bench.localhost, rendered from
+     bench/config/ into a temp dir (state, decision log and process log there).
+  4. Per run and workload: one curl per target (prints the status; SQLi must
+     be 403 from edgewaf or the bench stops), then wrk against edgewaf and
+     right after against the peer (interleaved), CPU time of the WAF processes
+     from /proc/PID/stat over each wrk run.
+  5. One markdown table per run on stdout and in target/bench/, with the raw
+     wrk output beside it. Everything the bench started is stopped at the end.
+
+Settings (environment; make passes its variables): BENCH_SECS (8), BENCH_RUNS (1),
+PEER (1; 0 skips the peer), PEER_DIR (/tmp/edgewaf-peer), EDGEWAF_CRS_DIR
+(../shared/crs/v4.28.0), BENCH_WARMUP (2 s of wrk per target before the first
+run), BENCH_IDLE_WAIT (up to 5 s waiting for a quiet machine before each wrk run),
+BENCH_OUT (target/bench). Only the Python 3 standard library, curl and wrk.
+"""
+import datetime
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH_DIR = os.path.join(REPO, "bench")
+
+WAF_ADDR = "127.0.0.1:18480"
+ADMIN_ADDR = "127.0.0.1:18491"
+ECHO_ADDR = "127.0.0.1:18482"
+PEER_WAF_ADDR = "127.0.0.1:8083"   # nginx + ModSecurity + CRS v4.28.0 PL1 (peer/nginx.conf)
+PEER_UPSTREAM_ADDR = "127.0.0.1:8090"  # the peer's 'return 200' origin
+EDGEWAF_HOST = "bench.localhost"
+PEER_HOST = "localhost"  # a numeric Host would match CRS 920350 on the peer
+WRK_THREADS, WRK_CONNS = 2, 32
+HZ = os.sysconf("SC_CLK_TCK")
+UA = "Mozilla/5.0 (X11; Linux x86_64) wrk"
+
+
+def _kb(name):
+    return os.path.getsize(os.path.join(BENCH_DIR, name)) / 1024
+
+
+# Each entry mirrors its wrk script (the curl check sends the same request).
+WORKLOADS = [
+    dict(name="benign GET", lua="get_benign.lua", method="GET",
+         path="/index.html?a=1&b=hello", accept="text/html", ctype=None, body=None, expect=200),
+    dict(name=f"{_kb('form_body.txt'):.0f} KB form POST", lua="post_form.lua", method="POST",
+         path="/checkout?step=2", accept="text/html",
+         ctype="application/x-www-form-urlencoded", body="form_body.txt", expect=200),
+    dict(name=f"{_kb('order.json'):.0f} KB JSON POST", lua="post_json.lua", method="POST",
+         path="/api/orders", accept="application/json",
+         ctype="application/json", body="order.json", expect=200),
+    dict(name="SQLi GET (403)", lua="get_sqli.lua", method="GET",
+         path="/?q=1%27%20or%201%3D1--", accept="text/html", ctype=None, body=None, expect=403),
+]
+
+
+class BenchError(Exception):
+    pass
+
+
+def env(name, default):
+    v = os.environ.get(name, "").strip()
+    return v if v else default
+
+
+def env_int(name, default):
+    try:
+        return int(env(name, str(default)))
+    except ValueError:
+        raise BenchError(f"{name}={os.environ.get(name)!r} is not a whole number") from None
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+def warn(msg):
+    print(f"WARNING: {msg}", file=sys.stderr, flush=True)
+
+
+def tail(path, n=30):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        return "\n".join("    " + l for l in lines[-n:])
+    except OSError:
+        return "    (no log)"
+
+
+# ---------------------------------------------------------------- HTTP checks
+
+def curl_status(addr, wl, host, timeout=10):
+    """Send the workload's request once; the HTTP status, or 0 when none came."""
+    cmd = ["curl", "-s", "-g", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", str(timeout),
+           "-H", f"Host: {host}", "-H", f"User-Agent: {UA}", "-H", f"Accept: {wl['accept']}",
+           "-H", "Expect:"]
+    if wl["body"]:
+        cmd += ["-X", wl["method"], "-H", f"Content-Type: {wl['ctype']}",
+                "--data-binary", "@" + os.path.join(BENCH_DIR, wl["body"])]
+    cmd.append(f"http://{addr}{wl['path']}")
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 5).stdout.strip()
+        return int(out or 0)
+    except (subprocess.TimeoutExpired, ValueError):
+        return 0
+
+
+def simple_status(url, host=None, timeout=3):
+    cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", str(timeout)]
+    if host:
+        cmd += ["-H", f"Host: {host}"]
+    try:
+        return int(subprocess.run(cmd + [url], capture_output=True, text=True,
+                                  timeout=timeout + 5).stdout.strip() or 0)
+    except (subprocess.TimeoutExpired, ValueError):
+        return 0
+
+
+def wait_for(what, url, host=None, want=200, timeout=60, proc=None, logfile=None):
+    """Poll url with curl until it answers `want` (any status when want is None)."""
+    t0 = time.time()
+    code = 0
+    while time.time() - t0 < timeout:
+        if proc is not None and proc.poll() is not None:
+            raise BenchError(f"{what} exited (status {proc.returncode}) before answering on {url};"
+                             f" its log ({logfile}):\n{tail(logfile)}")
+        code = simple_status(url, host)
+        if code and (want is None or code == want):
+            return time.time() - t0
+        time.sleep(0.5)
+    msg = f"{what} did not answer {want or 'anything'} on {url} within {timeout} s (last status {code or 'none'})"
+    if logfile:
+        msg += f"; its log ({logfile}):\n{tail(logfile)}"
+    raise BenchError(msg)
+
+
+def port_in_use(addr):
+    h, p = addr.rsplit(":", 1)
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((h, int(p))) == 0
+
+
+# ---------------------------------------------------------------- CPU accounting
+
+def proc_ticks(pids):
+    t = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            t += int(fields[11]) + int(fields[12])  # utime + stime (all threads)
+        except (OSError, IndexError, ValueError):
+            pass
+    return t
+
+
+def machine_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v), v[3] + v[4]  # total, idle + iowait
+
+
+def busy_fraction(interval=1.0):
+    a, ai = machine_ticks()
+    time.sleep(interval)
+    b, bi = machine_ticks()
+    return 1.0 - (bi - ai) / max(1, b - a)
+
+
+def wait_idle(max_wait):
+    """Wait (up to max_wait s) for the machine to be under 15 % busy; the last reading."""
+    if max_wait <= 0:
+        return None
+    t0 = time.time()
+    while True:
+        b = busy_fraction()
+        if b < 0.15 or time.time() - t0 >= max_wait:
+            return b
+
+
+def wait_quiet(pids, max_wait=60):
+    """After a run, wait until the WAF has finished the requests still queued in it
+    (CPU use under ~4 % of a core), so it does not load the next measurement.
+    Returns the seconds waited."""
+    t0 = time.time()
+    last = proc_ticks(pids)
+    while time.time() - t0 < max_wait:
+        time.sleep(0.5)
+        now = proc_ticks(pids)
+        if now - last <= HZ // 50:
+            break
+        last = now
+    return time.time() - t0
+
+
+def listener_pids(addr):
+    """Every process holding the listening socket on addr (nginx: master + workers)."""
+    h, p = addr.rsplit(":", 1)
+    local = "%08X:%04X" % (int.from_bytes(socket.inet_aton(h), "little"), int(p))
+    inodes = set()
+    try:
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[1] == local and cols[3] == "0A":
+                    inodes.add(f"socket:[{cols[9]}]")
+    except OSError:
+        return []
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{d}/fd"):
+                if os.readlink(f"/proc/{d}/fd/{fd}") in inodes:
+                    pids.append(int(d))
+                    break
+        except OSError:
+            continue
+    return pids
+
+
+def pidfile_and_children(pidfile):
+    try:
+        master = int(open(pidfile).read().strip())
+    except (OSError, ValueError):
+        return []
+    pids = [master]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == master:
+                        pids.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return pids
+
+
+# ---------------------------------------------------------------- wrk
+
+def parse_wrk(out):
+    def num(pattern, default=None, conv=float):
+        m = re.search(pattern, out, re.M)
+        return conv(m.group(1)) if m else default
+
+    def lat(pct):
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s|m|h)\s*$", out, re.M)
+        if not m:
+            return None
+        return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}[m.group(2)]
+
+    r = dict(rps=num(r"^Requests/sec:\s+([\d.]+)"),
+             requests=num(r"^\s+(\d+) requests in", conv=int),
+             non2xx=num(r"Non-2xx or 3xx responses:\s+(\d+)", 0, int),
+             p50=lat(50), p99=lat(99), sock="")
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        parts = [f"{k} {v}" for k, v in zip(("connect", "read", "write", "timeout"), m.groups()) if v != "0"]
+        r["sock"] = ", ".join(parts)
+    return r
+
+
+def run_wrk(addr, host, lua, secs, timeout_s=10):
+    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNS}", f"-d{secs}s", "--latency",
+           "--timeout", f"{timeout_s}s", "-s", os.path.join(BENCH_DIR, lua), f"http://{addr}"]
+    e = dict(os.environ, BENCH_HOST=host, BENCH_FILES=BENCH_DIR)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=secs + timeout_s + 60)
+    except subprocess.TimeoutExpired:
+        return cmd, "", "wrk did not finish in time", 124
+    return cmd, p.stdout, p.stderr, p.returncode
+
+
+# ---------------------------------------------------------------- the bench
+
+class Bench:
+    def __init__(self):
+        self.secs = env_int("BENCH_SECS", 8)
+        self.runs = env_int("BENCH_RUNS", 1)
+        self.warmup = env_int("BENCH_WARMUP", 2)
+        self.idle_wait = env_int("BENCH_IDLE_WAIT", 5)
+        if self.secs < 1 or self.runs < 1:
+            raise BenchError("BENCH_SECS and BENCH_RUNS must be at least 1")
+        self.use_peer = env("PEER", "1") not in ("0", "no", "false", "off")
+        self.peer_dir = os.path.abspath(env("PEER_DIR", "/tmp/edgewaf-peer"))
+        self.crs_dir = os.path.abspath(env("EDGEWAF_CRS_DIR", os.path.join(REPO, "..", "shared", "crs", "v4.28.0")))
+        self.bin = os.path.join(REPO, env("EDGEWAF_BIN", "target/release/edgewaf"))
+        self.modules = os.path.join(REPO, "target", "wasm32-wasip2", "release")
+        self.out_dir = os.path.join(REPO, env("BENCH_OUT", "target/bench"))
+        self.setup_sh = os.path.normpath(os.path.join(REPO, "..", "shared", "peer", "setup.sh"))
+        self.procs = []           # (name, Popen) the bench started
+        self.peer_started = False
+        self.peer = False         # the peer is being measured
+        self.tmp = None
+        self.failures = []
+        self.notes = []
+        self.upstream_is_peer = False
+
+    # -- lifecycle
+
+    def start(self, name, args, logname, environ=None):
+        """Start a process the bench owns (stopped in cleanup), output to a log in the temp dir."""
+        logfile = os.path.join(self.tmp, logname)
+        with open(logfile, "wb") as f:
+            p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 cwd=REPO, env=environ)
+        self.procs.append((name, p))
+        return p, logfile
+
+    def cleanup(self):
+        for name, p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(5)
+                log(f"stopped {name} (pid {p.pid})")
+        self.procs = []
+        if self.peer_started:
+            self.peer_started = False
+            r = subprocess.run([os.path.join(self.peer_dir, "stop.sh")], capture_output=True, text=True, timeout=60)
+            log((r.stdout.strip() or "peer stop.sh ran") + " (the bench had started the peer)")
+            if r.returncode != 0:
+                warn(f"{self.peer_dir}/stop.sh exited {r.returncode}: {r.stderr.strip()}")
+        if self.tmp and env("BENCH_KEEP_TMP", "0") == "0":
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- preconditions
+
+    def check_tools(self):
+        for tool in ("wrk", "curl"):
+            if not shutil.which(tool):
+                raise BenchError(f"`{tool}` is not installed (`make bench` installs wrk with apt-get)")
+        for path, what in ((self.bin, "the edgewaf binary"), (os.path.join(self.modules, "crs.wasm"), "the CRS component")):
+            if not os.path.exists(path):
+                raise BenchError(f"{what} {path} is missing: run `make guests host` (or `make bench`)")
+        if not os.path.isfile(os.path.join(self.crs_dir, "crs-setup.conf.example")):
+            raise BenchError(f"no CRS release in {self.crs_dir} (set EDGEWAF_CRS_DIR to an unpacked CRS v4 folder)")
+        for addr, what in ((WAF_ADDR, "edgewaf proxy"), (ADMIN_ADDR, "edgewaf admin")):
+            if port_in_use(addr):
+                raise BenchError(f"{addr} (the bench's {what} port) is already in use; a leftover from an"
+                                 f" earlier bench? Find it with `ss -ltnp | grep {addr.split(':')[1]}`")
+
+    # -- peer
+
+    def peer_is_set_up(self):
+        return all(os.path.exists(os.path.join(self.peer_dir, f))
+                   for f in ("start.sh", "stop.sh", "nginx.conf", "modsec/main-v4-pl1.conf"))
+
+    def setup_peer(self):
+        if simple_status(f"http://{PEER_WAF_ADDR}/", PEER_HOST):
+            log(f"peer: already running on {PEER_WAF_ADDR} (used as is, left running)")
+            self.peer = True
+            return
+        if not self.peer_is_set_up():
+            if not os.path.exists(self.setup_sh):
+                warn(f"no peer: {self.peer_dir} is not set up and {self.setup_sh} does not exist;"
+                     " benchmarking edgewaf alone (PEER=0 silences this)")
+                return
+            pkgs = ["nginx", "libnginx-mod-http-modsecurity", "libmodsecurity3", "modsecurity-crs", "wrk"]
+            if os.geteuid() != 0 and subprocess.run(["dpkg", "-s"] + pkgs, capture_output=True).returncode != 0:
+                log("peer: installing nginx + ModSecurity with sudo apt-get")
+                e = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+                if subprocess.run(["sudo", "apt-get", "update", "-q"], env=e).returncode != 0 or \
+                   subprocess.run(["sudo", "apt-get", "install", "-y", "-q"] + pkgs, env=e).returncode != 0:
+                    raise BenchError("installing the peer's packages failed (or run with PEER=0)")
+            log(f"peer: setting up in {self.peer_dir} with {self.setup_sh} (installs nginx + ModSecurity if missing)")
+            r = subprocess.run([self.setup_sh, self.peer_dir], capture_output=True, text=True, timeout=1800)
+            if r.returncode != 0 or not self.peer_is_set_up():
+                raise BenchError(f"{self.setup_sh} {self.peer_dir} failed (exit {r.returncode}):\n"
+                                 f"{r.stdout}{r.stderr}\n(or run `make bench PEER=0` to skip the peer)")
+        log(f"peer: starting {self.peer_dir}/start.sh")
+        r = subprocess.run([os.path.join(self.peer_dir, "start.sh")], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise BenchError(f"{self.peer_dir}/start.sh failed (exit {r.returncode}):\n{r.stdout}{r.stderr}\n"
+                             f"nginx error log:\n{tail(os.path.join(self.peer_dir, 'logs', 'error.log'), 15)}")
+        self.peer_started = True
+        waited = wait_for("the peer (nginx + ModSecurity)", f"http://{PEER_WAF_ADDR}/", PEER_HOST, want=None,
+                          logfile=os.path.join(self.peer_dir, "logs", "error.log"))
+        log(f"peer: answering on {PEER_WAF_ADDR} after {waited:.1f} s")
+        self.peer = True
+
+    def peer_pids(self):
+        pids = listener_pids(PEER_WAF_ADDR) or pidfile_and_children(os.path.join(self.peer_dir, "logs", "nginx.pid"))
+        if not pids:
+            raise BenchError(f"cannot find the nginx processes behind {PEER_WAF_ADDR} for CPU accounting")
+        return pids
+
+    # -- edgewaf
+
+    def render(self, template, dest, values):
+        with open(os.path.join(BENCH_DIR, "config", template)) as f:
+            text = f.read()
+        for k, v in values.items():
+            text = text.replace(f"@{k}@", v.replace("\\", "\\\\").replace('"', '\\"'))
+        left = re.search(r"@[A-Z_]+@", text)
+        if left:
+            raise BenchError(f"bench/config/{template}: placeholder {left.group(0)} has no value")
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with open(dest, "w") as f:
+            f.write(text)
+
+    def start_edgewaf(self):
+        if self.peer or simple_status(f"http://{PEER_UPSTREAM_ADDR}/") == 200:
+            code = simple_status(f"http://{PEER_UPSTREAM_ADDR}/")
+            if code != 200:
+                raise BenchError(f"the peer's upstream {PEER_UPSTREAM_ADDR} answers {code or 'nothing'}, not 200")
+            self.upstream = f"http://{PEER_UPSTREAM_ADDR}"
+            self.upstream_is_peer = self.peer
+            self.upstream_desc = f"{self.upstream} (the peer's nginx `return 200`, 29-byte text/html body)"
+        else:
+            if port_in_use(ECHO_ADDR):
+                raise BenchError(f"{ECHO_ADDR} (the bench's echo origin port) is already in use")
+            p, lf = self.start("echo origin", [self.bin, "echo", "--listen", ECHO_ADDR], "echo.log")
+            wait_for("edgewaf echo", f"http://{ECHO_ADDR}/", proc=p, logfile=lf)
+            self.upstream = f"http://{ECHO_ADDR}"
+            self.upstream_desc = f"{self.upstream} (`edgewaf echo`: answers with the request as JSON)"
+        log(f"upstream: {self.upstream_desc}")
+        cfg = os.path.join(self.tmp, "edgewaf.toml")
+        self.render("edgewaf.toml.in", cfg, dict(
+            WAF_LISTEN=WAF_ADDR, ADMIN_LISTEN=ADMIN_ADDR, MODULES=self.modules,
+            DECISIONS=os.path.join(self.tmp, "decisions.jsonl"), STATE=os.path.join(self.tmp, "state")))
+        self.render(os.path.join("policies", "bench.toml.in"), os.path.join(self.tmp, "policies", "bench.toml"),
+                    dict(UPSTREAM=self.upstream, CRS_DIR=self.crs_dir))
+        e = dict(os.environ)
+        e.pop("EDGEWAF_BENCH_ADMIN_TOKEN", None)
+        log(f"edgewaf: {self.bin} serve --config {cfg}")
+        p, lf = self.start("edgewaf", [self.bin, "serve", "--config", cfg], "edgewaf.log", e)
+        self.edgewaf, self.edgewaf_log = p, lf
+        wait_for("edgewaf admin", f"http://{ADMIN_ADDR}/healthz", proc=p, logfile=lf)
+        waited = wait_for("edgewaf tenant bench", f"http://{WAF_ADDR}/", EDGEWAF_HOST, proc=p, logfile=lf)
+        log(f"edgewaf: tenant {EDGEWAF_HOST} answering 200 on {WAF_ADDR} after {waited:.1f} s (pid {p.pid})")
+
+    # -- measuring
+
+    def targets(self):
+        t = [dict(key="edgewaf", label="edgewaf", addr=WAF_ADDR, host=EDGEWAF_HOST,
+                  pids=lambda: [self.edgewaf.pid], alive=lambda: self.edgewaf.poll() is None)]
+        if self.peer:
+            t.append(dict(key="modsec", label="ModSecurity", addr=PEER_WAF_ADDR, host=PEER_HOST,
+                          pids=self.peer_pids, alive=lambda: True))
+        return t
+
+    def check(self, target, wl):
+        code = curl_status(target["addr"], wl, target["host"])
+        ok = code == wl["expect"]
+        log(f"  check {target['label']:<11} {wl['method']:<4} {wl['path']:<26} Host {target['host']:<16}"
+            f" -> {code or 'no answer'} {'ok' if ok else 'UNEXPECTED (want %d)' % wl['expect']}")
+        if not ok:
+            if target["key"] == "edgewaf" and wl["expect"] == 403:
+                raise BenchError(f"edgewaf answered {code or 'nothing'} to the SQLi request {wl['path']}, not 403:"
+                                 f" the CRS tenant is not blocking. edgewaf log:\n{tail(self.edgewaf_log)}")
+            self.notes.append(f"{target['label']} answered {code or 'nothing'} (want {wl['expect']})"
+                              f" to the {wl['name']} check request")
+        return code
+
+    def measure(self, target, wl, raw, run):
+        if not target["alive"]():
+            raise BenchError(f"{target['label']} is not running any more; its log:\n{tail(self.edgewaf_log)}")
+        busy_before = wait_idle(self.idle_wait)
+        pids = target["pids"]()
+        # The peer's upstream (:8090) lives in the peer's nginx: its CPU during the
+        # edgewaf runs is the upstream's share, also inside the ModSecurity column.
+        up_pids = self.peer_pids() if target["key"] == "edgewaf" and self.upstream_is_peer else []
+        t0, i0 = machine_ticks()
+        p0, u0 = proc_ticks(pids), proc_ticks(up_pids)
+        c0 = os.times()
+        cmd, out, err, rc = run_wrk(target["addr"], target["host"], wl["lua"], self.secs)
+        c1 = os.times()
+        p1, u1 = proc_ticks(pids), proc_ticks(up_pids)
+        t1, i1 = machine_ticks()
+        drained = wait_quiet(pids)
+        if drained > 2:
+            self.notes.append(f"run {run}, {wl['name']}: {target['label']} was still busy with queued requests"
+                              f" for {drained:.0f} s after wrk ended (waited for it before the next measurement)")
+        raw.write(f"### run {run} | {wl['name']} | {target['label']} (Host: {target['host']})\n$ "
+                  f"BENCH_HOST={target['host']} BENCH_FILES={BENCH_DIR} {' '.join(cmd)}\n{out}{err}\n")
+        raw.flush()
+        r = parse_wrk(out)
+        if rc != 0 or r["rps"] is None or not r["requests"]:
+            self.failures.append(f"run {run}, {wl['name']}, {target['label']}: wrk failed (exit {rc}): {err.strip()[:300]}")
+            return None
+        ncpu = os.cpu_count() or 1
+        total = max(1, t1 - t0)
+        busy_cores = (1.0 - (i1 - i0) / total) * ncpu
+        elapsed_ticks = total / ncpu
+        waf_cores = (p1 - p0) / elapsed_ticks
+        wrk_cores = ((c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)) * HZ / elapsed_ticks
+        up_cores = (u1 - u0) / elapsed_ticks
+        r.update(cpu_us=(p1 - p0) * 1e6 / HZ / r["requests"], waf_cores=waf_cores, wrk_cores=wrk_cores,
+                 up_cores=up_cores, up_us=(u1 - u0) * 1e6 / HZ / r["requests"] if up_pids else None,
+                 other_cores=max(0.0, busy_cores - waf_cores - wrk_cores - up_cores), busy_before=busy_before)
+        if target["key"] == "edgewaf" and wl["expect"] == 403 and r["non2xx"] != r["requests"]:
+            self.failures.append(f"run {run}: edgewaf let {r['requests'] - r['non2xx']} of {r['requests']}"
+                                 " SQLi requests through (want every one blocked)")
+        if wl["expect"] == 200 and r["non2xx"]:
+            self.notes.append(f"run {run}, {wl['name']}: {target['label']} answered {r['non2xx']} of"
+                              f" {r['requests']} requests with a non-2xx/3xx status")
+        if r["sock"]:
+            self.notes.append(f"run {run}, {wl['name']}: {target['label']} socket errors: {r['sock']}")
+        return r
+
+    def warm_up(self):
+        if self.warmup <= 0:
+            return
+        for t in self.targets():
+            log(f"warm-up: {self.warmup} s of benign GETs against {t['label']} (not measured)")
+            run_wrk(t["addr"], t["host"], "get_benign.lua", self.warmup)
+
+    # -- output
+
+    @staticmethod
+    def fmt_rps(v):
+        return f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
+
+    @staticmethod
+    def fmt_ms(v):
+        if v is None:
+            return "–"
+        if v >= 1000:
+            return f"{v / 1000:.2f} s"
+        return f"{v:.2f} ms" if v < 10 else f"{v:.1f} ms" if v < 100 else f"{v:.0f} ms"
+
+    def table(self, rows):
+        head = ("| workload | edgewaf req/s | p50 | p99 | CPU µs/req | ModSecurity req/s | p50 | p99 | CPU µs/req"
+                " | edgewaf/ModSecurity req/s | non-2xx/3xx edgewaf | non-2xx/3xx ModSecurity |")
+        lines = [head, "|" + "---|" * 12]
+
+        def side(r):
+            if r is None:
+                return ["–"] * 4
+            return [self.fmt_rps(r["rps"]), self.fmt_ms(r["p50"]), self.fmt_ms(r["p99"]), f"{r['cpu_us']:,.0f}"]
+
+        def non2xx(r):
+            if r is None:
+                return "–"
+            s = f"{r['non2xx']:,} of {r['requests']:,}"
+            return s + (f" (socket errors: {r['sock']})" if r["sock"] else "")
+
+        for wl, e, m in rows:
+            ratio = f"{e['rps'] / m['rps']:.2f}×" if e and m and m["rps"] else "–"
+            lines.append("| " + " | ".join([wl["name"]] + side(e) + side(m) + [ratio, non2xx(e), non2xx(m)]) + " |")
+        return "\n".join(lines)
+
+    def load_notes(self, rows):
+        out = []
+        for wl, e, m in rows:
+            for label, r in (("edgewaf", e), ("ModSecurity", m)):
+                if r:
+                    b = "n/a" if r["busy_before"] is None else f"{r['busy_before'] * 100:.0f} %"
+                    up = "" if r["up_us"] is None else \
+                        f", upstream nginx {r['up_cores']:.2f} ({r['up_us']:,.0f} µs/req)"
+                    out.append(f"{wl['name']}, {label}: WAF {r['waf_cores']:.2f} cores, wrk {r['wrk_cores']:.2f}{up},"
+                               f" other processes {r['other_cores']:.2f} (machine busy before: {b})")
+        return out
+
+    # -- main
+
+    def main(self):
+        self.check_tools()
+        os.makedirs(self.out_dir, exist_ok=True)
+        self.tmp = tempfile.mkdtemp(prefix="edgewaf-bench-")
+        if self.use_peer:
+            self.setup_peer()
+        else:
+            log("peer: skipped (PEER=0)")
+        self.start_edgewaf()
+        self.warm_up()
+
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        md_path = os.path.join(self.out_dir, f"bench-{stamp}.md")
+        raw_path = os.path.join(self.out_dir, f"bench-{stamp}.wrk.txt")
+        rev = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
+                             text=True).stdout.strip() or "unknown"
+        wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+        wrk_v = (wrk_v.stdout + wrk_v.stderr).strip().splitlines()[0] if (wrk_v.stdout + wrk_v.stderr).strip() else "wrk"
+        header = [
+            f"# edgewaf vs ModSecurity: {datetime.datetime.now().isoformat(timespec='seconds')}",
+            "",
+            f"- edgewaf {rev}: tenant {EDGEWAF_HOST} on {WAF_ADDR}, OWASP CRS from {self.crs_dir},"
+            " paranoia 1, blocking, inbound threshold 5, outbound 4, max_instances 4",
+            f"- peer: " + (f"nginx + ModSecurity v3 + the same CRS, paranoia 1, blocking, on {PEER_WAF_ADDR}"
+                           f" (Host: {PEER_HOST})" if self.peer else "not measured"),
+            f"- upstream: {self.upstream_desc}",
+            f"- load: `{wrk_v}`, -t{WRK_THREADS} -c{WRK_CONNS} -d{self.secs}s --latency --timeout 10s;"
+            f" {os.cpu_count()} cores shared by the WAF, wrk and the upstream",
+            "- CPU µs/req: user+system time of the WAF processes (edgewaf; nginx master+workers) over the"
+            " wrk run / requests completed"
+            + ("; the peer's nginx also serves the upstream, so the ModSecurity column includes the upstream's"
+               " share (shown as \"upstream nginx\" for the edgewaf runs below)" if self.upstream_is_peer else ""),
+            "",
+        ]
+        md = open(md_path, "w")
+        md.write("\n".join(header) + "\n")
+        with open(raw_path, "w") as raw:
+            for run in range(1, self.runs + 1):
+                log(f"\n== run {run} of {self.runs} ({self.secs} s per measurement) ==")
+                rows = []
+                for wl in WORKLOADS:
+                    log(f"{wl['name']}:")
+                    res = {}
+                    for t in self.targets():
+                        self.check(t, wl)
+                    for t in self.targets():
+                        r = self.measure(t, wl, raw, run)
+                        res[t["key"]] = r
+                        if r:
+                            log(f"  wrk   {t['label']:<11} {self.fmt_rps(r['rps']):>9} req/s  p50 {self.fmt_ms(r['p50'])}"
+                                f"  p99 {self.fmt_ms(r['p99'])}  CPU {r['cpu_us']:,.0f} µs/req"
+                                f"  non-2xx/3xx {r['non2xx']:,} of {r['requests']:,}")
+                    rows.append((wl, res.get("edgewaf"), res.get("modsec")))
+                table = self.table(rows)
+                log(f"\nrun {run}:\n\n{table}\n")
+                md.write(f"## run {run}\n\n{table}\n\nCPU in use during each measurement (cores of {os.cpu_count()}):\n\n")
+                md.write("\n".join(f"- {n}" for n in self.load_notes(rows)) + "\n\n")
+                md.flush()
+        if self.notes:
+            md.write("## notes\n\n" + "\n".join(f"- {n}" for n in self.notes) + "\n")
+            log("notes:\n" + "\n".join(f"  - {n}" for n in self.notes))
+        if self.failures:
+            md.write("## FAILED\n\n" + "\n".join(f"- {f}" for f in self.failures) + "\n")
+        md.close()
+        log(f"\nsaved: {md_path}\n       {raw_path}")
+        if self.failures:
+            raise BenchError("\n".join(self.failures))
+
+
+def main():
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    b = None
+    try:
+        b = Bench()
+        b.main()
+        return 0
+    except BenchError as e:
+        print(f"\n*** BENCH FAILED ***\n{e}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    finally:
+        if b is not None:
+            b.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -71,7 +71,7 @@ impl Crs {
             None => Verdict::allow(),
         };
         v = v.with_findings(
-            tx.matched_rules()[from..]
+            tx.matched_rules_from(from)
                 .iter()
                 .filter(|m| m.logged)
                 .map(finding),
@@ -133,7 +133,7 @@ impl Policy for Crs {
     fn on_request(&self, req: &Request) -> Verdict {
         let tx = self.start(req);
         let v = Self::verdict(&tx, 0);
-        let reported = tx.matched_rules().len();
+        let reported = tx.matched_count();
         if v.is_allow() {
             let mut p = self.pending.borrow_mut();
             p.retain(|(id, _)| *id != req.id);
@@ -158,7 +158,7 @@ impl Policy for Crs {
             None => {
                 // Evicted or never seen: rebuild the request phases quietly.
                 let tx = self.start(req);
-                let reported = tx.matched_rules().len();
+                let reported = tx.matched_count();
                 Pending { tx, reported }
             }
         };

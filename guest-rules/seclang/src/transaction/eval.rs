@@ -2,7 +2,7 @@
 //! side effects, logging and disruptive actions.
 
 use super::vars::Target;
-use super::{Bytes, Intervention, MatchedRule, RemoveSel, Transaction};
+use super::{Bytes, Intervention, Match, RemoveSel, Transaction};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetOp};
 use crate::config::EngineMode;
 use crate::operators::{OpContext, atoi};
@@ -121,10 +121,6 @@ impl<'r> Transaction<'r> {
         if let Some(s) = a.severity {
             self.highest_severity = self.highest_severity.min(s);
         }
-        let (mname, mdata) = match &self.matched_var {
-            Some(m) => (m.name(), lossy(&m.value)),
-            None => (String::new(), String::new()),
-        };
         let enforce = self.engine == EngineMode::On && phase < 5;
         let mut disruptive = false;
         if enforce {
@@ -157,16 +153,12 @@ impl<'r> Transaction<'r> {
                 Disruptive::Pass | Disruptive::Block => {}
             }
         }
-        self.matched.push(MatchedRule {
-            id: rule.id,
+        self.matched.push(Match {
+            rule,
             phase,
             msg,
             logdata,
-            severity: a.severity,
-            tags: a.tags.clone(),
-            matched_data: mdata,
-            matched_var_name: mname,
-            logged: rule.log,
+            var: self.matched_var.clone(),
             disruptive,
         });
     }

@@ -23,7 +23,7 @@ use crate::bodyprocessors::{self, urlencoded};
 use crate::config::{EngineMode, LimitAction};
 use crate::ruleset::RuleSet;
 use crate::variables::{VarKind, VarSpec};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
@@ -57,6 +57,36 @@ impl Hasher for FastHasher {
         }
     }
 }
+
+/// One slot per variable, indexed by `VarKind as usize` (no hashing).
+pub(crate) struct ByKind<T>(Vec<T>);
+
+impl<T: Default> ByKind<T> {
+    fn new() -> Self {
+        ByKind((0..VarKind::COUNT).map(|_| T::default()).collect())
+    }
+
+    fn get_mut(&mut self, k: VarKind) -> &mut T {
+        &mut self.0[k as usize]
+    }
+}
+
+impl ByKind<Option<Bytes>> {
+    /// The scalar's value, if set.
+    pub(crate) fn get(&self, k: &VarKind) -> Option<&Bytes> {
+        self.0[*k as usize].as_ref()
+    }
+}
+
+impl ByKind<Coll> {
+    /// The collection (empty when nothing was added).
+    pub(crate) fn get(&self, k: &VarKind) -> Option<&Coll> {
+        Some(&self.0[*k as usize])
+    }
+}
+
+/// TX and the other named collections: keys lower-case.
+pub(crate) type VarMap = HashMap<String, Bytes, BuildHasherDefault<FastHasher>>;
 
 /// Bytes shared cheaply inside a transaction.
 pub type Bytes = Rc<[u8]>;
@@ -104,6 +134,39 @@ pub struct EvalStats {
     pub slots_filled: u32,
 }
 
+/// A rule that matched, as recorded during evaluation (what it costs to
+/// build a [`MatchedRule`] is paid only when one is asked for).
+pub(crate) struct Match<'r> {
+    pub rule: &'r crate::rule::Rule,
+    pub phase: u8,
+    pub msg: String,
+    pub logdata: String,
+    pub var: Option<vars::Target<'r>>,
+    pub disruptive: bool,
+}
+
+impl Match<'_> {
+    fn to_matched_rule(&self) -> MatchedRule {
+        let a = &self.rule.actions;
+        MatchedRule {
+            id: self.rule.id,
+            phase: self.phase,
+            msg: self.msg.clone(),
+            logdata: self.logdata.clone(),
+            severity: a.severity,
+            tags: a.tags.clone(),
+            matched_data: self
+                .var
+                .as_ref()
+                .map(|v| String::from_utf8_lossy(&v.value).into_owned())
+                .unwrap_or_default(),
+            matched_var_name: self.var.as_ref().map(|v| v.name()).unwrap_or_default(),
+            logged: self.rule.log,
+            disruptive: self.disruptive,
+        }
+    }
+}
+
 /// What the engine decided to do with the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intervention {
@@ -132,13 +195,13 @@ pub struct Transaction<'r> {
     pub(crate) response_body_access: bool,
     pub(crate) force_request_body: bool,
     pub(crate) body_processor: Option<String>,
-    pub(crate) scalars: HashMap<VarKind, Bytes>,
-    pub(crate) colls: HashMap<VarKind, Coll>,
+    pub(crate) scalars: ByKind<Option<Bytes>>,
+    pub(crate) colls: ByKind<Coll>,
     pub(crate) xml_text: Vec<Bytes>,
     pub(crate) xml_attrs: Vec<Bytes>,
     pub(crate) xml_elements: Vec<crate::bodyprocessors::xml::XmlElement>,
-    pub(crate) tx: BTreeMap<String, Bytes>,
-    pub(crate) persistent: HashMap<String, BTreeMap<String, Bytes>>,
+    pub(crate) tx: VarMap,
+    pub(crate) persistent: HashMap<String, VarMap>,
     pub(crate) request_body: Vec<u8>,
     pub(crate) response_body: Vec<u8>,
     pub(crate) matched_var: Option<vars::Target<'r>>,
@@ -151,7 +214,7 @@ pub struct Transaction<'r> {
     /// original value is kept alive in the entry, so its address cannot be
     /// reused by another value while the transaction lives.
     pub(crate) cache: HashMap<(u32, usize), (Bytes, Bytes), BuildHasherDefault<FastHasher>>,
-    pub(crate) matched: Vec<MatchedRule>,
+    pub(crate) matched: Vec<Match<'r>>,
     pub(crate) intervention: Option<Intervention>,
     pub(crate) allow: Option<AllowScope>,
     pub(crate) last_phase: u8,
@@ -183,12 +246,12 @@ impl<'r> Transaction<'r> {
             response_body_access: c.response_body_access,
             force_request_body: false,
             body_processor: None,
-            scalars: HashMap::new(),
-            colls: HashMap::new(),
+            scalars: ByKind::new(),
+            colls: ByKind::new(),
             xml_text: Vec::new(),
             xml_attrs: Vec::new(),
             xml_elements: Vec::new(),
-            tx: BTreeMap::new(),
+            tx: VarMap::default(),
             persistent: HashMap::new(),
             request_body: Vec::new(),
             response_body: Vec::new(),
@@ -216,12 +279,12 @@ impl<'r> Transaction<'r> {
 
     pub(crate) fn set(&mut self, k: VarKind, v: &[u8]) {
         self.kind_gen[k as usize] += 1;
-        self.scalars.insert(k, rc(v));
+        *self.scalars.get_mut(k) = Some(rc(v));
     }
 
     fn push(&mut self, k: VarKind, key: &[u8], v: &[u8]) {
         self.kind_gen[k as usize] += 1;
-        self.colls.entry(k).or_default().push((rc(key), rc(v)));
+        self.colls.get_mut(k).push((rc(key), rc(v)));
     }
 
     /// Sets the connection addresses.
@@ -503,8 +566,24 @@ impl<'r> Transaction<'r> {
     }
 
     /// Rules that matched, in order.
-    pub fn matched_rules(&self) -> &[MatchedRule] {
-        &self.matched
+    pub fn matched_rules(&self) -> Vec<MatchedRule> {
+        self.matched_rules_from(0)
+    }
+
+    /// Rules that matched, in order, from the `from`th on (to report only
+    /// what a later phase added).
+    pub fn matched_rules_from(&self, from: usize) -> Vec<MatchedRule> {
+        self.matched
+            .get(from..)
+            .unwrap_or(&[])
+            .iter()
+            .map(Match::to_matched_rule)
+            .collect()
+    }
+
+    /// How many rules matched so far.
+    pub fn matched_count(&self) -> usize {
+        self.matched.len()
     }
 
     /// The disruptive decision, if any (only when the engine is On).

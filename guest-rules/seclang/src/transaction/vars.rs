@@ -2,10 +2,9 @@
 //! transaction's data, without copying values (they are shared `Rc`s) and
 //! without allocating for the common single-value targets.
 
-use super::{Bytes, RemoveSel, Transaction};
+use super::{Bytes, RemoveSel, Transaction, VarMap};
 use crate::rule::Rule;
 use crate::variables::{KeySel, VarKind, VarSpec};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The key of a value: none (scalars), the data's own key, or a literal key
@@ -87,7 +86,7 @@ impl<'r> Transaction<'r> {
                 }
             }
         };
-        let map = |m: Option<&BTreeMap<String, Bytes>>, out: &mut Vec<Target<'k>>| {
+        let map = |m: Option<&VarMap>, out: &mut Vec<Target<'k>>| {
             let Some(m) = m else { return };
             if let KeySel::Literal(l) = key {
                 // Keys of these collections are stored lower-case.
@@ -100,14 +99,16 @@ impl<'r> Transaction<'r> {
                 }
                 return;
             }
-            for (k, v) in m {
-                if keep(k.as_bytes()) {
-                    out.push(Target {
-                        kind,
-                        key: Key::Bytes(b(k)),
-                        value: v.clone(),
-                    });
-                }
+            // In key order, whatever the map's own order.
+            let mut hits: Vec<(&String, &Bytes)> =
+                m.iter().filter(|(k, _)| keep(k.as_bytes())).collect();
+            hits.sort_by(|a, b| a.0.cmp(b.0));
+            for (k, v) in hits {
+                out.push(Target {
+                    kind,
+                    key: Key::Bytes(b(k)),
+                    value: v.clone(),
+                });
             }
         };
         let mut one = |key: Key<'k>, value: Bytes| out.push(Target { kind, key, value });

@@ -70,12 +70,7 @@ impl Crs {
             },
             None => Verdict::allow(),
         };
-        v = v.with_findings(
-            tx.matched_rules_from(from)
-                .iter()
-                .filter(|m| m.logged)
-                .map(finding),
-        );
+        v = v.with_findings(tx.logged_rules_from(from).iter().map(finding));
         for (key, var) in [
             (
                 "crs.inbound_anomaly_score",

@@ -6,6 +6,10 @@ use crate::macros::Macro;
 pub struct Ge(pub Macro);
 
 impl Operator for Ge {
+    fn numeric_compare(&self) -> Option<(super::Compare, i64)> {
+        Some((super::Compare::Ge, super::fixed_number(&self.0)?))
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         let arg = ctx.arg(&self.0);
         atoi(input) >= atoi(&arg)

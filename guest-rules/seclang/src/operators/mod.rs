@@ -51,6 +51,46 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         None
     }
+
+    /// For the numeric comparisons with a fixed argument (`@lt 2`): the
+    /// comparison and its right-hand side, so the engine can test a single
+    /// value without the general machinery.
+    fn numeric_compare(&self) -> Option<(Compare, i64)> {
+        None
+    }
+}
+
+/// A numeric comparison of the input (left) with the argument (right).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// `@lt`
+    Lt,
+    /// `@le`
+    Le,
+    /// `@gt`
+    Gt,
+    /// `@ge`
+    Ge,
+    /// `@eq`
+    Eq,
+}
+
+impl Compare {
+    /// Applies the comparison.
+    pub fn holds(self, left: i64, right: i64) -> bool {
+        match self {
+            Compare::Lt => left < right,
+            Compare::Le => left <= right,
+            Compare::Gt => left > right,
+            Compare::Ge => left >= right,
+            Compare::Eq => left == right,
+        }
+    }
+}
+
+/// The fixed right-hand side of a numeric comparison, if its argument is literal.
+pub(crate) fn fixed_number(arg: &Macro) -> Option<i64> {
+    arg.as_literal().map(atoi)
 }
 
 impl OpContext<'_> {

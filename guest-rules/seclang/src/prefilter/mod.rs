@@ -24,6 +24,7 @@
 
 pub mod literals;
 
+use crate::operators::Compare;
 use crate::rule::{Rule, RuleKind};
 use crate::transform::{ByteSet, TransformFn};
 use crate::variables::{KeySel, VarKind, VarSpec};
@@ -69,6 +70,56 @@ pub(crate) struct RuleFilter {
     pub slots: Vec<u32>,
 }
 
+/// A rule whose first link compares one TX variable (or whether it exists,
+/// `&TX:name`) with a fixed number and has no transformations: tested
+/// directly, the full evaluation runs only when the comparison holds.
+#[derive(Debug)]
+pub(crate) struct TxCompare {
+    /// The TX key, lower-case.
+    pub key: String,
+    /// `&TX:key`: compare 1 or 0 (present or not).
+    pub count: bool,
+    pub cmp: Compare,
+    pub rhs: i64,
+}
+
+impl TxCompare {
+    fn of(r: &Rule) -> Option<TxCompare> {
+        let RuleKind::Rule {
+            targets,
+            exclusions,
+            op,
+            negate,
+            ..
+        } = &r.kind
+        else {
+            return None;
+        };
+        let [t] = targets.as_slice() else {
+            return None;
+        };
+        let KeySel::Literal(key) = &t.key else {
+            return None;
+        };
+        if *negate
+            || !exclusions.is_empty()
+            || t.kind != VarKind::Tx
+            || t.exclude
+            || !r.transforms.is_empty()
+            || r.actions.multi_match
+        {
+            return None;
+        }
+        let (cmp, rhs) = op.numeric_compare()?;
+        Some(TxCompare {
+            key: key.clone(),
+            count: t.count,
+            cmp,
+            rhs,
+        })
+    }
+}
+
 /// Everything the transactions need to skip rules.
 #[derive(Debug, Default)]
 pub(crate) struct Prefilter {
@@ -88,6 +139,8 @@ pub(crate) struct Prefilter {
     pub kind_slots: Vec<Vec<(u32, u32)>>,
     /// Words of all groups together (the scratch array's length).
     pub group_words: usize,
+    /// Per rule: its TX comparison, if it is one.
+    pub tx_compares: Vec<Option<TxCompare>>,
 }
 
 /// Variables whose values no rule can change, so one scan serves every rule
@@ -217,6 +270,7 @@ impl Prefilter {
                 });
             }
         }
+        pf.tx_compares = rules.iter().map(TxCompare::of).collect();
         pf.global = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -225,9 +279,13 @@ impl Prefilter {
         pf
     }
 
-    /// How many rules have a filter.
+    /// How many rules have a filter (literals or a TX comparison).
     pub fn filtered(&self) -> usize {
-        self.rules.iter().filter(|r| r.is_some()).count()
+        self.rules
+            .iter()
+            .zip(&self.tx_compares)
+            .filter(|(r, c)| r.is_some() || c.is_some())
+            .count()
     }
 }
 

@@ -581,6 +581,17 @@ impl<'r> Transaction<'r> {
             .collect()
     }
 
+    /// The logged rules (no `nolog`) that matched, from the `from`th match on.
+    pub fn logged_rules_from(&self, from: usize) -> Vec<MatchedRule> {
+        self.matched
+            .get(from..)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|m| m.rule.log)
+            .map(Match::to_matched_rule)
+            .collect()
+    }
+
     /// How many rules matched so far.
     pub fn matched_count(&self) -> usize {
         self.matched.len()

@@ -2,6 +2,7 @@
 //! whether a rule may match.
 
 use super::{Bytes, Transaction};
+use crate::operators::atoi;
 use crate::prefilter::sources;
 use crate::transform::ByteSet;
 use crate::variables::{KeySel, VarKind};
@@ -11,6 +12,15 @@ impl Transaction<'_> {
     /// (index into the rule set) cannot match the current data.
     pub(crate) fn may_match(&mut self, idx: usize) -> bool {
         let rs = self.rs;
+        if let Some(c) = &rs.prefilter.tx_compares[idx] {
+            let v = self.tx.get(&c.key);
+            let left = match (c.count, v) {
+                (true, v) => i64::from(v.is_some()),
+                (false, Some(v)) => atoi(v),
+                (false, None) => return false,
+            };
+            return c.cmp.holds(left, c.rhs);
+        }
         let Some(f) = &rs.prefilter.rules[idx] else {
             return true;
         };
@@ -62,12 +72,23 @@ impl Transaction<'_> {
         };
         // Per value: the bits of every group as the global scan found them.
         let mut scratch = vec![0u64; pf.group_words];
+        // Patterns seen in the value (each fans out to its rules once).
+        let mut seen = vec![0u64; pf.global_bits.len().div_ceil(64)];
+        let mut seen_list: Vec<usize> = Vec::new();
         for target in self.entries(kind, &key) {
             let v = target.value;
             scratch.fill(0);
             if let Some(global) = &pf.global {
                 for m in global.find_overlapping_iter(&v[..]) {
-                    for &(g, bit) in &pf.global_bits[m.pattern().as_usize()] {
+                    let p = m.pattern().as_usize();
+                    if seen[p / 64] & (1 << (p % 64)) == 0 {
+                        seen[p / 64] |= 1 << (p % 64);
+                        seen_list.push(p);
+                    }
+                }
+                for p in seen_list.drain(..) {
+                    seen[p / 64] = 0;
+                    for &(g, bit) in &pf.global_bits[p] {
                         let at = pf.groups[g as usize].scratch + (bit / 64) as usize;
                         scratch[at] |= 1 << (bit % 64);
                     }

@@ -111,11 +111,19 @@ fn main() {
         median_us(&h, &jpost, 200);
         return;
     }
-    println!("benign GET, 8 headers: {:.0} µs", median_us(&h, &get, 400));
     if std::env::args().any(|a| a == "--get-only") {
-        median_us(&h, &get, 20_000);
+        // CRS_BENCH_ITERS=N: a fixed amount of work, e.g. to count
+        // instructions with `valgrind --tool=callgrind` (N=0 gives the load).
+        let n = std::env::var("CRS_BENCH_ITERS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20_000);
+        if n > 0 {
+            median_us(&h, &get, n);
+        }
         return;
     }
+    println!("benign GET, 8 headers: {:.0} µs", median_us(&h, &get, 400));
     println!(
         "{} B urlencoded POST: {:.0} µs",
         form.len(),

@@ -14,7 +14,7 @@ impl Operator for Contains {
         let arg = ctx.arg(&self.0);
         let found = arg.is_empty() || memfind(input, &arg).is_some();
         if found && ctx.capture {
-            ctx.captures = vec![arg.into_owned()];
+            ctx.captures = vec![arg.to_vec()];
         }
         found
     }

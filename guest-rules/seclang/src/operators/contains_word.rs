@@ -29,7 +29,7 @@ impl Operator for ContainsWord {
                 let after = i + arg.len() == input.len() || !is_word(input[i + arg.len()]);
                 if before && after {
                     if ctx.capture {
-                        ctx.captures = vec![arg.into_owned()];
+                        ctx.captures = vec![arg.to_vec()];
                     }
                     return true;
                 }

@@ -36,8 +36,9 @@ pub struct OpContext<'a> {
     pub capture: bool,
     /// Captured groups (TX.0 .. TX.9) of the last match.
     pub captures: Vec<Vec<u8>>,
-    /// Expands macros in operator arguments (`@within %{tx.allowed_methods}`).
-    pub expand: &'a mut dyn FnMut(&Macro) -> Vec<u8>,
+    /// Expands macros in operator arguments (`@within %{tx.allowed_methods}`);
+    /// a lone reference comes back as the variable's own shared value.
+    pub expand: &'a mut dyn FnMut(&Macro) -> std::rc::Rc<[u8]>,
 }
 
 /// A compiled operator.
@@ -93,12 +94,30 @@ pub(crate) fn fixed_number(arg: &Macro) -> Option<i64> {
     arg.as_literal().map(atoi)
 }
 
+/// An operator's argument: the literal text, or the expanded value.
+pub enum Arg<'m> {
+    /// The argument as written.
+    Lit(&'m [u8]),
+    /// The expansion.
+    Expanded(std::rc::Rc<[u8]>),
+}
+
+impl std::ops::Deref for Arg<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Arg::Lit(l) => l,
+            Arg::Expanded(e) => e,
+        }
+    }
+}
+
 impl OpContext<'_> {
     /// An operator's argument: borrowed when it is literal, else expanded.
-    pub fn arg<'m>(&mut self, m: &'m Macro) -> std::borrow::Cow<'m, [u8]> {
+    pub fn arg<'m>(&mut self, m: &'m Macro) -> Arg<'m> {
         match m.as_literal() {
-            Some(l) => std::borrow::Cow::Borrowed(l),
-            None => std::borrow::Cow::Owned((self.expand)(m)),
+            Some(l) => Arg::Lit(l),
+            None => Arg::Expanded((self.expand)(m)),
         }
     }
 }
@@ -177,8 +196,47 @@ pub fn build(name: &str, arg: &str, base_dir: Option<&Path>) -> Result<Box<dyn O
     })
 }
 
-/// Parses a number the way ModSecurity does (leading integer, else 0).
+/// Parses a number the way ModSecurity does (leading integer, else 0):
+/// surrounding whitespace is ignored, a sign may lead, the digits end at the
+/// first other character; no digits, an overflow or invalid UTF-8 give 0.
 pub(crate) fn atoi(s: &[u8]) -> i64 {
+    if !s.is_ascii() {
+        return atoi_unicode(s);
+    }
+    let mut i = 0;
+    while i < s.len() && (s[i] == b' ' || (0x09..=0x0d).contains(&s[i])) {
+        i += 1;
+    }
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let start = i;
+    let mut n: i64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        let d = i64::from(s[i] - b'0');
+        // Accumulate negatively so that i64::MIN parses too.
+        n = match n.checked_mul(10).and_then(|n| n.checked_sub(d)) {
+            Some(n) => n,
+            None => return 0,
+        };
+        i += 1;
+    }
+    if i == start {
+        return 0;
+    }
+    if neg { n } else { n.checked_neg().unwrap_or(0) }
+}
+
+/// [`atoi`] for input that is not plain ASCII (Unicode whitespace trims).
+fn atoi_unicode(s: &[u8]) -> i64 {
     let s = std::str::from_utf8(s).unwrap_or("").trim();
     let mut end = 0;
     let b = s.as_bytes();
@@ -189,6 +247,37 @@ pub(crate) fn atoi(s: &[u8]) -> i64 {
         end += 1;
     }
     s[..end].parse().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod atoi_tests {
+    use super::{atoi, atoi_unicode};
+
+    #[test]
+    fn ascii_fast_path_agrees_with_the_general_one() {
+        for s in [
+            "",
+            "0",
+            "7",
+            " 42 ",
+            "\t-3x",
+            "+5",
+            "-",
+            "+",
+            "12abc",
+            "abc",
+            "00012",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "\x0b1",
+            "1 2",
+        ] {
+            assert_eq!(atoi(s.as_bytes()), atoi_unicode(s.as_bytes()), "{s:?}");
+        }
+        assert_eq!(atoi("\u{a0}5".as_bytes()), 5);
+    }
 }
 
 /// Reads a data file: one entry a line, `#` comments and blank lines skipped.

@@ -14,7 +14,7 @@ impl Operator for Streq {
         let arg = ctx.arg(&self.0);
         let m = input == &arg[..];
         if m && ctx.capture {
-            ctx.captures = vec![arg.into_owned()];
+            ctx.captures = vec![arg.to_vec()];
         }
         m
     }

@@ -57,10 +57,10 @@ fn operator_vectors() {
             };
             let tx = v["tx"].clone();
             let mut expand = |m: &Macro| {
-                m.expand(&mut |n, k| match (n, k) {
+                std::rc::Rc::from(m.expand(&mut |n, k| match (n, k) {
                     ("tx", Some(k)) => tx[k].as_str().unwrap_or("").as_bytes().to_vec(),
                     _ => Vec::new(),
-                })
+                }))
             };
             let capture = v.get("capture").is_some();
             let mut ctx = OpContext {

@@ -89,10 +89,22 @@ fn required_of(i: &Info) -> Option<Set> {
     }
 }
 
-/// Higher is a better prefilter: longer shortest string, then fewer strings.
-fn score(s: &Set) -> (usize, std::cmp::Reverse<usize>) {
+/// Higher is a better prefilter: longer shortest string, then (for single
+/// bytes) rarer bytes in ordinary traffic, then fewer strings.
+fn score(s: &Set) -> (usize, u8, std::cmp::Reverse<usize>) {
     let shortest = s.iter().map(Vec::len).min().unwrap_or(0);
-    (shortest.min(8), std::cmp::Reverse(s.len()))
+    let rarity = s.iter().map(|x| rarity(x)).min().unwrap_or(0);
+    (shortest.min(8), rarity, std::cmp::Reverse(s.len()))
+}
+
+/// How rare a string is in ordinary requests: 0 for a single letter, digit
+/// or common punctuation, 1 for other single bytes, 2 for longer strings.
+pub fn rarity(s: &[u8]) -> u8 {
+    match s {
+        [b] if b.is_ascii_alphanumeric() || b" /.-_=&;,:()+%?'\"@\t".contains(b) => 0,
+        [_] => 1,
+        _ => 2,
+    }
 }
 
 fn best(cands: Vec<Set>) -> Option<Set> {
@@ -223,10 +235,14 @@ fn analyze(h: &Hir) -> Info {
                 }
                 _ => None,
             };
-            Info {
-                required: required_of(&sub),
-                exact,
-            }
+            // `x{2,}`: two copies in a row are required, which is longer.
+            let required = match (&sub.exact, r.min >= 2) {
+                (Some(e), true) => product(e, e)
+                    .filter(|p| p.iter().all(|s| !s.is_empty()))
+                    .or_else(|| required_of(&sub)),
+                _ => required_of(&sub),
+            };
+            Info { required, exact }
         }
         HirKind::Concat(children) => {
             let mut cands: Vec<Set> = Vec::new();

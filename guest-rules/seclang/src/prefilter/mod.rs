@@ -41,20 +41,21 @@ pub(crate) struct Group {
     /// Bytes that can make `transforms` change a value beyond ASCII case
     /// (`None`: any value may change).
     pub triggers: Option<ByteSet>,
+    /// The rules have `multiMatch`: every intermediate value is scanned.
+    pub multi: bool,
     /// All literals of the group's rules.
     pub ac: AhoCorasick,
     /// Per pattern of `ac`: the rule bits it stands for.
     pub pattern_bits: Vec<Vec<u32>>,
     /// 64-bit words a slot of this group needs.
     pub words: usize,
-    /// First word of this group in a per-value scratch array (see
-    /// [`Prefilter::group_words`]).
-    pub scratch: usize,
 }
 
-/// One (group, variable) pair some rule reads (`Prefilter::kind_slots` names the group).
+/// One (group, variable) pair some rule reads.
 #[derive(Debug)]
 pub(crate) struct Slot {
+    /// Index into [`Prefilter::groups`].
+    pub group: u32,
     /// The variable whose values are scanned.
     pub kind: VarKind,
     /// First word of this slot's bits in the transaction's bit array.
@@ -133,12 +134,9 @@ pub(crate) struct Prefilter {
     /// group's transformations leave unchanged (up to ASCII case) is scanned
     /// once for all groups.
     pub global: Option<AhoCorasick>,
-    /// Per pattern of `global`: the (group, bit) pairs it stands for.
+    /// Per pattern of `global`: the (group, bit) pairs it stands for,
+    /// sorted by group.
     pub global_bits: Vec<Vec<(u32, u32)>>,
-    /// Per variable (`kind as usize`): its slots as (group, slot index).
-    pub kind_slots: Vec<Vec<(u32, u32)>>,
-    /// Words of all groups together (the scratch array's length).
-    pub group_words: usize,
     /// Per rule: its TX comparison, if it is one.
     pub tx_compares: Vec<Option<TxCompare>>,
 }
@@ -168,8 +166,8 @@ impl Prefilter {
     pub(crate) fn build(rules: &[Rule]) -> Prefilter {
         // chain id -> (transforms, rules as (rule index, literals)).
         type Members = Vec<(usize, Vec<Vec<u8>>)>;
-        let mut by_chain: Vec<(u32, Vec<TransformFn>, Members)> = Vec::new();
-        let mut chain_pos: HashMap<u32, usize> = HashMap::new();
+        let mut by_chain: Vec<(u32, bool, Vec<TransformFn>, Members)> = Vec::new();
+        let mut chain_pos: HashMap<(u32, bool), usize> = HashMap::new();
         for (i, r) in rules.iter().enumerate() {
             let RuleKind::Rule {
                 targets,
@@ -180,7 +178,7 @@ impl Prefilter {
             else {
                 continue;
             };
-            if *negate || r.actions.multi_match || targets.is_empty() {
+            if *negate || targets.is_empty() {
                 continue;
             }
             if !targets.iter().all(scannable) {
@@ -189,21 +187,29 @@ impl Prefilter {
             let Some(lits) = op.required_literals() else {
                 continue;
             };
-            let pos = *chain_pos.entry(r.transform_chain).or_insert_with(|| {
-                by_chain.push((r.transform_chain, r.transforms.clone(), Vec::new()));
-                by_chain.len() - 1
-            });
-            by_chain[pos].2.push((i, lits));
+            // A set holding a byte that ordinary values are full of would
+            // pass nearly every value while slowing every scan: the rule
+            // just runs.
+            if lits.iter().any(|l| literals::rarity(l) == 0) {
+                continue;
+            }
+            let multi = r.actions.multi_match;
+            let pos = *chain_pos
+                .entry((r.transform_chain, multi))
+                .or_insert_with(|| {
+                    by_chain.push((r.transform_chain, multi, r.transforms.clone(), Vec::new()));
+                    by_chain.len() - 1
+                });
+            by_chain[pos].3.push((i, lits));
         }
         let mut pf = Prefilter {
             rules: (0..rules.len()).map(|_| None).collect(),
-            kind_slots: (0..VarKind::COUNT).map(|_| Vec::new()).collect(),
             ..Prefilter::default()
         };
         let mut global_patterns: Vec<Vec<u8>> = Vec::new();
         let mut global_index: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut slot_of: HashMap<(u32, VarKind), u32> = HashMap::new();
-        for (chain, transforms, members) in by_chain {
+        for (chain, multi, transforms, members) in by_chain {
             let mut patterns: Vec<Vec<u8>> = Vec::new();
             let mut pattern_bits: Vec<Vec<u32>> = Vec::new();
             let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -241,9 +247,8 @@ impl Prefilter {
                 ac,
                 pattern_bits,
                 words,
-                scratch: pf.group_words,
+                multi,
             });
-            pf.group_words += words;
             for (bit, (rule, _)) in members.iter().enumerate() {
                 let RuleKind::Rule { targets, .. } = &rules[*rule].kind else {
                     continue;
@@ -252,13 +257,12 @@ impl Prefilter {
                 for t in targets {
                     let s = *slot_of.entry((group, t.kind)).or_insert_with(|| {
                         pf.slots.push(Slot {
+                            group,
                             kind: t.kind,
                             offset: pf.words as u32,
                         });
                         pf.words += words;
-                        let s = pf.slots.len() as u32 - 1;
-                        pf.kind_slots[t.kind as usize].push((group, s));
-                        s
+                        pf.slots.len() as u32 - 1
                     });
                     if !slots.contains(&s) {
                         slots.push(s);
@@ -270,10 +274,14 @@ impl Prefilter {
                 });
             }
         }
+        for bits in &mut pf.global_bits {
+            bits.sort_unstable();
+        }
         pf.tx_compares = rules.iter().map(TxCompare::of).collect();
         pf.global = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&global_patterns)
             .ok();
         pf

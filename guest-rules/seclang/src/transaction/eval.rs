@@ -195,7 +195,7 @@ impl<'r> Transaction<'r> {
             };
             for v in candidates {
                 let (hit, caps) = {
-                    let mut expand = |m: &crate::macros::Macro| self.expand(m);
+                    let mut expand = |m: &crate::macros::Macro| self.expand_shared(m);
                     let mut ctx = OpContext {
                         capture: link.actions.capture,
                         captures: Vec::new(),
@@ -287,14 +287,21 @@ impl<'r> Transaction<'r> {
 
     /// multiMatch: the value before and after each transformation that changed it.
     fn transform_steps(&mut self, link: &Rule, value: &Bytes) -> Vec<Bytes> {
+        Self::transform_steps_with(&link.transforms, value)
+    }
+
+    /// multiMatch: the value before and after each of `transforms` that changed it.
+    pub(crate) fn transform_steps_with(
+        transforms: &[crate::transform::TransformFn],
+        value: &Bytes,
+    ) -> Vec<Bytes> {
         let mut out = vec![value.clone()];
-        let mut cur: Vec<u8> = value.to_vec();
-        for f in &link.transforms {
-            if let std::borrow::Cow::Owned(o) = f(&cur)
+        for f in transforms {
+            let cur: &[u8] = out.last().expect("holds the value");
+            if let std::borrow::Cow::Owned(o) = f(cur)
                 && o != cur
             {
-                cur = o;
-                out.push(Rc::from(cur.as_slice()));
+                out.push(Rc::from(o));
             }
         }
         out

@@ -130,7 +130,7 @@ pub struct EvalStats {
     pub rules_run: u32,
     /// Operator calls.
     pub operator_calls: u32,
-    /// Variables whose prefilter slots were filled (one scan of their values each).
+    /// Variables whose values the prefilter scanned (once per change of their data).
     pub slots_filled: u32,
 }
 
@@ -223,9 +223,11 @@ pub struct Transaction<'r> {
     /// Per variable: bumped whenever its data changes (prefilter slots are
     /// stale when a source's count moved).
     pub(crate) kind_gen: [u32; VarKind::COUNT],
-    /// Per variable: the data stamp its prefilter slots were filled for
+    /// Per variable: its values as the prefilter's global scan saw them.
+    pub(crate) pf_scans: Vec<Option<prefilter::KindScan>>,
+    /// Per prefilter slot: the data stamp its bits were filled for
     /// (`u64::MAX`: not yet).
-    pub(crate) pf_stamp: [u64; VarKind::COUNT],
+    pub(crate) pf_slot_stamp: Vec<u64>,
     /// The prefilter slots' bits.
     pub(crate) pf_bits: Vec<u64>,
     pub(crate) stats: EvalStats,
@@ -268,7 +270,8 @@ impl<'r> Transaction<'r> {
             highest_severity: 255,
             current: None,
             kind_gen: [0; VarKind::COUNT],
-            pf_stamp: [u64::MAX; VarKind::COUNT],
+            pf_scans: (0..VarKind::COUNT).map(|_| None).collect(),
+            pf_slot_stamp: vec![u64::MAX; rs.prefilter.slots.len()],
             pf_bits: vec![0; rs.prefilter.words],
             stats: EvalStats::default(),
         };

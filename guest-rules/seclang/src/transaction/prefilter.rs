@@ -1,11 +1,27 @@
-//! The run-time half of the [`crate::prefilter`]: filling slots and asking
-//! whether a rule may match.
+//! The run-time half of the [`crate::prefilter`]: scanning a variable's
+//! values once, filling the slots the reached rules need, and asking whether
+//! a rule may match.
 
 use super::{Bytes, Transaction};
 use crate::operators::atoi;
 use crate::prefilter::sources;
 use crate::transform::ByteSet;
 use crate::variables::{KeySel, VarKind};
+
+/// One value of a variable, scanned once with the automaton of all literals.
+pub(crate) struct ScannedValue {
+    value: Bytes,
+    /// The bytes it holds (to tell which transformation lists leave it as is).
+    bytes: ByteSet,
+    /// Patterns of the global automaton found in it, each once.
+    patterns: Vec<u32>,
+}
+
+/// A variable's scanned values, valid while its data stamp is unchanged.
+pub(crate) struct KindScan {
+    stamp: u64,
+    values: Vec<ScannedValue>,
+}
 
 impl Transaction<'_> {
     /// False when the prefilter shows that the first link of rule `idx`
@@ -27,9 +43,9 @@ impl Transaction<'_> {
         let word = (f.bit / 64) as usize;
         let mask = 1u64 << (f.bit % 64);
         f.slots.iter().any(|&s| {
-            let slot = &rs.prefilter.slots[s as usize];
-            self.fill(slot.kind);
-            self.pf_bits[slot.offset as usize + word] & mask != 0
+            self.fill_slot(s as usize);
+            let off = rs.prefilter.slots[s as usize].offset as usize;
+            self.pf_bits[off + word] & mask != 0
         })
     }
 
@@ -43,83 +59,110 @@ impl Transaction<'_> {
         s
     }
 
-    /// Fills every slot of `kind` if its data changed since the last fill.
-    ///
-    /// Each value is scanned once with the automaton of all literals; a group
-    /// whose transformations leave the value unchanged (up to ASCII case,
-    /// which the scan ignores) takes its bits from that scan, the others scan
-    /// their own transformed value.
-    fn fill(&mut self, kind: VarKind) {
-        let stamp = self.stamp(kind);
-        if self.pf_stamp[kind as usize] == stamp {
+    /// Scans the values of `kind` with the global automaton, unless done for
+    /// its current data.
+    fn scan_kind(&mut self, kind: VarKind, stamp: u64) {
+        if self.pf_scans[kind as usize]
+            .as_ref()
+            .is_some_and(|s| s.stamp == stamp)
+        {
             return;
         }
-        self.pf_stamp[kind as usize] = stamp;
         self.stats.slots_filled += 1;
-        let pf = &self.rs.prefilter;
-        let slots = &pf.kind_slots[kind as usize];
-        for &(g, s) in slots {
-            let off = pf.slots[s as usize].offset as usize;
-            let words = pf.groups[g as usize].words;
-            self.pf_bits[off..off + words].fill(0);
-        }
-        // XML: text nodes and attribute values together (the slot serves
-        // both `XML:/*` and `XML://@*`).
+        // XML: text nodes and attribute values together (a slot serves both
+        // `XML:/*` and `XML://@*`).
         let key = if kind == VarKind::Xml {
             KeySel::XPath(String::new())
         } else {
             KeySel::All
         };
-        // Per value: the bits of every group as the global scan found them.
-        let mut scratch = vec![0u64; pf.group_words];
-        // Patterns seen in the value (each fans out to its rules once).
+        let pf = &self.rs.prefilter;
         let mut seen = vec![0u64; pf.global_bits.len().div_ceil(64)];
-        let mut seen_list: Vec<usize> = Vec::new();
-        for target in self.entries(kind, &key) {
-            let v = target.value;
-            scratch.fill(0);
-            if let Some(global) = &pf.global {
-                for m in global.find_overlapping_iter(&v[..]) {
-                    let p = m.pattern().as_usize();
-                    if seen[p / 64] & (1 << (p % 64)) == 0 {
-                        seen[p / 64] |= 1 << (p % 64);
-                        seen_list.push(p);
+        let values = self
+            .entries(kind, &key)
+            .into_iter()
+            .map(|t| {
+                let mut patterns = Vec::new();
+                if let Some(global) = &pf.global {
+                    for m in global.find_overlapping_iter(&t.value[..]) {
+                        let p = m.pattern().as_usize();
+                        if seen[p / 64] & (1 << (p % 64)) == 0 {
+                            seen[p / 64] |= 1 << (p % 64);
+                            patterns.push(p as u32);
+                        }
+                    }
+                    for &p in &patterns {
+                        seen[p as usize / 64] = 0;
                     }
                 }
-                for p in seen_list.drain(..) {
-                    seen[p / 64] = 0;
-                    for &(g, bit) in &pf.global_bits[p] {
-                        let at = pf.groups[g as usize].scratch + (bit / 64) as usize;
-                        scratch[at] |= 1 << (bit % 64);
-                    }
+                ScannedValue {
+                    bytes: ByteSet::of(&t.value),
+                    value: t.value,
+                    patterns,
                 }
-            }
-            let bytes = ByteSet::of(&v);
-            for &(g, s) in slots {
-                let group = &pf.groups[g as usize];
-                let off = pf.slots[s as usize].offset as usize;
-                // Unchanged up to case when no trigger byte is present (no
-                // need to run the transformations), else compare.
-                let unchanged = group.triggers.is_some_and(|t| !t.intersects(bytes)) || {
-                    let t: Bytes = self.transform_with(group.chain, &group.transforms, &v);
-                    if t.eq_ignore_ascii_case(&v) {
+            })
+            .collect();
+        self.pf_scans[kind as usize] = Some(KindScan { stamp, values });
+    }
+
+    /// Fills slot `s` (one group, one variable) unless done for its data.
+    ///
+    /// A value that the group's transformations leave unchanged up to ASCII
+    /// case (no trigger byte in it, or equal after transforming) takes its
+    /// bits from the variable's global scan; any other value is transformed
+    /// (every intermediate value for `multiMatch`) and scanned with the
+    /// group's own automaton.
+    fn fill_slot(&mut self, s: usize) {
+        let pf = &self.rs.prefilter;
+        let slot = &pf.slots[s];
+        let stamp = self.stamp(slot.kind);
+        if self.pf_slot_stamp[s] == stamp {
+            return;
+        }
+        self.pf_slot_stamp[s] = stamp;
+        self.scan_kind(slot.kind, stamp);
+        let g = slot.group;
+        let group = &pf.groups[g as usize];
+        let off = slot.offset as usize;
+        self.pf_bits[off..off + group.words].fill(0);
+        let scan = self.pf_scans[slot.kind as usize]
+            .take()
+            .expect("scanned above");
+        let set = |bits: &mut [u64], bit: u32| bits[(bit / 64) as usize] |= 1 << (bit % 64);
+        for sv in &scan.values {
+            let unchanged = group.triggers.is_some_and(|t| !t.intersects(sv.bytes));
+            let unchanged = unchanged
+                || (!group.multi && {
+                    let t: Bytes = self.transform_with(group.chain, &group.transforms, &sv.value);
+                    if t.eq_ignore_ascii_case(&sv.value) {
                         true
                     } else {
                         for m in group.ac.find_overlapping_iter(&t[..]) {
                             for &bit in &group.pattern_bits[m.pattern().as_usize()] {
-                                self.pf_bits[off + (bit / 64) as usize] |= 1 << (bit % 64);
+                                set(&mut self.pf_bits[off..], bit);
                             }
                         }
                         false
                     }
-                };
-                if unchanged {
-                    let from = &scratch[group.scratch..group.scratch + group.words];
-                    for (w, x) in self.pf_bits[off..off + group.words].iter_mut().zip(from) {
-                        *w |= x;
+                });
+            if unchanged {
+                for &p in &sv.patterns {
+                    let hits = &pf.global_bits[p as usize];
+                    let from = hits.partition_point(|&(hg, _)| hg < g);
+                    for &(_, bit) in hits[from..].iter().take_while(|&&(hg, _)| hg == g) {
+                        set(&mut self.pf_bits[off..], bit);
+                    }
+                }
+            } else if group.multi {
+                for step in Self::transform_steps_with(&group.transforms, &sv.value) {
+                    for m in group.ac.find_overlapping_iter(&step[..]) {
+                        for &bit in &group.pattern_bits[m.pattern().as_usize()] {
+                            set(&mut self.pf_bits[off..], bit);
+                        }
                     }
                 }
             }
         }
+        self.pf_scans[slot.kind as usize] = Some(scan);
     }
 }

@@ -321,6 +321,21 @@ impl<'r> Transaction<'r> {
         self.expand_cow(m).into_owned()
     }
 
+    /// Expands a macro into a shared value: a lone `%{tx.key}` is TX's own
+    /// value (no copy).
+    pub(crate) fn expand_shared(&self, m: &crate::macros::Macro) -> Bytes {
+        if let [crate::macros::Part::Var { name, key: Some(k) }] = m.parts()
+            && name == "tx"
+        {
+            return self
+                .tx
+                .get(k.as_str())
+                .cloned()
+                .unwrap_or_else(|| Rc::from(&[][..]));
+        }
+        Rc::from(self.expand_cow(m).as_ref())
+    }
+
     /// Expands a macro, borrowing it when it is literal.
     pub(crate) fn expand_cow<'m>(&self, m: &'m crate::macros::Macro) -> std::borrow::Cow<'m, [u8]> {
         match m.as_literal() {

@@ -124,6 +124,36 @@ fn main() {
         return;
     }
     println!("benign GET, 8 headers: {:.0} µs", median_us(&h, &get, 400));
+    // The whole exchange, as the host runs it: on_request, then on_response
+    // with a small HTML page (phases 3-5).
+    let resp = edgewaf_sdk::Response {
+        status: 200,
+        headers: vec![
+            edgewaf_sdk::Header {
+                name: "content-type".into(),
+                value: b"text/html".to_vec(),
+            },
+            edgewaf_sdk::Header {
+                name: "content-length".into(),
+                value: b"29".to_vec(),
+            },
+        ],
+        body: b"<html><body>ok</body></html>\n".to_vec(),
+        body_truncated: false,
+    };
+    let mut times: Vec<f64> = (0..400)
+        .map(|_| {
+            let t = Instant::now();
+            assert!(h.on_request(&get).is_allow());
+            assert!(h.on_response(&get, &resp).is_allow());
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "benign GET + 29 B HTML response (phases 1-5): {:.0} µs",
+        times[times.len() / 2]
+    );
     println!(
         "{} B urlencoded POST: {:.0} µs",
         form.len(),

@@ -63,6 +63,14 @@ impl RuleSet {
         self.prefilter = crate::prefilter::Prefilter::build(&self.rules);
     }
 
+    /// Turns the prefilter off: every rule runs (for comparisons and
+    /// debugging; the results are the same, only slower).
+    pub fn disable_prefilter(&mut self) {
+        self.prefilter = crate::prefilter::Prefilter::build(&[]);
+        self.prefilter.rules = (0..self.rules.len()).map(|_| None).collect();
+        self.prefilter.tx_compares = (0..self.rules.len()).map(|_| None).collect();
+    }
+
     /// How many rules the prefilter can skip without running them.
     pub fn prefiltered_rules(&self) -> usize {
         self.prefilter.filtered()

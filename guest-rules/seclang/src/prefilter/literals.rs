@@ -101,7 +101,7 @@ fn score(s: &Set) -> (usize, u8, std::cmp::Reverse<usize>) {
 /// or common punctuation, 1 for other single bytes, 2 for longer strings.
 pub fn rarity(s: &[u8]) -> u8 {
     match s {
-        [b] if b.is_ascii_alphanumeric() || b" /.-_=&;,:()+%?'\"@\t".contains(b) => 0,
+        [b] if b.is_ascii_alphanumeric() || b" /.-_=&;,:+%\t".contains(b) => 0,
         [_] => 1,
         _ => 2,
     }

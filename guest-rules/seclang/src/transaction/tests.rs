@@ -257,3 +257,102 @@ fn include_globs_and_update_target() {
     assert_eq!(e.line, 2, "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The prefilter skips only rules that cannot match: each case below is a
+/// rule the prefilter handles (literals, transformations, multiMatch, TX
+/// comparisons), run once where it must match and once where it must not,
+/// and compared with the same rule behind a `@rx` the prefilter cannot use.
+mod prefilter {
+    use super::*;
+
+    /// Matched ids, checked against the same rules with the prefilter off.
+    fn ids(rules: &str, uri: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u32> {
+        let text = format!("{BASE}{rules}");
+        let (ids, _, rs) = run(&text, uri, headers, body);
+        assert!(
+            rs.prefiltered_rules() > 0,
+            "no rule was prefiltered: {rules}"
+        );
+        let mut plain = RuleSet::from_text("test", &text).unwrap();
+        plain.disable_prefilter();
+        assert_eq!(plain.prefiltered_rules(), 0);
+        let mut tx = Transaction::new(&plain, "t1");
+        tx.process_uri(
+            if body.is_empty() { "GET" } else { "POST" },
+            uri,
+            "HTTP/1.1",
+        );
+        for (n, v) in headers {
+            tx.add_request_header(n, v.as_bytes());
+        }
+        tx.process_request_headers();
+        tx.append_request_body(body);
+        tx.process_request_body();
+        let unfiltered: Vec<(u32, bool)> = tx
+            .matched_rules()
+            .iter()
+            .map(|m| (m.id, m.logged))
+            .collect();
+        assert_eq!(
+            ids, unfiltered,
+            "prefilter changed the outcome of {rules} on {uri}"
+        );
+        ids.into_iter().map(|(id, _)| id).collect()
+    }
+
+    #[test]
+    fn literal_found_only_after_transformation() {
+        let r =
+            "SecRule ARGS \"@rx <script\" \"id:100,phase:2,t:none,t:urlDecodeUni,t:lowercase\"\n";
+        assert_eq!(ids(r, "/?q=%3CSCRIPT%3E", &[], b""), vec![100]);
+        assert_eq!(ids(r, "/?q=script", &[], b""), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn case_and_collections() {
+        let r = "SecRule REQUEST_HEADERS|ARGS_NAMES \"@rx (?i)union\\s+select\" \"id:100,phase:2,t:none\"\n";
+        assert_eq!(ids(r, "/", &[("x-a", "1 UNION  SELECT 2")], b""), vec![100]);
+        assert_eq!(ids(r, "/?UnIoN%20SeLeCt=1", &[], b""), vec![100]); // names are decoded
+        assert_eq!(ids(r, "/?UnIoN+SeLeCt=1", &[], b""), vec![100]);
+        assert_eq!(ids(r, "/?union=select", &[], b""), Vec::<u32>::new());
+        assert_eq!(ids(r, "/", &[("x-a", "union")], b""), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn multi_match_scans_intermediate_values() {
+        // "%2561" decodes once to "%61" (holding the literal) and twice to "a".
+        let r = "SecRule ARGS \"@contains %61\" \"id:100,phase:2,t:none,t:urlDecode,t:urlDecode,multiMatch\"\n";
+        assert_eq!(ids(r, "/?q=%252561", &[], b""), vec![100]);
+        assert_eq!(ids(r, "/?q=abc", &[], b""), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn body_arguments_after_the_headers_phase() {
+        // The same slot (ARGS) is filled in phase 1 and again once the body
+        // added its arguments.
+        let r = "SecRule ARGS \"@pm evil\" \"id:100,phase:1,t:none\"\nSecRule ARGS \"@pm evil\" \"id:101,phase:2,t:none\"\n";
+        let ct = [("content-type", "application/x-www-form-urlencoded")];
+        assert_eq!(ids(r, "/?a=1", &ct, b"b=EVIL"), vec![101]);
+        assert_eq!(ids(r, "/?a=evil", &ct, b"b=1"), vec![100, 101]);
+    }
+
+    #[test]
+    fn tx_comparisons() {
+        let r = "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.level=2\"\n\
+                 SecRule TX:level \"@lt 3\" \"id:100,phase:1,t:none\"\n\
+                 SecRule TX:level \"@ge 3\" \"id:101,phase:1,t:none\"\n\
+                 SecRule &TX:missing \"@eq 0\" \"id:102,phase:1,t:none\"\n\
+                 SecRule TX:missing \"@lt 1\" \"id:103,phase:1,t:none\"\n";
+        assert_eq!(ids(r, "/", &[], b""), vec![1, 100, 102]);
+    }
+
+    #[test]
+    fn skipped_rules_reset_matched_vars_as_a_miss_does() {
+        // 101 is skipped by the prefilter; the chain of 102 must not see the
+        // MATCHED_VARS of 100.
+        let r = "SecRule ARGS \"@contains abc\" \"id:100,phase:2,t:none\"\n\
+                 SecRule ARGS \"@contains zzz\" \"id:101,phase:2,t:none\"\n\
+                 SecAction \"id:102,phase:2,chain\"\n  SecRule &MATCHED_VARS \"@eq 0\" \"t:none\"\n";
+        assert_eq!(ids(r, "/?q=abc", &[], b""), vec![100, 102]);
+    }
+}

@@ -132,6 +132,12 @@ pub struct EvalStats {
     pub operator_calls: u32,
     /// Variables whose values the prefilter scanned (once per change of their data).
     pub slots_filled: u32,
+    /// Prefilter slots (transformation list, variable) filled.
+    pub slot_fills: u32,
+    /// Values those slot fills went through.
+    pub slot_values: u32,
+    /// Of those, values transformed and scanned again (not unchanged).
+    pub slot_rescans: u32,
 }
 
 /// A rule that matched, as recorded during evaluation (what it costs to

@@ -128,6 +128,8 @@ impl Transaction<'_> {
         let scan = self.pf_scans[slot.kind as usize]
             .take()
             .expect("scanned above");
+        self.stats.slot_fills += 1;
+        self.stats.slot_values += scan.values.len() as u32;
         let set = |bits: &mut [u64], bit: u32| bits[(bit / 64) as usize] |= 1 << (bit % 64);
         for sv in &scan.values {
             let unchanged = group.triggers.is_some_and(|t| !t.intersects(sv.bytes));
@@ -145,6 +147,9 @@ impl Transaction<'_> {
                         false
                     }
                 });
+            if !unchanged {
+                self.stats.slot_rescans += 1;
+            }
             if unchanged {
                 for &p in &sv.patterns {
                     let hits = &pf.global_bits[p as usize];

@@ -47,6 +47,9 @@ pub struct Rule {
     pub transforms: Vec<TransformFn>,
     /// Interned id of the transformation list (for the per-transaction cache).
     pub transform_chain: u32,
+    /// Bytes that can make `transforms` change a value at all (`None`: any
+    /// value may change); a value without them skips the transformations.
+    pub transform_triggers: Option<crate::transform::ByteSet>,
     /// The disruptive action in effect (`block` and none resolved to the phase default).
     pub disruptive: Disruptive,
     /// Log when matched.

@@ -24,7 +24,7 @@ impl Operator for ContainsWord {
             return false;
         }
         for i in 0..=input.len() - arg.len() {
-            if &input[i..i + arg.len()] == &arg[..] {
+            if input[i..i + arg.len()] == arg[..] {
                 let before = i == 0 || !is_word(input[i - 1]);
                 let after = i + arg.len() == input.len() || !is_word(input[i + arg.len()]);
                 if before && after {

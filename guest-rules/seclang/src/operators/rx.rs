@@ -48,12 +48,12 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
     compile_with_literals(pattern, false).map(|(re, _)| re)
 }
 
+/// A compiled expression and, when asked for, its required literals.
+type Compiled = (Regex, Option<Vec<Vec<u8>>>);
+
 /// Compiles a SecLang regular expression; with `literals`, also works out
 /// the strings every match contains (see [`crate::prefilter::literals`]).
-fn compile_with_literals(
-    pattern: &str,
-    literals: bool,
-) -> Result<(Regex, Option<Vec<Vec<u8>>>), String> {
+fn compile_with_literals(pattern: &str, literals: bool) -> Result<Compiled, String> {
     let bytes_pattern = byte_escapes(pattern);
     let build = |unicode: bool| {
         let p = if unicode { pattern } else { &bytes_pattern };

@@ -181,6 +181,7 @@ impl RuleSetBuilder {
                     actions: Actions::default(),
                     transforms: vec![],
                     transform_chain: 0,
+                    transform_triggers: Some(Default::default()),
                     disruptive: Disruptive::Pass,
                     log: false,
                     chain: None,
@@ -426,6 +427,7 @@ impl RuleSetBuilder {
         }
         names.extend(a.transforms.iter().cloned());
         let (transform_chain, transforms) = self.intern(&names)?;
+        let transform_triggers = crate::transform::chain_exact_triggers(&transforms);
         let default_disruptive = default
             .as_ref()
             .and_then(|d| d.disruptive.clone())
@@ -451,6 +453,7 @@ impl RuleSetBuilder {
             actions: a,
             transforms,
             transform_chain,
+            transform_triggers,
             disruptive,
             log,
             chain: None,

@@ -59,6 +59,7 @@ impl<'r> Transaction<'r> {
                 self.matched_vars.clear();
                 continue;
             }
+            self.current_idx = idx;
             if !self.eval_rule(rule, phase) {
                 continue;
             }
@@ -183,7 +184,13 @@ impl<'r> Transaction<'r> {
         values.clear();
         self.resolve_targets(starter, targets, exclusions, &mut values);
         let mut found: Vec<Target<'r>> = Vec::new();
+        let first = std::ptr::eq(starter, link);
         for t in &values {
+            // The first link of a prefiltered rule: values that cannot hold
+            // one of its literals are not transformed nor tested.
+            if first && self.value_lacks_literals(self.current_idx, t.kind, &t.value) {
+                continue;
+            }
             let single;
             let steps;
             let candidates: &[Bytes] = if link.actions.multi_match {
@@ -240,6 +247,12 @@ impl<'r> Transaction<'r> {
 
     /// Applies the link's transformations, cached per (transformation list, value).
     fn transform(&mut self, link: &Rule, value: &Bytes) -> Bytes {
+        if link
+            .transform_triggers
+            .is_some_and(|t| !t.intersects(crate::transform::ByteSet::of(value)))
+        {
+            return value.clone();
+        }
         self.transform_with(link.transform_chain, &link.transforms, value)
     }
 
@@ -287,6 +300,12 @@ impl<'r> Transaction<'r> {
 
     /// multiMatch: the value before and after each transformation that changed it.
     fn transform_steps(&mut self, link: &Rule, value: &Bytes) -> Vec<Bytes> {
+        if link
+            .transform_triggers
+            .is_some_and(|t| !t.intersects(crate::transform::ByteSet::of(value)))
+        {
+            return vec![value.clone()];
+        }
         Self::transform_steps_with(&link.transforms, value)
     }
 

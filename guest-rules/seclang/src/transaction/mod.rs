@@ -226,6 +226,8 @@ pub struct Transaction<'r> {
     pub(crate) last_phase: u8,
     pub(crate) highest_severity: u8,
     pub(crate) current: Option<&'r crate::rule::Rule>,
+    /// Index of `current` in the rule set.
+    pub(crate) current_idx: usize,
     /// Per variable: bumped whenever its data changes (prefilter slots are
     /// stale when a source's count moved).
     pub(crate) kind_gen: [u32; VarKind::COUNT],
@@ -275,6 +277,7 @@ impl<'r> Transaction<'r> {
             last_phase: 0,
             highest_severity: 255,
             current: None,
+            current_idx: 0,
             kind_gen: [0; VarKind::COUNT],
             pf_scans: (0..VarKind::COUNT).map(|_| None).collect(),
             pf_slot_stamp: vec![u64::MAX; rs.prefilter.slots.len()],

@@ -21,6 +21,8 @@ pub(crate) struct ScannedValue {
 pub(crate) struct KindScan {
     stamp: u64,
     values: Vec<ScannedValue>,
+    /// Value (by the address of its shared bytes) to its index in `values`.
+    index: std::collections::HashMap<usize, u32>,
 }
 
 impl Transaction<'_> {
@@ -47,6 +49,41 @@ impl Transaction<'_> {
             let off = rs.prefilter.slots[s as usize].offset as usize;
             self.pf_bits[off + word] & mask != 0
         })
+    }
+
+    /// True when the prefilter shows that `value` (of variable `kind`, before
+    /// transformations) cannot match the first link of prefiltered rule
+    /// `idx`: the rule's transformations leave it unchanged up to case and
+    /// the global scan found none of the rule's literals in it. False when
+    /// that is not known.
+    pub(crate) fn value_lacks_literals(&self, idx: usize, kind: VarKind, value: &Bytes) -> bool {
+        let pf = &self.rs.prefilter;
+        let Some(f) = &pf.rules[idx] else {
+            return false;
+        };
+        let Some(scan) = &self.pf_scans[kind as usize] else {
+            return false;
+        };
+        if scan.stamp != self.stamp(kind) {
+            return false;
+        }
+        let Some(&i) = scan.index.get(&(value.as_ptr() as usize)) else {
+            return false;
+        };
+        let sv = &scan.values[i as usize];
+        if !Bytes::ptr_eq(&sv.value, value) {
+            return false;
+        }
+        let group = pf.slots[f.slots[0] as usize].group;
+        let unchanged = pf.groups[group as usize]
+            .triggers
+            .is_some_and(|t| !t.intersects(sv.bytes));
+        unchanged
+            && !sv.patterns.iter().any(|&p| {
+                pf.global_bits[p as usize]
+                    .binary_search(&(group, f.bit))
+                    .is_ok()
+            })
     }
 
     /// The data stamp of a variable: changes whenever its sources change.
@@ -101,8 +138,17 @@ impl Transaction<'_> {
                     patterns,
                 }
             })
+            .collect::<Vec<_>>();
+        let index = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.value.as_ptr() as usize, i as u32))
             .collect();
-        self.pf_scans[kind as usize] = Some(KindScan { stamp, values });
+        self.pf_scans[kind as usize] = Some(KindScan {
+            stamp,
+            values,
+            index,
+        });
     }
 
     /// Fills slot `s` (one group, one variable) unless done for its data.

@@ -170,6 +170,26 @@ pub fn chain_identity_triggers(chain: &[TransformFn]) -> Option<ByteSet> {
     })
 }
 
+/// The bytes that can make a list of transformations change its input at
+/// all (case included): an input holding none of them comes out unchanged.
+/// `None` when any input may change.
+pub fn chain_exact_triggers(chain: &[TransformFn]) -> Option<ByteSet> {
+    let upper = ByteSet::default().with(b'A'..=b'Z');
+    let lower = ByteSet::default().with(b'a'..=b'z');
+    chain.iter().try_fold(ByteSet::default(), |acc, f| {
+        let name = TRANSFORMATIONS
+            .iter()
+            .find(|(_, g)| *f as usize == *g as usize)
+            .map(|(n, _)| *n)?;
+        let case = match name {
+            "lowercase" | "cmdLine" => upper,
+            "uppercase" => lower,
+            _ => ByteSet::default(),
+        };
+        Some(acc.union(identity_triggers(name)?).union(case))
+    })
+}
+
 /// Other spellings SecLang accepts: `(alias, canonical name)`.
 const ALIASES: &[(&str, &str)] = &[
     ("normalisePath", "normalizePath"),
@@ -430,6 +450,17 @@ mod tests {
             Some(ByteSet::default().with(*b"%+"))
         );
         assert_eq!(chain_identity_triggers(&[lookup("md5").unwrap()]), None);
+        // Exact: inputs without the triggers come out byte for byte the same.
+        for (name, f) in TRANSFORMATIONS {
+            let Some(t) = chain_exact_triggers(&[*f]) else {
+                continue;
+            };
+            for s in samples {
+                if !t.intersects(ByteSet::of(s)) {
+                    assert_eq!(&*f(s), *s, "{name} changed {s:?} without a trigger");
+                }
+            }
+        }
     }
 
     #[test]

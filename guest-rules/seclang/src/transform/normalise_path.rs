@@ -9,6 +9,10 @@ use super::finish;
 use std::borrow::Cow;
 
 pub(super) fn normalise_path(input: &[u8]) -> Cow<'_, [u8]> {
+    // No dot and no doubled slash: no segment to remove.
+    if !input.contains(&b'.') && !input.windows(2).any(|w| w == b"//") {
+        return Cow::Borrowed(input);
+    }
     let mut buf = input.to_vec();
     normalise_in_place(&mut buf);
     finish(input, buf)

@@ -16,7 +16,7 @@ WASMTIME_CLI_VERSION := 48.0.8
 EDGEWAF_ADMIN_TOKEN ?= dev-admin-token
 export EDGEWAF_ADMIN_TOKEN
 
-.PHONY: run test setup setup-wasmtime guests host edge edge-spin serve-edge fmt clippy clean bench
+.PHONY: run test setup setup-wasmtime guests host edge edge-spin serve-edge fmt clippy clean bench bench-density
 
 ## Install what is missing: the wasm32-wasip2 target, and redis-server (the
 ## shared-state tests start their own on 127.0.0.1; apt as root, else sudo).
@@ -87,6 +87,12 @@ bench: guests host
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q wrk; }
 	PEER='$(PEER)' PEER_DIR='$(PEER_DIR)' BENCH_SECS='$(BENCH_SECS)' python3 bench/bench.py
+
+## Density benchmark (not a test): N = 10, 100, 1000 CRS tenants in one
+## process from one snapshot; load time per tenant, RSS, verdicts of a random
+## sample (DENSITY_N=10,100 to choose; DENSITY_FRESH=1 rebuilds the snapshot).
+bench-density: guests
+	$(CARGO) bench -p edgewaf --bench density
 
 fmt:
 	$(CARGO) fmt --all

@@ -51,6 +51,7 @@ impl App {
             .with_context(|| format!("[state] backend {:?}", config.state.backend))?;
         let store = Store::new(&config.state.dir);
         let runtime = Runtime::with_cache(state.clone(), Some(store.clone()))?;
+        runtime.set_idle_instances(config.state.idle_instances);
         let loader =
             Loader::new(runtime, config.policies.modules.clone()).with_store(store.clone());
         let registry = Arc::new(Registry::default());

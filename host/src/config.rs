@@ -89,6 +89,15 @@ pub struct StateConfig {
     /// `redis_retry_ms = 1000`: while Redis is unreachable, how often to try it again.
     #[serde(default = "default_redis_retry_ms")]
     pub redis_retry_ms: u64,
+    /// `idle_instances = 64`: initialised policy instances kept idle across
+    /// all tenants; past it the one idle the longest is dropped (its tenant
+    /// makes a new one when needed, from a snapshot in about a millisecond).
+    #[serde(default = "default_idle_instances")]
+    pub idle_instances: usize,
+}
+
+fn default_idle_instances() -> usize {
+    crate::runtime::IDLE_INSTANCES
 }
 
 /// `[state] backend`.
@@ -114,6 +123,7 @@ impl Default for StateConfig {
             redis_prefix: default_redis_prefix(),
             redis_timeout_ms: default_redis_timeout_ms(),
             redis_retry_ms: default_redis_retry_ms(),
+            idle_instances: default_idle_instances(),
         }
     }
 }
@@ -519,9 +529,18 @@ pub struct PolicyConfig {
     /// against the tenant file).
     #[serde(default)]
     pub mounts: BTreeMap<String, PathBuf>,
+    /// `snapshot = false`: never start this policy from a pre-initialised
+    /// snapshot (for a policy that keeps files or streams open across `init`).
+    /// Default `true`: a slow `init` is snapshotted, see README "Snapshots".
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub snapshot: bool,
     /// `[policy.config]`: handed to the policy's `init` as JSON.
     #[serde(default = "empty_table")]
     pub config: toml::Value,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn empty_table() -> toml::Value {

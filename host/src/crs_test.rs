@@ -69,6 +69,7 @@ pub async fn run(
                 init_deadline_ms: 120_000,
                 max_instances: 1,
             },
+            source: None,
         })
         .await?;
     eprintln!("loaded the CRS component in {:.2?}", started.elapsed());

@@ -86,6 +86,11 @@ enum Command {
         /// the build tree's target/wasm32-wasip2/release).
         #[arg(long, env = "EDGEWAF_BUNDLE_PARTS")]
         parts: Option<PathBuf>,
+        /// Bundle the policies as they are, instead of snapshots taken after
+        /// their `init` (then each new instance runs `init`, and mounted files
+        /// must be mounted at run time).
+        #[arg(long)]
+        no_snapshot: bool,
     },
     /// Serve a wasi:http component (e.g. a bundle) over HTTP/1.1, a fresh
     /// instance per request, as `wasmtime serve` does.
@@ -247,6 +252,7 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             output,
             platform,
             parts,
+            no_snapshot,
         } => {
             let opts = edgewaf::bundle::Options {
                 policies,
@@ -254,8 +260,9 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
                 output,
                 platform,
                 parts: parts.unwrap_or_else(edgewaf::bundle::default_parts_dir),
+                snapshot: !no_snapshot,
             };
-            let report = edgewaf::bundle::bundle(&opts)?;
+            let report = edgewaf::bundle::bundle(&opts).await?;
             println!(
                 "wrote {} ({} bytes, exports {}): {}",
                 opts.output.display(),
@@ -263,6 +270,18 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
                 report.handler,
                 report.chain.join(" -> ")
             );
+            if !report.snapshot_init_ms.is_empty() {
+                let times: Vec<String> = report
+                    .chain
+                    .iter()
+                    .zip(&report.snapshot_init_ms)
+                    .map(|(n, ms)| format!("{n} {ms} ms"))
+                    .collect();
+                println!(
+                    "snapshotted after init ({}): no init and no mounts at run time",
+                    times.join(", ")
+                );
+            }
             for (guest, host) in &report.mounts {
                 println!(
                     "mount needed: {} at {guest} (wasmtime serve --dir {}::{guest}; Spin: files = [{{ source = \"{}\", destination = \"{guest}\" }}])",

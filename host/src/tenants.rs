@@ -227,6 +227,7 @@ impl Loader {
             config_json,
             mounts,
             limits,
+            source: p.snapshot.then(|| bytes.into()),
         };
         self.runtime
             .load_policy(spec)

@@ -34,8 +34,19 @@ fn wasmtime_cli() -> PathBuf {
 
 /// Runs `edgewaf bundle`; returns its stdout.
 fn bundle(out: &Path, policies: &[&str], config: &Path, platform: &str) -> String {
+    bundle_with(out, policies, config, platform, &[])
+}
+
+/// [`bundle`] with extra arguments (`--no-snapshot`).
+fn bundle_with(
+    out: &Path,
+    policies: &[&str],
+    config: &Path,
+    platform: &str,
+    extra: &[&str],
+) -> String {
     let mut cmd = edgewaf();
-    cmd.arg("bundle");
+    cmd.arg("bundle").args(extra);
     for p in policies {
         cmd.arg("--policy").arg(module(p));
     }
@@ -271,14 +282,9 @@ fn signatures_bundle_runs_the_same_under_wasmtime_serve_and_the_edgewaf_host() {
     );
 }
 
-/// The CRS policy bundled the same way (rule files mounted at /crs) blocks the
-/// same attacks under both runtimes.
-#[test]
-fn crs_bundle_blocks_the_same_attacks_under_both_runtimes() {
-    let crs = crs_dir();
-    let dir = tempfile::tempdir().unwrap();
-    let echo = Echo::start();
-    let tenant = dir.path().join("api.toml");
+/// The CRS tenant file of the bundle tests: rule files mounted at /crs.
+fn crs_tenant(dir: &Path) -> PathBuf {
+    let tenant = dir.join("api.toml");
     std::fs::write(
         &tenant,
         format!(
@@ -286,17 +292,29 @@ fn crs_bundle_blocks_the_same_attacks_under_both_runtimes() {
              [[policy]]\nmodule = \"crs\"\nmounts = {{ \"/crs\" = {:?} }}\n\
              [policy.config]\nrules = [\"/crs/crs-setup.conf.example\", \"/crs/rules/*.conf\"]\n\
              paranoia_level = 1\n",
-            crs.display().to_string()
+            crs_dir().display().to_string()
         ),
     )
     .unwrap();
+    tenant
+}
+
+/// The CRS policy bundled the same way blocks the same attacks under both
+/// runtimes. The bundle is a snapshot (the default): the rules were read and
+/// parsed at bundle time, so the runtimes mount nothing.
+#[test]
+fn crs_bundle_blocks_the_same_attacks_under_both_runtimes() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = Echo::start();
+    let tenant = crs_tenant(dir.path());
     let out = dir.path().join("api.wasm");
     let report = bundle(&out, &["crs"], &tenant, "wasi");
-    assert!(report.contains("mount needed"), "{report}");
+    assert!(report.contains("snapshotted after init (crs "), "{report}");
+    assert!(!report.contains("mount needed"), "{report}");
 
     let mut results = Vec::new();
     for rt in [Runtime::WasmtimeServe, Runtime::EdgewafHost] {
-        let served = serve(rt, &out, &echo.addr, &[(crs.clone(), "/crs")], dir.path());
+        let served = serve(rt, &out, &echo.addr, &[], dir.path());
         let statuses = run_cases(&served, "api.localhost", rt);
         let log = served.log();
         assert!(
@@ -308,6 +326,88 @@ fn crs_bundle_blocks_the_same_attacks_under_both_runtimes() {
         results.push(statuses);
     }
     assert_eq!(results[0], results[1]);
+}
+
+/// p50 of `n` sequential requests, ms.
+fn p50_ms(addr: &str, raw: &str, want: u16, n: usize) -> f64 {
+    let mut times: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            let r = send(addr, raw);
+            assert_eq!(r.status, want, "{}", r.body);
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[n / 2]
+}
+
+/// A bundle to compare: name, policies, tenant file, Host, mounts when plain.
+type BundleCase<'a> = (
+    &'a str,
+    &'a [&'a str],
+    &'a Path,
+    &'a str,
+    Vec<(PathBuf, &'a str)>,
+);
+
+/// Snapshotted bundles (the default) answer exactly like bundles of the plain
+/// components under `wasmtime serve`, and skip the policies' `init` on every
+/// request. Prints the p50 latency of a benign GET for each (issue 12 goals:
+/// CRS <= 5 ms, shop <= 2 ms; before snapshots 240 ms and 8 ms). Run with
+/// `--nocapture` to see the figures.
+#[test]
+fn snapshotted_bundles_answer_like_plain_ones_and_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = Echo::start();
+    let crs = crs_dir();
+    let api = crs_tenant(dir.path());
+    let shop = repo().join("policies/shop.toml");
+    let bundles: [BundleCase; 2] = [
+        (
+            "shop",
+            &["ip-filter", "signatures"],
+            &shop,
+            "shop.localhost",
+            vec![],
+        ),
+        (
+            "crs",
+            &["crs"],
+            &api,
+            "api.localhost",
+            vec![(crs.clone(), "/crs")],
+        ),
+    ];
+    for (name, policies, tenant, host, mounts) in bundles {
+        let mut p50 = Vec::new();
+        let mut statuses = Vec::new();
+        for snapshot in [true, false] {
+            let out = dir.path().join(format!("{name}-{snapshot}.wasm"));
+            let extra: &[&str] = if snapshot { &[] } else { &["--no-snapshot"] };
+            bundle_with(&out, policies, tenant, "wasi", extra);
+            // The plain bundle reads the rules at run time; the snapshot does not.
+            let dirs = if snapshot { vec![] } else { mounts.clone() };
+            let served = serve(Runtime::WasmtimeServe, &out, &echo.addr, &dirs, dir.path());
+            statuses.push(run_cases(&served, host, Runtime::WasmtimeServe));
+            let benign = get(host, "/products?page=2&sort=price", "");
+            let sqli = get(host, "/item?id=1%27%20OR%20%271%27%3D%271", "");
+            assert_eq!(send(&served.addr, &sqli).status, 403);
+            send(&served.addr, &benign); // warm-up
+            let n = if snapshot { 60 } else { 15 };
+            p50.push(p50_ms(&served.addr, &benign, 200, n));
+        }
+        println!(
+            "{name} bundle under wasmtime serve, benign GET p50: snapshot {:.2} ms, plain {:.2} ms",
+            p50[0], p50[1]
+        );
+        assert_eq!(statuses[0], statuses[1], "{name}: same verdicts");
+        // Loose bound (shared CI machines): init on every request would be far above.
+        assert!(
+            p50[0] < p50[1],
+            "{name}: the snapshot is not faster: {p50:?}"
+        );
+    }
 }
 
 fn crs_dir() -> PathBuf {
@@ -430,7 +530,7 @@ fn spin_bundle_imports_only_what_spin_provides() {
 fn hostile_policies_in_a_bundle_fail_closed() {
     let dir = tempfile::tempdir().unwrap();
     let echo = Echo::start();
-    let make = |name: &str, config: &str| {
+    let write = |name: &str, config: &str| {
         let tenant = dir.path().join(format!("{name}.toml"));
         std::fs::write(
             &tenant,
@@ -440,12 +540,33 @@ fn hostile_policies_in_a_bundle_fail_closed() {
             ),
         )
         .unwrap();
+        tenant
+    };
+    let make = |name: &str, config: &str, extra: &[&str]| {
         let out = dir.path().join(format!("{name}.wasm"));
-        bundle(&out, &["hostile"], &tenant, "wasi");
+        bundle_with(&out, &["hostile"], &write(name, config), "wasi", extra);
         out
     };
-    let trap = make("trap", "on_request = \"trap\"");
-    let init_fails = make("initfail", "init = \"fail\"");
+    let trap = make("trap", "on_request = \"trap\"", &[]);
+    // A snapshot runs init at bundle time: the failure stops the bundle there,
+    // with the guest's message.
+    let o = edgewaf()
+        .args(["bundle", "--policy"])
+        .arg(module("hostile"))
+        .arg("--config")
+        .arg(write("initfail", "init = \"fail\""))
+        .arg("-o")
+        .arg(dir.path().join("never.wasm"))
+        .env("EDGEWAF_BUNDLE_PARTS", modules_dir())
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("init refused as configured"),
+        "{e}"
+    );
+    // Without a snapshot the failure happens at run time, and fails closed.
+    let init_fails = make("initfail", "init = \"fail\"", &["--no-snapshot"]);
     for rt in [Runtime::WasmtimeServe, Runtime::EdgewafHost] {
         for (what, file, want) in [("trap", &trap, 500), ("init failure", &init_fails, 503)] {
             let served = serve(rt, file, &echo.addr, &[], dir.path());
@@ -466,7 +587,7 @@ fn hostile_policies_in_a_bundle_fail_closed() {
         }
     }
     // The edgewaf host stops a guest that never returns at --deadline-ms.
-    let spin = make("loop", "on_request = \"loop\"");
+    let spin = make("loop", "on_request = \"loop\"", &[]);
     let (addr, _p) = serve_component(&spin, &["--deadline-ms", "500"]);
     // (`send` fails on a response that takes over 15 s.)
     let r = send(&addr, &get("h", "/", ""));

@@ -31,6 +31,7 @@ async fn load(
         config_json: config.to_string(),
         mounts: vec![],
         limits: Limits::default(),
+        source: None,
     })
     .await
 }
@@ -368,4 +369,33 @@ async fn state_is_namespaced_per_tenant_and_instances_are_reused() {
     let s = rt.state();
     s.counter_add("a", "k", 1, 60_000, 1_000);
     assert_eq!(s.counter_add("b", "k", 1, 60_000, 1_000), 1);
+}
+
+/// The process keeps at most `idle_instances` idle instances across all
+/// pools: the one idle the longest goes first, and its pool makes a new
+/// instance when it is called again.
+#[tokio::test]
+async fn idle_instances_are_capped_across_pools() {
+    let rt = runtime();
+    rt.set_idle_instances(2);
+    let mut pools = Vec::new();
+    for _ in 0..5 {
+        pools.push(load(&rt, "hostile", serde_json::json!({})).await.unwrap());
+        assert!(rt.idle_instances() <= 2, "{} idle", rt.idle_instances());
+    }
+    // The three oldest pools lost their instance, the two newest kept theirs.
+    let idle: Vec<usize> = pools.iter().map(|p| p.idle_instances()).collect();
+    assert_eq!(idle, vec![0, 0, 0, 1, 1]);
+    // Every pool still answers (a new instance where it had none) ...
+    for p in &pools {
+        let v = p.on_request(&request("GET", "/", &[], b"")).await.unwrap();
+        assert_eq!(denied(&v), None);
+    }
+    // ... and the budget still holds, now with the two most recent callers.
+    assert_eq!(rt.idle_instances(), 2);
+    let idle: Vec<usize> = pools.iter().map(|p| p.idle_instances()).collect();
+    assert_eq!(idle, vec![0, 0, 0, 1, 1]);
+    // A dropped pool's idle instances leave the count.
+    pools.truncate(3);
+    assert_eq!(rt.idle_instances(), 0);
 }

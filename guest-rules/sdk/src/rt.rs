@@ -8,12 +8,25 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// The instance's policy and the config it was built from.
+struct Loaded {
+    policy: Rc<dyn Any>,
+    config: String,
+    caps: w::Capabilities,
+}
+
 thread_local! {
-    static POLICY: RefCell<Option<Rc<dyn Any>>> = const { RefCell::new(None) };
+    static POLICY: RefCell<Option<Loaded>> = const { RefCell::new(None) };
+}
+
+unsafe extern "C" {
+    /// wasi-libc: forget the preopened folders it looked up (their handles do
+    /// not survive a snapshot); the next file access looks them up again.
+    fn __wasilibc_reset_preopens();
 }
 
 fn with_policy<P: Policy>(f: impl FnOnce(&P) -> t::Verdict) -> w::Verdict {
-    let policy = POLICY.with(|p| p.borrow().clone());
+    let policy = POLICY.with(|p| p.borrow().as_ref().map(|l| l.policy.clone()));
     let verdict = match policy.as_ref().and_then(|p| p.downcast_ref::<P>()) {
         Some(p) => f(p),
         // Fail closed: a host that calls before a successful init gets a deny.
@@ -22,14 +35,38 @@ fn with_policy<P: Policy>(f: impl FnOnce(&P) -> t::Verdict) -> w::Verdict {
     verdict_out(verdict)
 }
 
+/// Builds the policy, unless this instance already holds one built from the
+/// same config: then `init` only returns its capabilities. That is what makes a
+/// pre-initialised snapshot (`edgewaf bundle`, the host's snapshot cache) cheap:
+/// the snapshot was taken after `init(config)`, and the runtime's own
+/// `init(config)` on each new instance of it finds the policy already there.
 pub fn init<P: Policy>(config: &str) -> Result<w::Capabilities, String> {
+    let ready = POLICY.with(|p| {
+        p.borrow()
+            .as_ref()
+            .filter(|l| l.config == config && l.policy.is::<P>())
+            .map(|l| l.caps)
+    });
+    if let Some(caps) = ready {
+        return Ok(caps);
+    }
     let policy = P::init(config)?;
     let caps = policy.capabilities();
-    POLICY.with(|p| *p.borrow_mut() = Some(Rc::new(policy)));
-    Ok(w::Capabilities {
+    let caps = w::Capabilities {
         request_body: caps.request_body,
         inspect_response: caps.inspect_response,
-    })
+    };
+    POLICY.with(|p| {
+        *p.borrow_mut() = Some(Loaded {
+            policy: Rc::new(policy),
+            config: config.to_string(),
+            caps,
+        })
+    });
+    // SAFETY: a plain wasi-libc function taking its own lock; no file
+    // descriptor the policy holds is closed by it.
+    unsafe { __wasilibc_reset_preopens() };
+    Ok(caps)
 }
 
 pub fn on_request<P: Policy>(req: w::Request) -> w::Verdict {

@@ -9,6 +9,11 @@
 //! 3. [`Runtime::load_policy`] pre-instantiates the component for one tenant's
 //!    policy, creates a first instance and calls `init` with the policy's config
 //!    (an init error refuses the load with the guest's own message).
+//!    When the policy's `init` is slow (at least the runtime's
+//!    `snapshot_min_init_ms`), a snapshot of the initialised instance is built
+//!    in the background and later instances start from it ([`snapshot`]);
+//!    a tenant whose (module, config, mounts) already has one starts from it
+//!    at once, without running `init`.
 //! 4. [`PolicyPool::on_request`] / [`PolicyPool::on_response`] borrow an idle
 //!    instance of that tenant (or create one), call it under the memory limit and
 //!    CPU deadline, and return it. A trapped instance is dropped, never reused.
@@ -16,20 +21,24 @@
 #[allow(missing_docs)]
 mod bindings;
 mod host_api;
+pub mod snapshot;
 
 pub use bindings::{
     Action, Annotation, Capabilities, Connection, Deny, Finding, Header, PeerCertificate, Request,
     Response, Severity, TlsInfo, Verdict,
 };
 pub use host_api::HostCtx;
+pub use snapshot::{Snapshot, SnapshotCache, snapshot_key};
 
 use crate::state::StateBackend;
 use anyhow::Context as _;
 use bindings::{Policy, PolicyPre};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -90,6 +99,9 @@ pub enum LoadError {
     /// The guest's `init` returned an error or trapped.
     #[error("policy init failed: {0}")]
     Init(String),
+    /// The component cannot be snapshotted (it still loads without one).
+    #[error("cannot snapshot the policy: {0}")]
+    Snapshot(String),
 }
 
 /// Resource limits for every instance of one tenant's policies.
@@ -130,6 +142,10 @@ pub struct PolicySpec {
     pub mounts: Vec<(PathBuf, String)>,
     /// Limits.
     pub limits: Limits,
+    /// The component's bytes, for a pre-initialised snapshot: when given, the
+    /// policy starts from the snapshot of (these bytes, `config_json`,
+    /// `mounts`) if there is one, and gets one when its `init` is slow.
+    pub source: Option<Arc<[u8]>>,
 }
 
 /// The store data of one instance.
@@ -157,7 +173,33 @@ pub struct Runtime {
     components: Mutex<HashMap<String, Component>>,
     state: Arc<dyn StateBackend>,
     precompiled: Option<crate::store::Store>,
+    snapshots: SnapshotCache,
+    snapshot_min_init_ms: AtomicU64,
+    idle: IdleBudget,
 }
+
+/// Idle instances kept across all tenants by default (see [`IdleBudget`]).
+pub const IDLE_INSTANCES: usize = 64;
+
+/// How many idle instances the whole process keeps, oldest dropped first.
+///
+/// Every tenant's pool keeps the instances it has made, so that the next
+/// request finds one initialised; across 1,000 tenants that is 1,000 sets of
+/// memory mappings even when most tenants are cold. Past the budget the
+/// instance idle the longest (of any tenant) is dropped; its tenant makes a new
+/// one when it needs it (from its snapshot, about 1 ms for the CRS).
+struct IdleBudget {
+    max: AtomicUsize,
+    /// Idle instances right now.
+    count: AtomicUsize,
+    /// (instance id, its pool), oldest first; entries whose instance was taken
+    /// since are stale and skipped (and compacted away).
+    order: Mutex<VecDeque<(u64, Weak<PolicyPool>)>>,
+    next_id: AtomicU64,
+}
+
+/// Snapshot policies whose `init` takes at least this long (ms) by default.
+pub const SNAPSHOT_MIN_INIT_MS: u64 = 20;
 
 impl Runtime {
     /// Builds the engine and starts the epoch ticker thread; no on-disk cache.
@@ -177,6 +219,13 @@ impl Runtime {
         // Hot swapping loads and drops many modules: registering native unwind info
         // for each becomes quadratic.
         config.native_unwind_info(false);
+        // New instances map a module's initialised memory copy-on-write (the
+        // default, stated here because snapshots rely on it: every instance of a
+        // snapshot shares the pages no request writes). A snapshot's heap may
+        // have holes; keep the image dense up to 512 MiB rather than falling
+        // back to copying data segments at each instantiation.
+        config.memory_init_cow(true);
+        config.memory_guaranteed_dense_image_size(512 << 20);
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -200,6 +249,7 @@ impl Runtime {
             engine.precompile_compatibility_hash().hash(&mut h);
             format!("{:016x}", h.finish())
         };
+        let snapshots = SnapshotCache::new(precompiled.as_ref().map(|s| s.dir().join("snapshots")));
         Ok(Arc::new(Runtime {
             engine,
             engine_hash,
@@ -207,12 +257,84 @@ impl Runtime {
             components: Mutex::new(HashMap::new()),
             state,
             precompiled,
+            snapshots,
+            snapshot_min_init_ms: AtomicU64::new(SNAPSHOT_MIN_INIT_MS),
+            idle: IdleBudget {
+                max: AtomicUsize::new(IDLE_INSTANCES),
+                count: AtomicUsize::new(0),
+                order: Mutex::new(VecDeque::new()),
+                next_id: AtomicU64::new(1),
+            },
         }))
+    }
+
+    /// How many idle instances the process keeps across all tenants (at
+    /// least 1); past it, the one idle the longest is dropped.
+    pub fn set_idle_instances(&self, max: usize) {
+        self.idle.max.store(max.max(1), Ordering::Relaxed);
+        self.enforce_idle_budget();
+    }
+
+    /// Idle instances across all tenants right now.
+    pub fn idle_instances(&self) -> usize {
+        self.idle.count.load(Ordering::Relaxed)
+    }
+
+    /// Drops the longest-idle instances until the budget holds.
+    fn enforce_idle_budget(&self) {
+        let b = &self.idle;
+        let mut order = b.order.lock().unwrap_or_else(|e| e.into_inner());
+        while b.count.load(Ordering::Relaxed) > b.max.load(Ordering::Relaxed) {
+            let Some((id, pool)) = order.pop_front() else {
+                break;
+            };
+            if let Some(pool) = pool.upgrade()
+                && let Some(inst) = pool.take_idle_id(id)
+            {
+                drop(inst);
+            }
+        }
+        // Stale entries (instances taken since) would pile up between
+        // evictions: keep the queue within a small multiple of the live ones.
+        if order.len() > 2 * b.count.load(Ordering::Relaxed) + 64 {
+            order.retain(|(id, pool)| pool.upgrade().is_some_and(|p| p.holds_idle(*id)));
+        }
     }
 
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Which policies get a snapshot: those whose `init` took at least `ms`;
+    /// `None` turns snapshots off (existing ones are no longer used either).
+    pub fn set_snapshot_min_init_ms(&self, ms: Option<u64>) {
+        self.snapshot_min_init_ms
+            .store(ms.unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    fn snapshots_on(&self) -> bool {
+        self.snapshot_min_init_ms.load(Ordering::Relaxed) != u64::MAX
+    }
+
+    /// The snapshot cache.
+    pub fn snapshots(&self) -> &SnapshotCache {
+        &self.snapshots
+    }
+
+    /// Compiles component bytes (cached) and pre-instantiates them for the
+    /// policy world.
+    fn pre_of(&self, bytes: &[u8]) -> Result<PolicyPre<GuestState>, String> {
+        let (_, component) = self.compile(bytes).map_err(|e| e.to_string())?;
+        self.policy_pre(&component).map_err(|e| e.to_string())
+    }
+
+    fn policy_pre(&self, component: &Component) -> Result<PolicyPre<GuestState>, LoadError> {
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        PolicyPre::new(pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))
     }
 
     /// The state backend policies reach through the host interface.
@@ -286,17 +408,13 @@ impl Runtime {
         Ok(())
     }
 
-    /// Loads one policy for one tenant: pre-instantiates, creates the first
-    /// instance and runs `init`.
+    /// Loads one policy for one tenant: pre-instantiates (from a snapshot when
+    /// there is one), creates the first instance and runs `init`. A slow `init`
+    /// gets a snapshot built in the background for the instances after it.
     pub async fn load_policy(
         self: &Arc<Self>,
         spec: PolicySpec,
     ) -> Result<Arc<PolicyPool>, LoadError> {
-        let pre = self
-            .linker
-            .instantiate_pre(&spec.component)
-            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
-        let pre = PolicyPre::new(pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
         for (host, guest) in &spec.mounts {
             if !host.is_dir() {
                 return Err(LoadError::Mount {
@@ -306,10 +424,25 @@ impl Runtime {
                 });
             }
         }
+        let key = match &spec.source {
+            Some(bytes) if self.snapshots_on() => {
+                Some(snapshot_key(bytes, &spec.config_json, &spec.mounts))
+            }
+            _ => None,
+        };
+        let snapshot = match &key {
+            Some(k) => self.snapshots.find(self, k).await,
+            None => None,
+        };
+        let from_snapshot = snapshot.is_some();
+        let pre = match snapshot {
+            Some(pre) => pre,
+            None => self.policy_pre(&spec.component)?,
+        };
         let pool = PolicyPool {
             tenant: spec.tenant.into(),
             name: spec.name.into(),
-            pre,
+            pre: Mutex::new(pre),
             config_json: spec.config_json,
             mounts: spec.mounts,
             limits: spec.limits,
@@ -317,23 +450,116 @@ impl Runtime {
                 request_body: false,
                 inspect_response: false,
             },
-            idle: Mutex::new(Vec::new()),
+            idle: IdleList {
+                list: Mutex::new(Vec::new()),
+                runtime: self.clone(),
+            },
             permits: Semaphore::new(spec.limits.max_instances),
             runtime: self.clone(),
+            me: Weak::new(),
         };
+        let started = std::time::Instant::now();
         let (first, caps) = pool.instantiate().await.map_err(|e| match e {
             PolicyError::Init(m) => LoadError::Init(m),
             other => LoadError::Init(other.to_string()),
         })?;
-        let pool = PolicyPool { caps, ..pool };
+        let init_ms = started.elapsed().as_millis() as u64;
+        let pool = Arc::new_cyclic(|me| PolicyPool {
+            caps,
+            me: me.clone(),
+            ..pool
+        });
         pool.put_back(first);
-        Ok(Arc::new(pool))
+        if let (Some(key), Some(source), false) = (key, spec.source, from_snapshot)
+            && init_ms >= self.snapshot_min_init_ms.load(Ordering::Relaxed)
+        {
+            self.snapshot_in_background(key, source, &pool);
+        }
+        Ok(pool)
     }
+
+    /// Builds the snapshot of `pool`'s policy (unless another load already
+    /// is) and moves the pool onto it; the pool serves meanwhile.
+    fn snapshot_in_background(
+        self: &Arc<Self>,
+        key: String,
+        source: Arc<[u8]>,
+        pool: &Arc<PolicyPool>,
+    ) {
+        let runtime = self.clone();
+        let pool = Arc::downgrade(pool);
+        let Some(p) = pool.upgrade() else { return };
+        let (config, mounts, limits) = (p.config_json.clone(), p.mounts.clone(), p.limits);
+        let (tenant, name) = (p.tenant.clone(), p.name.clone());
+        drop(p);
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let built = runtime
+                .snapshots
+                .get_or_build(&runtime, &key, async || {
+                    runtime.snapshot(&source, &config, &mounts, limits).await
+                })
+                .await;
+            match built {
+                Ok(pre) => {
+                    tracing::info!(
+                        %tenant, policy = %name, snapshot = &key[..12],
+                        ms = started.elapsed().as_millis() as u64,
+                        "policy snapshot ready"
+                    );
+                    if let Some(pool) = pool.upgrade() {
+                        pool.use_snapshot(pre);
+                    }
+                }
+                Err(e) => tracing::warn!(%tenant, policy = %name, "no snapshot: {e}"),
+            }
+        });
+    }
+}
+
+/// A store for one instance: WASI with read-only `mounts`, the memory limit and
+/// epoch interruption.
+fn new_store(
+    runtime: &Runtime,
+    state: Arc<dyn StateBackend>,
+    tenant: &str,
+    policy: &str,
+    mounts: &[(PathBuf, String)],
+    limits: Limits,
+) -> Result<Store<GuestState>, PolicyError> {
+    let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
+    for (host, guest) in mounts {
+        wasi.preopened_dir(host, guest, FsPerms::ReadOnly)
+            .map_err(|e| PolicyError::Init(format!("mount {guest}: {e:#}")))?;
+    }
+    let store_limits = StoreLimitsBuilder::new()
+        .memory_size((limits.memory_mib * 1024 * 1024) as usize)
+        .instances(64)
+        .tables(64)
+        .memories(16)
+        .trap_on_grow_failure(true)
+        .build();
+    let data = GuestState {
+        wasi: wasi.build(),
+        table: ResourceTable::new(),
+        limits: store_limits,
+        host: HostCtx {
+            tenant: tenant.into(),
+            policy: policy.into(),
+            state,
+        },
+    };
+    let mut store = Store::new(&runtime.engine, data);
+    store.limiter(|s| &mut s.limits);
+    store.epoch_deadline_trap();
+    Ok(store)
 }
 
 struct Instance {
     store: Store<GuestState>,
     policy: Policy,
+    /// Set each time the instance goes idle (for the process-wide budget).
+    idle_id: u64,
 }
 
 /// The instances of one policy of one tenant. Instances are created on demand up
@@ -342,14 +568,30 @@ struct Instance {
 pub struct PolicyPool {
     tenant: Arc<str>,
     name: Arc<str>,
-    pre: PolicyPre<GuestState>,
+    pre: Mutex<PolicyPre<GuestState>>,
     config_json: String,
     mounts: Vec<(PathBuf, String)>,
     limits: Limits,
     caps: Capabilities,
-    idle: Mutex<Vec<Instance>>,
+    idle: IdleList,
     permits: Semaphore,
     runtime: Arc<Runtime>,
+    /// This pool, for the process-wide idle budget's queue.
+    me: Weak<PolicyPool>,
+}
+
+/// A pool's idle instances; when the pool goes, they leave the process-wide
+/// count with it.
+struct IdleList {
+    list: Mutex<Vec<Instance>>,
+    runtime: Arc<Runtime>,
+}
+
+impl Drop for IdleList {
+    fn drop(&mut self) {
+        let n = self.list.get_mut().map(|v| v.len()).unwrap_or(0);
+        self.runtime.idle.count.fetch_sub(n, Ordering::Relaxed);
+    }
 }
 
 impl PolicyPool {
@@ -365,46 +607,75 @@ impl PolicyPool {
 
     /// Instances currently idle (for tests and metrics).
     pub fn idle_instances(&self) -> usize {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.idle
+            .list
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
-    fn put_back(&self, inst: Instance) {
+    /// Returns an instance to the pool; it counts against the process-wide
+    /// idle budget, which may drop the longest-idle instance of any tenant.
+    fn put_back(&self, mut inst: Instance) {
+        let budget = &self.runtime.idle;
+        inst.idle_id = budget.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = inst.idle_id;
         self.idle
+            .list
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(inst);
+        budget.count.fetch_add(1, Ordering::Relaxed);
+        budget
+            .order
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back((id, self.me.clone()));
+        self.runtime.enforce_idle_budget();
+    }
+
+    /// Takes idle instance `id` out of the pool, if it is still idle.
+    fn take_idle_id(&self, id: u64) -> Option<Instance> {
+        let mut idle = self.idle.list.lock().unwrap_or_else(|e| e.into_inner());
+        let at = idle.iter().position(|i| i.idle_id == id)?;
+        self.runtime.idle.count.fetch_sub(1, Ordering::Relaxed);
+        Some(idle.swap_remove(at))
+    }
+
+    /// True when instance `id` is idle in this pool.
+    fn holds_idle(&self, id: u64) -> bool {
+        self.idle
+            .list
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|i| i.idle_id == id)
     }
 
     fn take_idle(&self) -> Option<Instance> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+        let inst = self
+            .idle
+            .list
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        if inst.is_some() {
+            self.runtime.idle.count.fetch_sub(1, Ordering::Relaxed);
+        }
+        inst
+    }
+
+    /// New instances start from `pre` (a snapshot); idle ones stay.
+    fn use_snapshot(&self, pre: PolicyPre<GuestState>) {
+        *self.pre.lock().unwrap_or_else(|e| e.into_inner()) = pre;
     }
 
     fn new_store(&self) -> Result<Store<GuestState>, PolicyError> {
-        let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
-        for (host, guest) in &self.mounts {
-            wasi.preopened_dir(host, guest, FsPerms::ReadOnly)
-                .map_err(|e| PolicyError::Init(format!("mount {guest}: {e:#}")))?;
-        }
-        let limits = StoreLimitsBuilder::new()
-            .memory_size((self.limits.memory_mib * 1024 * 1024) as usize)
-            .instances(64)
-            .tables(64)
-            .memories(16)
-            .trap_on_grow_failure(true)
-            .build();
-        let data = GuestState {
-            wasi: wasi.build(),
-            table: ResourceTable::new(),
-            limits,
-            host: HostCtx {
-                tenant: self.tenant.clone(),
-                policy: self.name.clone(),
-                state: self.runtime.state.clone(),
-            },
-        };
-        let mut store = Store::new(&self.runtime.engine, data);
-        store.limiter(|s| &mut s.limits);
-        store.epoch_deadline_trap();
+        let state = self.runtime.state.clone();
+        let mut store = new_store(&self.runtime, state, "", "", &self.mounts, self.limits)?;
+        let host = &mut store.data_mut().host;
+        host.tenant = self.tenant.clone();
+        host.policy = self.name.clone();
         Ok(store)
     }
 
@@ -424,8 +695,8 @@ impl PolicyPool {
     async fn instantiate(&self) -> Result<(Instance, Capabilities), PolicyError> {
         let mut store = self.new_store()?;
         store.set_epoch_deadline(self.limits.init_deadline_ms);
-        let policy = self
-            .pre
+        let pre = self.pre.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let policy = pre
             .instantiate_async(&mut store)
             .await
             .map_err(|e| PolicyError::Init(format!("instantiate: {e:#}")))?;
@@ -434,7 +705,14 @@ impl PolicyPool {
             .call_init(&mut store, &self.config_json)
             .await;
         match result {
-            Ok(Ok(caps)) => Ok((Instance { store, policy }, caps)),
+            Ok(Ok(caps)) => Ok((
+                Instance {
+                    store,
+                    policy,
+                    idle_id: 0,
+                },
+                caps,
+            )),
             Ok(Err(message)) => Err(PolicyError::Init(message)),
             Err(e) => Err(PolicyError::Init(self.classify(e).to_string())),
         }

@@ -4,11 +4,14 @@
 //!
 //! - the CRS component at paranoia 1 (block mode): a benign GET with 8 headers,
 //!   a 2 KB urlencoded POST and a 20 KB JSON POST;
-//! - auth-jwt: RS256 and ES256 tokens (the latency it adds to a request).
+//! - auth-jwt: RS256 and ES256 tokens (the latency it adds to a request);
+//! - a no-op policy (the `hostile` component configured to allow): what the
+//!   host itself adds per policy call (instance borrow, lowering the request
+//!   record into the sandbox, the call, lifting the verdict).
 //!
 //! `make guests && cargo bench -p edgewaf --bench policies` (needs the CRS in
-//! `EDGEWAF_CRS_DIR` or `../shared/crs/v4.28.0`). Criterion prints the median
-//! (the middle figure of `time:`).
+//! `EDGEWAF_CRS_DIR` or `../shared/crs/v4.28.0`; `EDGEWAF_BENCH_ONLY=noop|crs|jwt`
+//! runs one group). Criterion prints the median (the middle figure of `time:`).
 
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -22,10 +25,13 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// `target/wasm32-wasip2/release/<name>.wasm`, or from `$EDGEWAF_BENCH_MODULES`
+/// (to compare builds of the same policy).
 fn module(name: &str) -> Vec<u8> {
-    let p = repo()
-        .join("target/wasm32-wasip2/release")
-        .join(format!("{name}.wasm"));
+    let dir = std::env::var_os("EDGEWAF_BENCH_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/wasm32-wasip2/release"));
+    let p = dir.join(format!("{name}.wasm"));
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (run `make guests` first)", p.display()))
 }
 
@@ -49,6 +55,7 @@ fn load(
             init_deadline_ms: 60_000,
             max_instances: 1,
         },
+        source: None,
     }))
     .unwrap()
 }
@@ -129,6 +136,13 @@ fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) 
     ] {
         assert!(allowed(&pool, rt, req), "{name} must be allowed by CRS PL1");
     }
+    let sqli = request(
+        "GET",
+        "/products?id=1%27%20OR%20%271%27%3D%271",
+        &browser_headers(),
+        vec![],
+    );
+    assert!(!allowed(&pool, rt, &sqli), "the SQLi GET must be denied");
     eprintln!(
         "bodies: {} B urlencoded, {} B JSON",
         post.body.len(),
@@ -143,6 +157,9 @@ fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) 
     });
     g.bench_function("20KB JSON POST", |b| {
         b.iter(|| rt.block_on(pool.on_request(black_box(&post_json))))
+    });
+    g.bench_function("SQLi GET (denied)", |b| {
+        b.iter(|| rt.block_on(pool.on_request(black_box(&sqli))))
     });
     g.finish();
 }
@@ -208,6 +225,22 @@ fn jwt(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) 
     g.finish();
 }
 
+fn noop(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) {
+    let pool = load(rt, runtime, "hostile", serde_json::json!({}), vec![]);
+    let get = request(
+        "GET",
+        "/products/42?color=blue&size=m",
+        &browser_headers(),
+        vec![],
+    );
+    assert!(allowed(&pool, rt, &get), "the no-op policy allows");
+    let mut g = c.benchmark_group("noop-policy-in-wasm");
+    g.bench_function("benign GET 8 headers", |b| {
+        b.iter(|| rt.block_on(pool.on_request(black_box(&get))))
+    });
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -215,8 +248,16 @@ fn benches(c: &mut Criterion) {
         .unwrap();
     let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
     let runtime = Runtime::new(state).unwrap();
-    crs(c, &rt, &runtime);
-    jwt(c, &rt, &runtime);
+    let only = std::env::var("EDGEWAF_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "noop" {
+        noop(c, &rt, &runtime);
+    }
+    if only.is_empty() || only == "crs" {
+        crs(c, &rt, &runtime);
+    }
+    if only.is_empty() || only == "jwt" {
+        jwt(c, &rt, &runtime);
+    }
 }
 
 criterion_group! {

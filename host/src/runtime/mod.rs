@@ -457,6 +457,8 @@ impl Runtime {
             permits: Semaphore::new(spec.limits.max_instances),
             runtime: self.clone(),
             me: Weak::new(),
+            affinity: Mutex::new(Affinity::default()),
+            returned: tokio::sync::Notify::new(),
         };
         let started = std::time::Instant::now();
         let (first, caps) = pool.instantiate().await.map_err(|e| match e {
@@ -560,6 +562,8 @@ struct Instance {
     policy: Policy,
     /// Set each time the instance goes idle (for the process-wide budget).
     idle_id: u64,
+    /// Fixed for the instance's life (for response affinity).
+    uid: u64,
 }
 
 /// The instances of one policy of one tenant. Instances are created on demand up
@@ -578,7 +582,27 @@ pub struct PolicyPool {
     runtime: Arc<Runtime>,
     /// This pool, for the process-wide idle budget's queue.
     me: Weak<PolicyPool>,
+    /// Request id -> the instance whose `on-request` saw it, for policies that
+    /// inspect responses: `on-response` goes to the same instance, which
+    /// still holds what `on-request` found (see [`PolicyPool::on_response`]).
+    affinity: Mutex<Affinity>,
+    /// Notified whenever an instance goes idle.
+    returned: tokio::sync::Notify,
 }
+
+/// Requests waiting for their response, bounded (oldest forgotten first).
+#[derive(Default)]
+struct Affinity {
+    by_request: HashMap<String, u64>,
+    order: VecDeque<String>,
+}
+
+/// Requests remembered for response affinity per pool.
+const AFFINITY_MAX: usize = 4096;
+
+/// How long `on-response` waits for its request's instance to come back
+/// before it takes another one (which then re-derives what it needs).
+const AFFINITY_WAIT: Duration = Duration::from_millis(20);
 
 /// A pool's idle instances; when the pool goes, they leave the process-wide
 /// count with it.
@@ -632,6 +656,38 @@ impl PolicyPool {
             .unwrap_or_else(|e| e.into_inner())
             .push_back((id, self.me.clone()));
         self.runtime.enforce_idle_budget();
+        self.returned.notify_waiters();
+    }
+
+    /// Takes the idle instance `uid` out of the pool, if it is idle.
+    fn take_idle_uid(&self, uid: u64) -> Option<Instance> {
+        let mut idle = self.idle.list.lock().unwrap_or_else(|e| e.into_inner());
+        let at = idle.iter().position(|i| i.uid == uid)?;
+        self.runtime.idle.count.fetch_sub(1, Ordering::Relaxed);
+        Some(idle.swap_remove(at))
+    }
+
+    /// Remembers that instance `uid` served `on-request` for `request`.
+    fn remember(&self, request: &str, uid: u64) {
+        let mut a = self.affinity.lock().unwrap_or_else(|e| e.into_inner());
+        if a.by_request.insert(request.to_string(), uid).is_none() {
+            a.order.push_back(request.to_string());
+        }
+        while a.order.len() > AFFINITY_MAX {
+            if let Some(old) = a.order.pop_front() {
+                a.by_request.remove(&old);
+            }
+        }
+    }
+
+    /// The instance that served `on-request` for `request`, forgotten now.
+    fn recall(&self, request: &str) -> Option<u64> {
+        let mut a = self.affinity.lock().unwrap_or_else(|e| e.into_inner());
+        let uid = a.by_request.remove(request)?;
+        if let Some(at) = a.order.iter().position(|r| r == request) {
+            a.order.remove(at);
+        }
+        Some(uid)
     }
 
     /// Takes idle instance `id` out of the pool, if it is still idle.
@@ -710,6 +766,7 @@ impl PolicyPool {
                     store,
                     policy,
                     idle_id: 0,
+                    uid: self.runtime.idle.next_id.fetch_add(1, Ordering::Relaxed),
                 },
                 caps,
             )),
@@ -719,11 +776,33 @@ impl PolicyPool {
     }
 
     async fn checkout(&self) -> Result<(tokio::sync::SemaphorePermit<'_>, Instance), PolicyError> {
+        self.checkout_preferring(None).await
+    }
+
+    /// Checks an instance out: `preferred` if it comes back idle within
+    /// [`AFFINITY_WAIT`], else any idle one, else a new one.
+    async fn checkout_preferring(
+        &self,
+        preferred: Option<u64>,
+    ) -> Result<(tokio::sync::SemaphorePermit<'_>, Instance), PolicyError> {
         let permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| PolicyError::Init("policy pool closed".into()))?;
+        if let Some(uid) = preferred {
+            let deadline = tokio::time::Instant::now() + AFFINITY_WAIT;
+            loop {
+                // Register before looking, so a return in between is not missed.
+                let returned = self.returned.notified();
+                if let Some(inst) = self.take_idle_uid(uid) {
+                    return Ok((permit, inst));
+                }
+                if tokio::time::timeout_at(deadline, returned).await.is_err() {
+                    break;
+                }
+            }
+        }
         let inst = match self.take_idle() {
             Some(i) => i,
             None => self.instantiate().await?.0,
@@ -738,6 +817,9 @@ impl PolicyPool {
         let filter = inst.policy.edgewaf_policy_filter();
         match filter.call_on_request(&mut inst.store, req).await {
             Ok(v) => {
+                if self.caps.inspect_response && matches!(v.action, Action::Allow) {
+                    self.remember(&req.id, inst.uid);
+                }
                 self.put_back(inst);
                 Ok(v)
             }
@@ -745,13 +827,17 @@ impl PolicyPool {
         }
     }
 
-    /// Calls `on-response` under the tenant's limits.
+    /// Calls `on-response` under the tenant's limits, on the instance whose
+    /// `on-request` saw the request when it comes back within
+    /// [`AFFINITY_WAIT`] (a policy such as the CRS keeps its request phases
+    /// there; any other instance has to derive them again).
     pub async fn on_response(
         &self,
         req: &Request,
         resp: &Response,
     ) -> Result<Verdict, PolicyError> {
-        let (_permit, mut inst) = self.checkout().await?;
+        let preferred = self.recall(&req.id);
+        let (_permit, mut inst) = self.checkout_preferring(preferred).await?;
         inst.store.set_epoch_deadline(self.limits.deadline_ms);
         let filter = inst.policy.edgewaf_policy_filter();
         match filter.call_on_response(&mut inst.store, req, resp).await {

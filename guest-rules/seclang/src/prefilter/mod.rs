@@ -281,7 +281,6 @@ impl Prefilter {
         pf.global = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&global_patterns)
             .ok();
         pf

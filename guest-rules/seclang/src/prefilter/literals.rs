@@ -133,38 +133,34 @@ fn product(a: &Set, b: &Set) -> Option<Set> {
 }
 
 fn class_set(c: &Class) -> Option<Set> {
+    // The class's characters (Unicode) or bytes, as inclusive ranges.
+    let ranges: Vec<(u32, u32)> = match c {
+        Class::Unicode(u) => u
+            .ranges()
+            .iter()
+            .map(|r| (r.start().into(), r.end().into()))
+            .collect(),
+        Class::Bytes(b) => b
+            .ranges()
+            .iter()
+            .map(|r| (r.start().into(), r.end().into()))
+            .collect(),
+    };
+    let n: u32 = ranges.iter().map(|(a, b)| b - a + 1).sum();
+    if n as usize > MAX_CLASS * 2 {
+        return None;
+    }
     let mut out = Vec::new();
-    match c {
-        Class::Unicode(u) => {
-            let n: usize = u
-                .ranges()
-                .iter()
-                .map(|r| r.end() as usize - r.start() as usize + 1)
-                .sum();
-            if n > MAX_CLASS * 2 {
-                return None;
-            }
-            for r in u.ranges() {
-                for ch in r.start()..=r.end() {
+    for (a, b) in ranges {
+        for v in a..=b {
+            out.push(match c {
+                Class::Unicode(_) => {
+                    let ch = char::from_u32(v)?;
                     let mut buf = [0u8; 4];
-                    out.push(fold(ch.encode_utf8(&mut buf).as_bytes().to_vec()));
+                    fold(ch.encode_utf8(&mut buf).as_bytes().to_vec())
                 }
-            }
-        }
-        Class::Bytes(b) => {
-            let n: usize = b
-                .ranges()
-                .iter()
-                .map(|r| r.end() as usize - r.start() as usize + 1)
-                .sum();
-            if n > MAX_CLASS * 2 {
-                return None;
-            }
-            for r in b.ranges() {
-                for byte in r.start()..=r.end() {
-                    out.push(vec![byte.to_ascii_lowercase()]);
-                }
-            }
+                Class::Bytes(_) => vec![(v as u8).to_ascii_lowercase()],
+            });
         }
     }
     let out = dedup(out);

@@ -10,29 +10,38 @@ fn run(
     body: &[u8],
 ) -> (Vec<(u32, bool)>, Option<u16>, RuleSet) {
     let rs = RuleSet::from_text("test", rules).unwrap();
-    let (ids, status) = {
-        let mut tx = Transaction::new(&rs, "t1");
-        tx.process_connection("10.0.0.1", 1234, "10.0.0.2", 80);
-        tx.process_uri(
-            if body.is_empty() { "GET" } else { "POST" },
-            uri,
-            "HTTP/1.1",
-        );
-        for (n, v) in headers {
-            tx.add_request_header(n, v.as_bytes());
-        }
-        tx.process_request_headers();
-        tx.append_request_body(body);
-        tx.process_request_body();
-        tx.process_logging();
-        let ids = tx
-            .matched_rules()
-            .iter()
-            .map(|m| (m.id, m.logged))
-            .collect();
-        (ids, tx.intervention().map(|i| i.status))
-    };
+    let (ids, status) = run_on(&rs, uri, headers, body);
     (ids, status, rs)
+}
+
+/// One request through `rs`: the matched (id, logged) pairs and the status of
+/// the intervention, if any.
+fn run_on(
+    rs: &RuleSet,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (Vec<(u32, bool)>, Option<u16>) {
+    let mut tx = Transaction::new(rs, "t1");
+    tx.process_connection("10.0.0.1", 1234, "10.0.0.2", 80);
+    tx.process_uri(
+        if body.is_empty() { "GET" } else { "POST" },
+        uri,
+        "HTTP/1.1",
+    );
+    for (n, v) in headers {
+        tx.add_request_header(n, v.as_bytes());
+    }
+    tx.process_request_headers();
+    tx.append_request_body(body);
+    tx.process_request_body();
+    tx.process_logging();
+    let ids = tx
+        .matched_rules()
+        .iter()
+        .map(|m| (m.id, m.logged))
+        .collect();
+    (ids, tx.intervention().map(|i| i.status))
 }
 
 const BASE: &str =
@@ -276,23 +285,7 @@ mod prefilter {
         let mut plain = RuleSet::from_text("test", &text).unwrap();
         plain.disable_prefilter();
         assert_eq!(plain.prefiltered_rules(), 0);
-        let mut tx = Transaction::new(&plain, "t1");
-        tx.process_uri(
-            if body.is_empty() { "GET" } else { "POST" },
-            uri,
-            "HTTP/1.1",
-        );
-        for (n, v) in headers {
-            tx.add_request_header(n, v.as_bytes());
-        }
-        tx.process_request_headers();
-        tx.append_request_body(body);
-        tx.process_request_body();
-        let unfiltered: Vec<(u32, bool)> = tx
-            .matched_rules()
-            .iter()
-            .map(|m| (m.id, m.logged))
-            .collect();
+        let (unfiltered, _) = run_on(&plain, uri, headers, body);
         assert_eq!(
             ids, unfiltered,
             "prefilter changed the outcome of {rules} on {uri}"

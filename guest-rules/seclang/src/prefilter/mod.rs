@@ -1,26 +1,31 @@
-//! Prefilter: skip rules that cannot match, with one scan per (variable,
-//! transformation list) instead of one operator call per (rule, value).
+//! Prefilter: skip rules that cannot match, with one scan per variable
+//! instead of one operator call per (rule, value).
 //!
 //! At load time ([`Prefilter::build`]), every rule whose first link
 //!
 //! - uses an operator that knows its *required literals* (`@rx` through
 //!   [`literals`], `@pm`, `@contains`, `@streq`, ... with a fixed argument),
-//!   is not negated and has no `multiMatch`, and
+//!   not made only of bytes ordinary values are full of, and is not negated,
 //! - reads only request or response data that no rule can change
 //!   (`ARGS`, `REQUEST_HEADERS`, `REQUEST_FILENAME`, ...; not `TX`, not
 //!   `MATCHED_VAR`, not a count `&VAR`)
 //!
-//! gets a bit in the group of its transformation list. A group holds one
-//! Aho-Corasick automaton over the literals of all its rules
-//! (ASCII-case-insensitive, a superset of every operator's own matching).
+//! gets a bit in the group of its transformation list (`multiMatch` rules in
+//! a group of their own). A group holds one Aho-Corasick automaton over the
+//! literals of its rules (ASCII-case-insensitive: a superset of every
+//! operator's own matching); one global automaton holds them all.
 //!
-//! At run time a *slot* is one (group, variable) pair. The transaction fills a
-//! slot's bits once per change of that variable's data: every value is
-//! transformed with the group's list (the result lands in the transformation
-//! cache the rules use afterwards) and scanned once. A rule runs only when its
-//! bit is set in one of its slots; otherwise none of its values can contain a
-//! required literal, so its first link cannot match and skipping it changes
-//! nothing. Every other rule runs as before.
+//! At run time (`transaction/prefilter.rs`) a variable's values are scanned
+//! once with the global automaton per change of its data. A *slot* is one
+//! (group, variable) pair, filled when a reached rule needs it: a value the
+//! group's transformations leave unchanged up to case (no trigger byte in it)
+//! takes its bits from the global scan; any other value is transformed (every
+//! intermediate value for `multiMatch`) and scanned with the group's
+//! automaton. A rule runs only when its bit is set in one of its slots;
+//! otherwise none of its values can contain a required literal, its first link
+//! cannot match, and skipping it changes nothing. Rules comparing one TX
+//! variable with a fixed number (`TxCompare`) are tested directly. Every
+//! other rule runs as before.
 
 pub mod literals;
 

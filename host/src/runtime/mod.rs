@@ -199,7 +199,7 @@ struct IdleBudget {
 }
 
 /// Snapshot policies whose `init` takes at least this long (ms) by default.
-pub const SNAPSHOT_MIN_INIT_MS: u64 = 20;
+pub const SNAPSHOT_MIN_INIT_MS: u64 = 100;
 
 impl Runtime {
     /// Builds the engine and starts the epoch ticker thread; no on-disk cache.
@@ -494,28 +494,49 @@ impl Runtime {
         let (config, mounts, limits) = (p.config_json.clone(), p.mounts.clone(), p.limits);
         let (tenant, name) = (p.tenant.clone(), p.name.clone());
         drop(p);
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let built = runtime
-                .snapshots
-                .get_or_build(&runtime, &key, async || {
-                    runtime.snapshot(&source, &config, &mounts, limits).await
-                })
-                .await;
-            match built {
-                Ok(pre) => {
-                    tracing::info!(
-                        %tenant, policy = %name, snapshot = &key[..12],
-                        ms = started.elapsed().as_millis() as u64,
-                        "policy snapshot ready"
-                    );
-                    if let Some(pool) = pool.upgrade() {
-                        pool.use_snapshot(pre);
-                    }
+        // On a thread of its own: building a snapshot is seconds of CPU
+        // (instrumenting, init, serialising) that must not hold up the async
+        // workers serving requests.
+        let build = move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::warn!(%tenant, policy = %name, "no snapshot: {e}");
+                    return;
                 }
-                Err(e) => tracing::warn!(%tenant, policy = %name, "no snapshot: {e}"),
-            }
-        });
+            };
+            rt.block_on(async move {
+                let started = std::time::Instant::now();
+                let built = runtime
+                    .snapshots
+                    .get_or_build(&runtime, &key, async || {
+                        runtime.snapshot(&source, &config, &mounts, limits).await
+                    })
+                    .await;
+                match built {
+                    Ok(pre) => {
+                        tracing::info!(
+                            %tenant, policy = %name, snapshot = &key[..12],
+                            ms = started.elapsed().as_millis() as u64,
+                            "policy snapshot ready"
+                        );
+                        if let Some(pool) = pool.upgrade() {
+                            pool.use_snapshot(pre);
+                        }
+                    }
+                    Err(e) => tracing::warn!(%tenant, policy = %name, "no snapshot: {e}"),
+                }
+            });
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("edgewaf-snapshot".into())
+            .spawn(build)
+        {
+            tracing::warn!("no snapshot: cannot start its thread: {e}");
+        }
     }
 }
 

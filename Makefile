@@ -16,7 +16,7 @@ WASMTIME_CLI_VERSION := 48.0.8
 EDGEWAF_ADMIN_TOKEN ?= dev-admin-token
 export EDGEWAF_ADMIN_TOKEN
 
-.PHONY: run test setup setup-wasmtime guests host edge edge-spin serve-edge fmt clippy clean bench bench-density
+.PHONY: run test setup setup-wasmtime guests host edge edge-spin serve-edge fmt clippy clean bench bench-density soak
 
 ## Install what is missing: the wasm32-wasip2 target, and redis-server (the
 ## shared-state tests start their own on 127.0.0.1; apt as root, else sudo).
@@ -93,6 +93,15 @@ bench: guests host
 ## sample (DENSITY_N=10,100 to choose; DENSITY_FRESH=1 rebuilds the snapshot).
 bench-density: guests
 	$(CARGO) bench -p edgewaf --bench density
+
+## Soak (not a test; CI does not run it): mixed benign/attack traffic at
+## saturation against a CRS tenant for SOAK_SECS (600) s, a hot swap every 10 s,
+## IP-list changes every 2 s, RSS and fds sampled each second. Fails on any
+## lost request (sent = answered = logged) or RSS growth > 5 % after warm-up.
+## Summary in target/soak/. See bench/soak.py.
+SOAK_SECS ?= 600
+soak: guests host
+	SOAK_SECS='$(SOAK_SECS)' python3 bench/soak.py
 
 fmt:
 	$(CARGO) fmt --all

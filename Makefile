@@ -12,17 +12,29 @@ EDGE_POLICIES := --policy $(WASM_DIR)/ip_filter.wasm --policy $(WASM_DIR)/signat
 EDGE_TENANT := policies/shop.toml
 # The wasmtime CLI the bundle tests run (`wasmtime serve`), from crates.io.
 WASMTIME_CLI_VERSION := 48.0.8
+# The OWASP CRS release vendored in crs/v$(CRS_VERSION) (rules, crs-setup.conf.example,
+# regression tests, LICENSE). `make crs-update VERSION=x.y.z` replaces it and bumps this line.
+CRS_VERSION := 4.28.0
+# The CRS folder the tests, `crs-test` and the benchmarks read (override:
+# make test EDGEWAF_CRS_DIR=/path/to/crs). The demo tenant mounts crs/v$(CRS_VERSION)
+# itself (policies/api.toml).
+EDGEWAF_CRS_DIR ?= $(CURDIR)/crs/v$(CRS_VERSION)
+export EDGEWAF_CRS_DIR
 # The admin API token for `make run` (override: make run EDGEWAF_ADMIN_TOKEN=...).
 EDGEWAF_ADMIN_TOKEN ?= dev-admin-token
 export EDGEWAF_ADMIN_TOKEN
 
-.PHONY: run test setup setup-wasmtime guests host edge edge-spin serve-edge fmt clippy clean bench bench-density soak
+.PHONY: run test setup setup-test setup-wasmtime crs-update guests host edge edge-spin serve-edge fmt clippy clean bench bench-density soak
 
-## Install what is missing: the wasm32-wasip2 target, and redis-server (the
-## shared-state tests start their own on 127.0.0.1; apt as root, else sudo).
+## What running needs, installed when missing: the wasm32-wasip2 target.
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+## What only the tests need, installed when missing: redis-server (the
+## shared-state tests start their own on 127.0.0.1; apt as root, else sudo)
+## and wasmtime-cli (setup-wasmtime).
+setup-test: setup setup-wasmtime
 	@command -v redis-server >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  export DEBIAN_FRONTEND=noninteractive; \
@@ -50,10 +62,6 @@ run: guests host
 	trap 'kill $$echo_pid 2>/dev/null' EXIT INT TERM; \
 	$(BIN) serve --config edgewaf.toml
 
-# The OWASP CRS release the CRS tests run against (never copied into the repo).
-EDGEWAF_CRS_DIR ?= $(abspath ../shared/crs/v4.28.0)
-export EDGEWAF_CRS_DIR
-
 ## The demo tenant "shop" as one wasi:http component, for any wasi:http runtime
 ## (target/edge/edgewaf.wasm) and for Spin (target/edge/edgewaf-spin.wasm, the
 ## component spin.toml serves).
@@ -73,9 +81,18 @@ serve-edge: edge setup-wasmtime
 
 ## Build everything and run every test (unit, component, end-to-end), then the
 ## CRS regression suite through the CRS component.
-test: guests host setup-wasmtime
+test: guests host setup-test
 	PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) test --release --workspace
 	$(BIN) crs-test --crs $(EDGEWAF_CRS_DIR) --module target/$(WASM_TARGET)/release/crs.wasm --overrides tests/crs-overrides.yaml
+
+## Replace the vendored CRS with release $(VERSION): download the GitHub tarball
+## of coreruleset/coreruleset v$(VERSION), or take CRS_SRC (an unpacked release
+## folder or a .tar.gz), lay it out in crs/v$(VERSION), point every reference
+## (CRS_VERSION above, policies/api.toml, tests, benches, docs) at it and remove
+## the old folder. Prints what to check next. See crs/README.md.
+crs-update:
+	@test -n "$(VERSION)" || { echo "usage: make crs-update VERSION=x.y.z [CRS_SRC=folder-or-tarball]"; exit 2; }
+	crs/update.sh "$(VERSION)" "$(CRS_SRC)"
 
 ## Benchmark (not a test; CI does not run it): edgewaf with a CRS paranoia-1
 ## tenant next to nginx + ModSecurity + the same CRS (../shared/peer; PEER=0

@@ -21,7 +21,7 @@ What it does, in order:
 
 Settings (environment; make passes its variables): BENCH_SECS (8), BENCH_RUNS (1),
 PEER (1; 0 skips the peer), PEER_DIR (/tmp/edgewaf-peer), EDGEWAF_CRS_DIR
-(../shared/crs/v4.28.0), BENCH_WARMUP (2 s of wrk per target before the first
+(the vendored crs/v4.28.0), BENCH_WARMUP (2 s of wrk per target before the first
 run), BENCH_IDLE_WAIT (up to 5 s waiting for a quiet machine before each wrk run),
 BENCH_OUT (target/bench). Only the Python 3 standard library, curl and wrk.
 """
@@ -301,7 +301,7 @@ class Bench:
             raise BenchError("BENCH_SECS and BENCH_RUNS must be at least 1")
         self.use_peer = env("PEER", "1") not in ("0", "no", "false", "off")
         self.peer_dir = os.path.abspath(env("PEER_DIR", "/tmp/edgewaf-peer"))
-        self.crs_dir = os.path.abspath(env("EDGEWAF_CRS_DIR", os.path.join(REPO, "..", "shared", "crs", "v4.28.0")))
+        self.crs_dir = os.path.abspath(env("EDGEWAF_CRS_DIR", os.path.join(REPO, "crs/v4.28.0")))
         self.bin = os.path.join(REPO, env("EDGEWAF_BIN", "target/release/edgewaf"))
         self.modules = os.path.join(REPO, "target", "wasm32-wasip2", "release")
         self.out_dir = os.path.join(REPO, env("BENCH_OUT", "target/bench"))

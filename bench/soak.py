@@ -224,7 +224,7 @@ class Soak:
         self.bin = os.path.join(REPO, "target", "release", "edgewaf")
         self.modules = os.path.join(REPO, "target", "wasm32-wasip2", "release")
         self.crs = os.path.abspath(os.environ.get("EDGEWAF_CRS_DIR") or
-                                   os.path.join(REPO, "..", "shared", "crs", "v4.28.0"))
+                                   os.path.join(REPO, "crs/v4.28.0"))
         self.out = os.path.join(REPO, os.environ.get("SOAK_OUT", "target/soak"))
         self.tmp = tempfile.mkdtemp(prefix="edgewaf-soak-")
         self.procs = []

@@ -12,7 +12,7 @@
 //! 4. print the process RSS after loading and after the requests.
 //!
 //! `make guests && cargo bench -p edgewaf --bench density` (needs the CRS in
-//! `EDGEWAF_CRS_DIR` or `../shared/crs/v4.28.0`; not part of `make test`).
+//! `EDGEWAF_CRS_DIR` or the vendored `crs/v4.28.0`; not part of `make test`).
 //! `DENSITY_FRESH=1` deletes the state folder first (measures the snapshot build).
 
 use edgewaf::runtime::{Action, Request, Runtime};
@@ -29,7 +29,7 @@ fn repo() -> PathBuf {
 fn crs_dir() -> PathBuf {
     std::env::var_os("EDGEWAF_CRS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/crs/v4.28.0"))
+        .unwrap_or_else(|| repo().join("crs/v4.28.0"))
         .canonicalize()
         .expect("the CRS release (EDGEWAF_CRS_DIR)")
 }

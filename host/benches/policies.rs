@@ -10,7 +10,7 @@
 //!   record into the sandbox, the call, lifting the verdict).
 //!
 //! `make guests && cargo bench -p edgewaf --bench policies` (needs the CRS in
-//! `EDGEWAF_CRS_DIR` or `../shared/crs/v4.28.0`; `EDGEWAF_BENCH_ONLY=noop|crs|jwt`
+//! `EDGEWAF_CRS_DIR` or the vendored `crs/v4.28.0`; `EDGEWAF_BENCH_ONLY=noop|crs|jwt`
 //! runs one group). Criterion prints the median (the middle figure of `time:`).
 
 use base64::Engine as _;
@@ -96,7 +96,7 @@ fn allowed(pool: &PolicyPool, rt: &tokio::runtime::Runtime, req: &Request) -> bo
 fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) {
     let crs_dir = std::env::var_os("EDGEWAF_CRS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/crs/v4.28.0"));
+        .unwrap_or_else(|| repo().join("crs/v4.28.0"));
     let config = serde_json::json!({
         "rules": ["/crs/crs-setup.conf.example", "/crs/rules/*.conf"],
         "paranoia_level": 1,

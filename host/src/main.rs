@@ -38,8 +38,9 @@ enum Command {
     },
     /// Run the OWASP CRS regression suite through the CRS policy component.
     CrsTest {
-        /// The CRS release folder.
-        #[arg(long, env = "EDGEWAF_CRS_DIR", default_value = "../shared/crs/v4.28.0")]
+        /// The CRS release folder (default: the release vendored in the
+        /// repository, for a run from its root).
+        #[arg(long, env = "EDGEWAF_CRS_DIR", default_value = "crs/v4.28.0")]
         crs: PathBuf,
         /// The CRS policy component.
         #[arg(long, default_value = "target/wasm32-wasip2/release/crs.wasm")]

@@ -413,7 +413,7 @@ fn snapshotted_bundles_answer_like_plain_ones_and_fast() {
 fn crs_dir() -> PathBuf {
     let p = std::env::var_os("EDGEWAF_CRS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/crs/v4.28.0"));
+        .unwrap_or_else(|| repo().join("crs/v4.28.0"));
     assert!(
         p.join("rules").is_dir(),
         "CRS release not found at {} (set EDGEWAF_CRS_DIR)",

@@ -64,9 +64,7 @@ fn stats(cfg: &serde_json::Value, reqs: &[(&str, &Request)]) {
 fn main() {
     let crs = std::env::var("EDGEWAF_CRS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs/v4.28.0")
-        });
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crs/v4.28.0"));
     let cfg = serde_json::json!({"rules": [crs.join("crs-setup.conf.example"), crs.join("rules/*.conf")]});
     let t = Instant::now();
     let h = Harness::<crs::Crs>::new(&cfg.to_string()).expect("load CRS");

@@ -6,7 +6,7 @@
 //!     [--crs DIR] [--overrides FILE] [--filter SUBSTRING]
 //! ```
 //!
-//! `--crs` defaults to `$EDGEWAF_CRS_DIR`, else `<repo>/../shared/crs/v4.28.0`;
+//! `--crs` defaults to `$EDGEWAF_CRS_DIR`, else `<repo>/crs/v4.28.0` (the vendored release);
 //! `--overrides` defaults to `<repo>/tests/crs-overrides.yaml` when it exists.
 //! Responses for `/reflect` emulate albedo: status, headers and body come from
 //! the request's JSON body.
@@ -26,7 +26,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut crs = std::env::var("EDGEWAF_CRS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("../shared/crs/v4.28.0"));
+        .unwrap_or_else(|_| repo_root().join("crs/v4.28.0"));
     let mut overrides_path = Some(repo_root().join("tests/crs-overrides.yaml"));
     let mut filter: Option<String> = None;
     while let Some(a) = args.next() {

@@ -1,5 +1,5 @@
 //! The CRS policy natively, against the real CRS v4.28.0 files
-//! (`EDGEWAF_CRS_DIR`, default `<repo>/../shared/crs/v4.28.0`).
+//! (`EDGEWAF_CRS_DIR`, default `<repo>/crs/v4.28.0`, the vendored release).
 
 use edgewaf_sdk::testing::{Harness, RequestBuilder};
 use edgewaf_sdk::{Request, Response, Severity};
@@ -8,9 +8,7 @@ use std::path::PathBuf;
 fn crs_dir() -> PathBuf {
     std::env::var("EDGEWAF_CRS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs/v4.28.0")
-        })
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crs/v4.28.0"))
 }
 
 fn config(extra: serde_json::Value) -> String {

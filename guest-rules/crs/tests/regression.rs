@@ -12,7 +12,7 @@ fn crs_regression_suite_passes() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let crs = std::env::var("EDGEWAF_CRS_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| root.join("../shared/crs/v4.28.0"));
+        .unwrap_or_else(|_| root.join("crs/v4.28.0"));
     let overrides = root.join("tests/crs-overrides.yaml");
     let mut out = Vec::new();
     let s = driver::run_suite(&crs, Some(&overrides), None, &mut out).unwrap();

@@ -478,9 +478,7 @@ mod tests {
     fn crs_transformation_names_resolve() {
         let dir = std::env::var_os("EDGEWAF_CRS_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs/v4.28.0")
-            });
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crs/v4.28.0"));
         let Ok(entries) = std::fs::read_dir(dir.join("rules")) else {
             println!("CRS not found at {}; skipped", dir.display());
             return;

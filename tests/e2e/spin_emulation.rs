@@ -4,9 +4,9 @@
 //! Spin's) and `fermyon:spin/variables@2.0.0` — and a fresh instance per
 //! request, as Spin makes. Spin itself cannot be installed here; this checks
 //! what the Spin provider does with those interfaces: the origin from a
-//! variable, the client address from `spin-client-addr`, rate-limit counters
-//! that survive from one instance to the next, and runtime IP lists read from
-//! the store.
+//! variable (and a path prefix from `origin_path`), the client address from
+//! `spin-client-addr`, rate-limit counters that survive from one instance to
+//! the next, and runtime IP lists read from the store.
 
 use crate::support::*;
 use bytes::Bytes;
@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -142,6 +143,8 @@ struct MiniSpin {
     pre: ProxyPre<State>,
     kv: Kv,
     vars: HashMap<String, String>,
+    /// What the instances wrote to stderr (Spin's component log).
+    stderr: MemoryOutputPipe,
 }
 
 impl MiniSpin {
@@ -153,6 +156,15 @@ impl MiniSpin {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).unwrap();
         spin::SpinHost::add_to_linker::<_, HasSelf<State>>(&mut linker, |s| s).unwrap();
         let pre = ProxyPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+        MiniSpin::with_pre(pre, vars)
+    }
+
+    /// The same component with other variables and an empty store.
+    fn with_vars(&self, vars: &[(&str, &str)]) -> MiniSpin {
+        MiniSpin::with_pre(self.pre.clone(), vars)
+    }
+
+    fn with_pre(pre: ProxyPre<State>, vars: &[(&str, &str)]) -> MiniSpin {
         MiniSpin {
             pre,
             kv: Kv::default(),
@@ -160,6 +172,7 @@ impl MiniSpin {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            stderr: MemoryOutputPipe::new(1 << 20),
         }
     }
 
@@ -168,7 +181,7 @@ impl MiniSpin {
         let store = Store::new(
             self.pre.engine(),
             State {
-                wasi: WasiCtx::builder().build(),
+                wasi: WasiCtx::builder().stderr(self.stderr.clone()).build(),
                 http: WasiHttpCtx::new(),
                 table: ResourceTable::new(),
                 kv: self.kv.clone(),
@@ -280,5 +293,28 @@ fn spin_bundle_keeps_state_in_spins_store_and_reads_spins_variables() {
             )
             .await;
         assert_eq!(status, 403);
+    });
+
+    // A path prefix for the origin has a variable of its own, `origin_path`:
+    // spin.toml also gives `origin` to allowed_outbound_hosts, which takes no
+    // path (Spin 4.0.2 refuses every outbound call when that entry has one).
+    let prefixed = spin.with_vars(&[("origin", &origin), ("origin_path", "/shop")]);
+    let with_path = spin.with_vars(&[("origin", &format!("{origin}/shop"))]);
+    rt.block_on(async {
+        let client = [("spin-client-addr", "203.0.113.20:4000")];
+        let (status, body) = prefixed.get("/products?page=2", &client).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains("\"target\":\"/shop/products?page=2\""),
+            "{body}"
+        );
+        // This stand-in does not enforce allowed_outbound_hosts (Spin would
+        // refuse the call); what matters is that the component log says why.
+        with_path.get("/", &client).await;
+        let log = String::from_utf8_lossy(&with_path.stderr.contents()).into_owned();
+        assert!(
+            log.contains("has a path") && log.contains("origin_path = \\\"/shop\\\""),
+            "{log}"
+        );
     });
 }

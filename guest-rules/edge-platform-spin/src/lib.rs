@@ -11,7 +11,9 @@
 //!   old value: a rate limit can let a few requests more through under a burst;
 //! - `ip-list-match` reads the key `edgewaf:list:<name>`: CIDRs or addresses, one
 //!   per line (write it with Spin's key-value tooling);
-//! - `setting(name)` reads the Spin variable `name` (e.g. `origin`);
+//! - `setting(name)` reads the Spin variable `name`; `setting("origin")` joins
+//!   the variables `origin` (scheme, host and port) and `origin_path` (a path
+//!   prefix), see [`spin_origin`];
 //! - `log` writes one JSON line to stderr (Spin's component log).
 //!
 //! If the store cannot be opened or written, counters count in the instance's
@@ -54,6 +56,41 @@ pub fn kv_decode(raw: &[u8], now_ms: u64) -> Option<Vec<u8>> {
     let (exp, value) = raw.split_at_checked(8)?;
     let exp = u64::from_be_bytes(exp.try_into().ok()?);
     (exp == 0 || exp > now_ms).then(|| value.to_vec())
+}
+
+/// The origin the adapter calls on Spin: the variable `origin` (scheme, host
+/// and port) followed by the variable `origin_path` (a path prefix such as
+/// `/api`, or nothing).
+///
+/// They are two variables because spin.toml also hands `origin` to
+/// `allowed_outbound_hosts`, whose entries take no path: with a path in
+/// `origin`, Spin refuses every call to the origin ("has a path but is not
+/// allowed"). Such an `origin` comes back as `Err`, with the value unchanged
+/// and the text to log.
+pub fn spin_origin(origin: &str, origin_path: Option<&str>) -> Result<String, (String, String)> {
+    let origin = origin.trim().trim_end_matches('/');
+    let prefix = match origin_path.map(|p| p.trim().trim_matches('/')) {
+        Some(p) if !p.is_empty() => format!("/{p}"),
+        _ => String::new(),
+    };
+    let url = format!("{origin}{prefix}");
+    let after_scheme = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    match after_scheme.split_once('/') {
+        None => Ok(url),
+        Some((authority, path)) => {
+            let scheme = origin.split_once("://").map_or("http", |(s, _)| s);
+            Err((
+                url,
+                format!(
+                    "the Spin variable origin = {origin:?} has a path: spin.toml gives \
+                     origin to allowed_outbound_hosts, which takes scheme, host and port \
+                     only, so Spin refuses every call to the origin. Set origin = \
+                     \"{scheme}://{authority}\" and origin_path = \"/{path}\" \
+                     (SPIN_VARIABLE_ORIGIN / SPIN_VARIABLE_ORIGIN_PATH)."
+                ),
+            ))
+        }
+    }
 }
 
 /// The first line of `list` (CIDRs or addresses) that contains `addr`.
@@ -177,9 +214,21 @@ mod component {
             "spin".into()
         }
         fn setting(name: String) -> Option<String> {
-            spin_sdk::variables::get(&name)
-                .ok()
-                .filter(|v| !v.is_empty())
+            let get = |name: &str| {
+                spin_sdk::variables::get(name)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+            };
+            if name != "origin" {
+                return get(&name);
+            }
+            match spin_origin(&get("origin")?, get("origin_path").as_deref()) {
+                Ok(url) => Some(url),
+                Err((url, why)) => {
+                    <Provider as host::Guest>::log(Level::Error, why);
+                    Some(url)
+                }
+            }
         }
     }
 
@@ -209,6 +258,34 @@ mod tests {
             Some(b"f".to_vec())
         );
         assert_eq!(kv_decode(b"short", 0), None);
+    }
+
+    #[test]
+    fn the_origin_joins_host_and_path_prefix() {
+        assert_eq!(
+            spin_origin("http://127.0.0.1:8081", None),
+            Ok("http://127.0.0.1:8081".into())
+        );
+        assert_eq!(
+            spin_origin("https://origin.example/", Some("/api/")),
+            Ok("https://origin.example/api".into())
+        );
+        assert_eq!(
+            spin_origin("http://o:8080", Some("v1")),
+            Ok("http://o:8080/v1".into())
+        );
+        assert_eq!(spin_origin("http://o", Some("/")), Ok("http://o".into()));
+    }
+
+    #[test]
+    fn a_path_in_the_origin_is_explained() {
+        let (url, why) = spin_origin("http://o:8080/api", None).unwrap_err();
+        assert_eq!(url, "http://o:8080/api");
+        assert!(why.contains("has a path"), "{why}");
+        assert!(
+            why.contains("origin = \"http://o:8080\" and origin_path = \"/api\""),
+            "{why}"
+        );
     }
 
     #[test]

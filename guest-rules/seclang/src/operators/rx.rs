@@ -32,8 +32,11 @@ fn byte_escapes(pattern: &str) -> String {
                     continue;
                 }
             }
-            out.push_str(&pattern[i..i + 2]);
-            i += 2;
+            // The escaped character whole: it may be several bytes long.
+            let next = pattern[i + 1..].chars().next().unwrap_or('\\');
+            out.push('\\');
+            out.push(next);
+            i += 1 + next.len_utf8();
             continue;
         }
         let ch = pattern[i..].chars().next().unwrap_or('\0');
@@ -143,5 +146,19 @@ mod tests {
         );
         let re = compile(r"\x{bc}[^>\x{be}]*[>\x{be}]").unwrap();
         assert!(re.is_match(b"\xbcscript\xbe"));
+    }
+
+    /// Fuzz regression (edgewaf-fuzz seclang): a backslash before a
+    /// multi-byte character (`\é`) sliced the pattern inside the character
+    /// and panicked while loading the rules.
+    #[test]
+    fn escaped_multibyte_character_does_not_panic() {
+        assert_eq!(
+            byte_escapes("a\\\u{e9}b\\\u{1f600}"),
+            "a\\\u{e9}b\\\u{1f600}"
+        );
+        // The regex crate refuses the escape: a load error, not a panic.
+        let err = Rx::new("[^\\s\\x0b,:\\\u{fffd}]*").unwrap_err();
+        assert!(err.starts_with("bad regular expression"), "{err}");
     }
 }

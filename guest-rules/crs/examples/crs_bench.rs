@@ -105,19 +105,24 @@ fn main() {
         stats(&cfg, &[("GET", &get), ("POST", &post), ("JSON", &jpost)]);
         return;
     }
-    if std::env::args().any(|a| a == "--json-only") {
-        median_us(&h, &jpost, 200);
-        return;
-    }
-    if std::env::args().any(|a| a == "--get-only") {
-        // CRS_BENCH_ITERS=N: a fixed amount of work, e.g. to count
-        // instructions with `valgrind --tool=callgrind` (N=0 gives the load).
+    // `--get-only`, `--post-only`, `--json-only`: one workload, a fixed
+    // amount of work (CRS_BENCH_ITERS=N requests), e.g. to count instructions
+    // with `valgrind --tool=callgrind` (N=0 gives the load).
+    let only = [
+        ("--get-only", &get),
+        ("--post-only", &post),
+        ("--json-only", &jpost),
+    ];
+    if let Some((_, req)) = only
+        .iter()
+        .find(|(flag, _)| std::env::args().any(|a| a == *flag))
+    {
         let n = std::env::var("CRS_BENCH_ITERS")
             .ok()
             .and_then(|n| n.parse().ok())
-            .unwrap_or(20_000);
+            .unwrap_or(2_000);
         if n > 0 {
-            median_us(&h, &get, n);
+            median_us(&h, req, n);
         }
         return;
     }

@@ -53,6 +53,13 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Bytes one of which every matching input holds, when the operator
+    /// knows them: the engine does not call the operator on a value without
+    /// any of them (its answer would be "no match").
+    fn required_bytes(&self) -> Option<crate::transform::ByteSet> {
+        None
+    }
+
     /// For the numeric comparisons with a fixed argument (`@lt 2`): the
     /// comparison and its right-hand side, so the engine can test a single
     /// value without the general machinery.

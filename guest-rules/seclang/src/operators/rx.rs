@@ -4,12 +4,14 @@
 //! go to TX.0-TX.9. A pattern holding `%{...}` is expanded and compiled per use.
 use super::{OpContext, Operator};
 use crate::macros::Macro;
+use crate::transform::ByteSet;
 use regex::bytes::{Regex, RegexBuilder};
 
 #[derive(Debug)]
 pub enum Rx {
-    /// A fixed pattern and its required literals (for the prefilter).
-    Static(Regex, Option<Vec<Vec<u8>>>),
+    /// A fixed pattern, its required literals (for the prefilter) and its
+    /// required bytes.
+    Static(Regex, Option<Vec<Vec<u8>>>, Option<ByteSet>),
     Dynamic(Macro),
 }
 
@@ -48,14 +50,15 @@ fn byte_escapes(pattern: &str) -> String {
 
 /// Compiles a SecLang regular expression.
 pub fn compile(pattern: &str) -> Result<Regex, String> {
-    compile_with_literals(pattern, false).map(|(re, _)| re)
+    compile_with_literals(pattern, false).map(|(re, _, _)| re)
 }
 
-/// A compiled expression and, when asked for, its required literals.
-type Compiled = (Regex, Option<Vec<Vec<u8>>>);
+/// A compiled expression and, when asked for, its required literals and bytes.
+type Compiled = (Regex, Option<Vec<Vec<u8>>>, Option<ByteSet>);
 
 /// Compiles a SecLang regular expression; with `literals`, also works out
-/// the strings every match contains (see [`crate::prefilter::literals`]).
+/// the strings every match contains (see [`crate::prefilter::literals`]) and
+/// the bytes ([`crate::prefilter::bytes`]).
 fn compile_with_literals(pattern: &str, literals: bool) -> Result<Compiled, String> {
     let bytes_pattern = byte_escapes(pattern);
     let build = |unicode: bool| {
@@ -66,12 +69,12 @@ fn compile_with_literals(pattern: &str, literals: bool) -> Result<Compiled, Stri
             .dfa_size_limit(64 << 20)
             .build()
             .map(|re| {
-                let lits = if literals {
-                    crate::prefilter::literals::required_literals(p, unicode)
-                } else {
-                    None
-                };
-                (re, lits)
+                if !literals {
+                    return (re, None, None);
+                }
+                let lits = crate::prefilter::literals::required_literals(p, unicode);
+                let bytes = crate::prefilter::bytes::required_bytes(p, unicode);
+                (re, lits, bytes)
             })
     };
     build(false)
@@ -84,8 +87,8 @@ impl Rx {
         if arg.contains("%{") {
             return Ok(Rx::Dynamic(Macro::parse(arg)?));
         }
-        let (re, lits) = compile_with_literals(arg, true)?;
-        Ok(Rx::Static(re, lits))
+        let (re, lits, bytes) = compile_with_literals(arg, true)?;
+        Ok(Rx::Static(re, lits, bytes))
     }
 }
 
@@ -115,14 +118,21 @@ fn run(re: &Regex, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
 impl Operator for Rx {
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         match self {
-            Rx::Static(_, lits) => lits.clone(),
+            Rx::Static(_, lits, _) => lits.clone(),
+            Rx::Dynamic(_) => None,
+        }
+    }
+
+    fn required_bytes(&self) -> Option<ByteSet> {
+        match self {
+            Rx::Static(_, _, bytes) => *bytes,
             Rx::Dynamic(_) => None,
         }
     }
 
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         match self {
-            Rx::Static(re, _) => run(re, ctx, input),
+            Rx::Static(re, _, _) => run(re, ctx, input),
             Rx::Dynamic(m) => {
                 let pat = String::from_utf8_lossy(&(ctx.expand)(m)).into_owned();
                 match compile(&pat) {

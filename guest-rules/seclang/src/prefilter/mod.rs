@@ -27,6 +27,7 @@
 //! variable with a fixed number (`TxCompare`) are tested directly. Every
 //! other rule runs as before.
 
+pub mod bytes;
 pub mod literals;
 
 use crate::operators::Compare;

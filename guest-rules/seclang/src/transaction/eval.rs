@@ -7,6 +7,7 @@ use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetOp};
 use crate::config::EngineMode;
 use crate::operators::{OpContext, atoi};
 use crate::rule::{Rule, RuleKind};
+use crate::transform::ByteSet;
 use std::rc::Rc;
 
 /// Values up to this length are transformed afresh instead of cached.
@@ -185,22 +186,40 @@ impl<'r> Transaction<'r> {
         self.resolve_targets(starter, targets, exclusions, &mut values);
         let mut found: Vec<Target<'r>> = Vec::new();
         let first = std::ptr::eq(starter, link);
+        let need = op.required_bytes();
         for t in &values {
             // The first link of a prefiltered rule: values that cannot hold
             // one of its literals are not transformed nor tested.
             if first && self.value_lacks_literals(self.current_idx, t.kind, &t.value) {
                 continue;
             }
+            // The bytes of the value, once for the transformations' triggers
+            // and the operator's required bytes.
+            let raw = ByteSet::of(&t.value);
             let single;
             let steps;
             let candidates: &[Bytes] = if link.actions.multi_match {
-                steps = self.transform_steps(link, &t.value);
+                steps = self.transform_steps(link, &t.value, raw);
                 &steps
             } else {
-                single = [self.transform(link, &t.value)];
+                single = [self.transform(link, &t.value, raw)];
                 &single
             };
             for v in candidates {
+                // A value without any byte the operator requires cannot match.
+                let bytes = |v: &Bytes| {
+                    if Bytes::ptr_eq(v, &t.value) {
+                        raw
+                    } else {
+                        ByteSet::of(v)
+                    }
+                };
+                if need.is_some_and(|b| !b.intersects(bytes(v))) {
+                    self.stats.bytes_skipped += 1;
+                    if !negate {
+                        continue;
+                    }
+                }
                 let (hit, caps) = {
                     let mut expand = |m: &crate::macros::Macro| self.expand_shared(m);
                     let mut ctx = OpContext {
@@ -245,12 +264,10 @@ impl<'r> Transaction<'r> {
         true
     }
 
-    /// Applies the link's transformations, cached per (transformation list, value).
-    fn transform(&mut self, link: &Rule, value: &Bytes) -> Bytes {
-        if link
-            .transform_triggers
-            .is_some_and(|t| !t.intersects(crate::transform::ByteSet::of(value)))
-        {
+    /// Applies the link's transformations, cached per (transformation list,
+    /// value); `raw` is the bytes `value` holds.
+    fn transform(&mut self, link: &Rule, value: &Bytes, raw: ByteSet) -> Bytes {
+        if link.transform_triggers.is_some_and(|t| !t.intersects(raw)) {
             return value.clone();
         }
         self.transform_with(link.transform_chain, &link.transforms, value)
@@ -299,11 +316,8 @@ impl<'r> Transaction<'r> {
     }
 
     /// multiMatch: the value before and after each transformation that changed it.
-    fn transform_steps(&mut self, link: &Rule, value: &Bytes) -> Vec<Bytes> {
-        if link
-            .transform_triggers
-            .is_some_and(|t| !t.intersects(crate::transform::ByteSet::of(value)))
-        {
+    fn transform_steps(&mut self, link: &Rule, value: &Bytes, raw: ByteSet) -> Vec<Bytes> {
+        if link.transform_triggers.is_some_and(|t| !t.intersects(raw)) {
             return vec![value.clone()];
         }
         Self::transform_steps_with(&link.transforms, value)

@@ -130,6 +130,8 @@ pub struct EvalStats {
     pub rules_run: u32,
     /// Operator calls.
     pub operator_calls: u32,
+    /// Values not given to an operator: they hold none of its required bytes.
+    pub bytes_skipped: u32,
     /// Variables whose values the prefilter scanned (once per change of their data).
     pub slots_filled: u32,
     /// Prefilter slots (transformation list, variable) filled.

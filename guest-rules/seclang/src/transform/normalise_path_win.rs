@@ -11,6 +11,9 @@ use super::normalise_path::normalise_in_place;
 use std::borrow::Cow;
 
 pub(super) fn normalise_path_win(input: &[u8]) -> Cow<'_, [u8]> {
+    if !input.contains(&b'\\') {
+        return super::normalise_path::normalise_path(input);
+    }
     let mut buf: Vec<u8> = input
         .iter()
         .map(|&b| if b == b'\\' { b'/' } else { b })

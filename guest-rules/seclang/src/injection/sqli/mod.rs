@@ -9,7 +9,11 @@
 mod fold;
 mod tokenize;
 
+use crate::transaction::FastHasher;
 use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::OnceLock;
 
 const FLAG_QUOTE_NONE: u32 = 1;
 const FLAG_QUOTE_SINGLE: u32 = 2;
@@ -51,15 +55,47 @@ const T_EVIL: u8 = b'X';
 const T_FINGERPRINT: u8 = b'F';
 const T_BACKSLASH: u8 = b'\\';
 
+/// libinjection's keyword table as a hash map (built once; the table has
+/// thousands of entries and every word of every inspected value is looked up).
+struct Keywords {
+    types: HashMap<&'static [u8], u8, BuildHasherDefault<FastHasher>>,
+    /// The longest keyword: longer keys are not looked up.
+    longest: usize,
+}
+
+fn keywords() -> &'static Keywords {
+    static KEYWORDS: OnceLock<Keywords> = OnceLock::new();
+    KEYWORDS.get_or_init(|| Keywords {
+        types: SQL_KEYWORDS
+            .iter()
+            .map(|k| (k.word.as_bytes(), k.token_type))
+            .collect(),
+        longest: SQL_KEYWORDS.iter().map(|k| k.word.len()).max().unwrap_or(0),
+    })
+}
+
 /// The type libinjection's keyword table gives `key` (compared uppercased), or 0.
 fn lookup(key: &[u8]) -> u8 {
-    if key.contains(&0) {
+    let table = keywords();
+    if key.len() > table.longest || key.contains(&0) {
         return T_NONE;
     }
+    let mut buf = [0u8; 64];
+    let upper: &[u8] = if key.len() <= buf.len() {
+        let b = &mut buf[..key.len()];
+        b.copy_from_slice(key);
+        b.make_ascii_uppercase();
+        b
+    } else {
+        return lookup_long(table, key);
+    };
+    table.types.get(upper).copied().unwrap_or(T_NONE)
+}
+
+#[cold]
+fn lookup_long(table: &Keywords, key: &[u8]) -> u8 {
     let upper = key.to_ascii_uppercase();
-    SQL_KEYWORDS
-        .binary_search_by(|k| k.word.as_bytes().cmp(&upper))
-        .map_or(T_NONE, |i| SQL_KEYWORDS[i].token_type)
+    table.types.get(upper.as_slice()).copied().unwrap_or(T_NONE)
 }
 
 /// libinjection's whitespace: C whitespace, NUL and the Latin-1 no-break space.
@@ -389,6 +425,14 @@ mod tests {
         assert_eq!(lookup(b"UNION ALL"), T_UNION);
         assert_eq!(lookup(b"selec"), T_NONE);
         assert_eq!(lookup(b"sel\0ect"), T_NONE);
+        // The table is sorted and has each word once (so a map answers as
+        // the binary search of libinjection does).
+        assert!(SQL_KEYWORDS.windows(2).all(|w| w[0].word < w[1].word));
+        assert!(
+            SQL_KEYWORDS
+                .iter()
+                .all(|k| k.word.bytes().all(|b| !b.is_ascii_lowercase()))
+        );
     }
 
     #[test]

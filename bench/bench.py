@@ -132,6 +132,19 @@ def simple_status(url, host=None, timeout=3):
         return 0
 
 
+def wait_log(logfile, needles, proc=None, timeout=300):
+    """Wait until a line of logfile holds one of needles; seconds waited."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if proc is not None and proc.poll() is not None:
+            raise BenchError(f"edgewaf exited (status {proc.returncode}); its log ({logfile}):\n{tail(logfile)}")
+        with open(logfile, errors="replace") as f:
+            if any(n in line for line in f for n in needles):
+                return time.time() - t0
+        time.sleep(0.5)
+    raise BenchError(f"no line with {needles} in {logfile} within {timeout} s:\n{tail(logfile)}")
+
+
 def wait_for(what, url, host=None, want=200, timeout=60, proc=None, logfile=None):
     """Poll url with curl until it answers `want` (any status when want is None)."""
     t0 = time.time()
@@ -450,6 +463,11 @@ class Bench:
         wait_for("edgewaf admin", f"http://{ADMIN_ADDR}/healthz", proc=p, logfile=lf)
         waited = wait_for("edgewaf tenant bench", f"http://{WAF_ADDR}/", EDGEWAF_HOST, proc=p, logfile=lf)
         log(f"edgewaf: tenant {EDGEWAF_HOST} answering 200 on {WAF_ADDR} after {waited:.1f} s (pid {p.pid})")
+        # The first request builds the CRS policy's snapshot on a thread of its
+        # own (seconds of CPU, compiling the snapshotted module): measuring
+        # before it is ready would measure that compile too.
+        waited = wait_log(lf, ("policy snapshot ready", "no snapshot"), proc=p, timeout=300)
+        log(f"edgewaf: CRS snapshot built (or refused, see its log) after {waited:.1f} s more")
 
     # -- measuring
 

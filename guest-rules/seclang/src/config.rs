@@ -43,7 +43,9 @@ pub struct EngineConfig {
     pub response_body_access: bool,
     /// `SecRequestBodyLimit` in bytes.
     pub request_body_limit: u64,
-    /// `SecRequestBodyNoFilesLimit` in bytes.
+    /// `SecRequestBodyNoFilesLimit` in bytes: the body without the content
+    /// of uploaded files (all of it unless multipart). Over it, the body is
+    /// handled as over `SecRequestBodyLimit` (`SecRequestBodyLimitAction`).
     pub request_body_no_files_limit: u64,
     /// `SecRequestBodyLimitAction`.
     pub request_body_limit_action: LimitAction,
@@ -55,10 +57,17 @@ pub struct EngineConfig {
     pub response_body_mime_types: Vec<String>,
     /// `SecArgumentSeparator` (default `&`).
     pub argument_separator: u8,
-    /// `SecComponentSignature` values.
+    /// `SecArgumentsLimit` (default none, as ModSecurity): arguments beyond
+    /// it (query string first, then body) are not collected, and a body
+    /// holding some sets `REQBODY_ERROR`.
+    pub arguments_limit: Option<usize>,
+    /// `SecRequestBodyJsonDepthLimit`: nesting of JSON objects and arrays
+    /// beyond it sets `REQBODY_ERROR` (default and maximum
+    /// [`crate::bodyprocessors::json::MAX_DEPTH`]).
+    pub json_depth_limit: usize,
+    /// `SecComponentSignature` values, in load order (the CRS names its
+    /// version here: `OWASP_CRS/4.28.0`).
     pub component_signatures: Vec<String>,
-    /// `SecAuditEngine` as written (mapped to the host's decision log).
-    pub audit_engine: String,
 }
 
 impl Default for EngineConfig {
@@ -74,8 +83,9 @@ impl Default for EngineConfig {
             response_body_limit_action: LimitAction::ProcessPartial,
             response_body_mime_types: vec!["text/plain".into(), "text/html".into()],
             argument_separator: b'&',
+            arguments_limit: None,
+            json_depth_limit: crate::bodyprocessors::json::MAX_DEPTH,
             component_signatures: Vec::new(),
-            audit_engine: "Off".into(),
         }
     }
 }

@@ -5,12 +5,18 @@
 use super::BodyResult;
 use serde_json::Value;
 
-/// Deepest nesting accepted before the body is reported as an error
-/// (serde_json's own limit is 128).
-pub const MAX_DEPTH: usize = 128;
+/// The deepest nesting of objects and arrays the parser accepts (serde_json
+/// stops at 128): the default and the largest `SecRequestBodyJsonDepthLimit`.
+pub const MAX_DEPTH: usize = 127;
 
-/// Parses and flattens a JSON body.
+/// Parses and flattens a JSON body, nesting up to [`MAX_DEPTH`].
 pub fn parse(body: &[u8]) -> BodyResult {
+    parse_with_depth(body, MAX_DEPTH)
+}
+
+/// Parses and flattens a JSON body; objects and arrays nested deeper than
+/// `max_depth` (`SecRequestBodyJsonDepthLimit`) make it an error.
+pub fn parse_with_depth(body: &[u8], max_depth: usize) -> BodyResult {
     let mut r = BodyResult::default();
     let mut de = serde_json::Deserializer::from_slice(body);
     let v: Value = match serde::Deserialize::deserialize(&mut de).and_then(|v| de.end().map(|_| v))
@@ -21,22 +27,31 @@ pub fn parse(body: &[u8]) -> BodyResult {
             return r;
         }
     };
-    if depth(&v) > MAX_DEPTH {
-        r.error = Some(format!("JSON nesting deeper than {MAX_DEPTH}"));
+    let d = depth(&v);
+    if d > max_depth {
+        r.error = Some(format!(
+            "JSON depth {d} exceeds SecRequestBodyJsonDepthLimit {max_depth}"
+        ));
         return r;
     }
     flatten(b"json".to_vec(), &v, &mut r.args);
     r
 }
 
+/// How deep objects and arrays nest: 0 for a scalar, 1 for `{"a":1}`.
 fn depth(v: &Value) -> usize {
     let mut max = 0;
-    let mut stack = vec![(v, 1usize)];
+    let mut stack = vec![(v, 0usize)];
     while let Some((v, d)) = stack.pop() {
-        max = max.max(d);
         match v {
-            Value::Array(a) => stack.extend(a.iter().map(|x| (x, d + 1))),
-            Value::Object(o) => stack.extend(o.values().map(|x| (x, d + 1))),
+            Value::Array(a) => {
+                max = max.max(d + 1);
+                stack.extend(a.iter().map(|x| (x, d + 1)));
+            }
+            Value::Object(o) => {
+                max = max.max(d + 1);
+                stack.extend(o.values().map(|x| (x, d + 1)));
+            }
             _ => {}
         }
     }
@@ -76,5 +91,42 @@ fn flatten(prefix: Vec<u8>, v: &Value, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
             )),
             Value::Null => out.push((name, Vec::new())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(n: usize) -> Vec<u8> {
+        format!("{}1{}", "[".repeat(n), "]".repeat(n)).into_bytes()
+    }
+
+    #[test]
+    fn depth_counts_objects_and_arrays() {
+        assert_eq!(parse_with_depth(b"1", 0).error, None);
+        assert_eq!(parse_with_depth(br#"{"a":1}"#, 1).error, None);
+        assert!(parse_with_depth(br#"{"a":[1]}"#, 1).error.is_some());
+    }
+
+    #[test]
+    fn depth_limit_is_enforced_at_the_configured_value() {
+        let ok = parse_with_depth(&nested(3), 3);
+        assert_eq!((ok.error, ok.args.len()), (None, 1));
+        let over = parse_with_depth(&nested(4), 3);
+        assert_eq!(
+            over.error.as_deref(),
+            Some("JSON depth 4 exceeds SecRequestBodyJsonDepthLimit 3")
+        );
+        assert!(
+            over.args.is_empty(),
+            "no argument from a body over the limit"
+        );
+    }
+
+    #[test]
+    fn default_depth_is_the_parsers_bound() {
+        assert_eq!(parse(&nested(MAX_DEPTH)).error, None);
+        assert!(parse(&nested(MAX_DEPTH + 1)).error.is_some());
     }
 }

@@ -2,6 +2,7 @@
 //! body into arguments (or XML nodes) and error flags.
 
 pub mod json;
+pub mod limits;
 pub mod multipart;
 pub mod urlencoded;
 pub mod xml;
@@ -32,18 +33,33 @@ pub struct BodyResult {
     pub error: Option<String>,
 }
 
-/// Runs the processor named `name` (upper-case) over `body`.
+pub use limits::Limits;
+
+/// Runs the processor named `name` (upper-case) over `body` with no argument
+/// limit and the default JSON depth.
 pub fn process(name: &str, body: &[u8], content_type: &[u8], separator: u8) -> BodyResult {
-    match name {
+    let limits = Limits {
+        separator,
+        ..Limits::default()
+    };
+    process_with(name, body, content_type, &limits)
+}
+
+/// Runs the processor named `name` (upper-case) over `body` within `limits`
+/// (`SecArgumentsLimit`, `SecRequestBodyJsonDepthLimit`).
+pub fn process_with(name: &str, body: &[u8], content_type: &[u8], limits: &Limits) -> BodyResult {
+    let mut r = match name {
         "URLENCODED" => BodyResult {
-            args: urlencoded::parse(body, separator),
+            args: urlencoded::parse(body, limits.separator),
             ..Default::default()
         },
         "MULTIPART" => multipart::parse(body, content_type),
-        "JSON" => json::parse(body),
+        "JSON" => json::parse_with_depth(body, limits.json_depth),
         "XML" => xml::parse(body),
         _ => BodyResult::default(),
-    }
+    };
+    limits::cap_arguments(&mut r, limits.arguments);
+    r
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ mod prefilter;
 mod vars;
 
 use crate::actions::AllowScope;
-use crate::bodyprocessors::{self, urlencoded};
+use crate::bodyprocessors;
 use crate::config::{EngineMode, LimitAction};
 use crate::ruleset::RuleSet;
 use crate::variables::{VarKind, VarSpec};
@@ -344,8 +344,7 @@ impl<'r> Transaction<'r> {
         self.set(VarKind::RequestBasename, base);
         self.set(VarKind::QueryString, query.unwrap_or("").as_bytes());
         if let Some(q) = query {
-            let sep = self.rs.config.argument_separator;
-            for (k, v) in urlencoded::parse(q.as_bytes(), sep) {
+            for (k, v) in bodyprocessors::limits::query_args(q.as_bytes(), &self.rs.config) {
                 self.push(VarKind::ArgsGet, &k, &v);
             }
         }
@@ -415,7 +414,11 @@ impl<'r> Transaction<'r> {
             self.process_request_headers();
         }
         let mut body = std::mem::take(&mut self.request_body);
-        let limit = self.rs.config.request_body_limit as usize;
+        let ct = self
+            .header(VarKind::RequestHeaders, "content-type")
+            .unwrap_or_else(|| rc(b""));
+        // SecRequestBodyLimit and SecRequestBodyNoFilesLimit.
+        let limit = bodyprocessors::limits::request_body_limit(&self.rs.config, &body, &ct);
         if self.request_body_access && body.len() > limit {
             match self.rs.config.request_body_limit_action {
                 LimitAction::ProcessPartial => body.truncate(limit),
@@ -457,11 +460,9 @@ impl<'r> Transaction<'r> {
                 self.set(VarKind::RequestBody, &body);
             }
             if !body.is_empty() {
-                let ct = self
-                    .header(VarKind::RequestHeaders, "content-type")
-                    .unwrap_or_else(|| rc(b""));
-                let r =
-                    bodyprocessors::process(&pname, &body, &ct, self.rs.config.argument_separator);
+                let query_args = self.colls.get(&VarKind::ArgsGet).map_or(0, |c| c.len());
+                let limits = bodyprocessors::Limits::new(&self.rs.config, query_args);
+                let r = bodyprocessors::process_with(&pname, &body, &ct, &limits);
                 for (k, v) in &r.args {
                     self.push(VarKind::ArgsPost, k, v);
                 }

@@ -210,6 +210,13 @@ pub fn lookup(name: &str) -> Option<TransformFn> {
         .map(|&(_, f)| f)
 }
 
+/// Every transformation's canonical name, in registry order (the fuzz
+/// harness runs each one; aliases are left out).
+#[doc(hidden)]
+pub fn names() -> impl Iterator<Item = &'static str> {
+    TRANSFORMATIONS.iter().map(|&(n, _)| n)
+}
+
 /// `Cow::Borrowed(input)` when `out` equals `input`, else `Cow::Owned(out)`.
 fn finish(input: &[u8], out: Vec<u8>) -> Cow<'_, [u8]> {
     if out == input {

@@ -10,8 +10,9 @@ What it does, in order:
   2. Upstream: the peer's nginx upstream 127.0.0.1:8090 when it answers (the
      same origin for both WAFs), else `edgewaf echo` on 127.0.0.1:18482.
   3. edgewaf: `target/release/edgewaf serve` on 127.0.0.1:18480 (admin
-     127.0.0.1:18491) with one tenant, bench.localhost, rendered from
-     bench/config/ into a temp dir (state, decision log and process log there).
+     127.0.0.1:18491) with two tenants rendered from bench/config/
+     into a temp dir: bench.localhost (the CRS) and bare.localhost (no policies:
+     one benign-GET row, the host's own cost) (state, decision log and process log there).
   4. Per run and workload: one curl per target (prints the status; SQLi must
      be 403 from edgewaf or the bench stops), then wrk against edgewaf and
      right after against the peer (interleaved), CPU time of the WAF processes
@@ -20,6 +21,7 @@ What it does, in order:
      wrk output beside it. Everything the bench started is stopped at the end.
 
 Settings (environment; make passes its variables): BENCH_SECS (8), BENCH_RUNS (1),
+BENCH_CONNS (32 wrk connections), BENCH_ONLY (workloads whose name holds one of these, comma-separated),
 PEER (1; 0 skips the peer), PEER_DIR (/tmp/edgewaf-peer), EDGEWAF_CRS_DIR
 (the vendored crs/v4.28.0), BENCH_WARMUP (2 s of wrk per target before the first
 run), BENCH_IDLE_WAIT (up to 5 s waiting for a quiet machine before each wrk run),
@@ -45,8 +47,10 @@ ECHO_ADDR = "127.0.0.1:18482"
 PEER_WAF_ADDR = "127.0.0.1:8083"   # nginx + ModSecurity + CRS v4.28.0 PL1 (peer/nginx.conf)
 PEER_UPSTREAM_ADDR = "127.0.0.1:8090"  # the peer's 'return 200' origin
 EDGEWAF_HOST = "bench.localhost"
+BARE_HOST = "bare.localhost"  # a tenant without policies (bench/config/policies/bare.toml.in)
 PEER_HOST = "localhost"  # a numeric Host would match CRS 920350 on the peer
-WRK_THREADS, WRK_CONNS = 2, 32
+WRK_THREADS, WRK_CONNS = 2, int(os.environ.get("BENCH_CONNS", "").strip() or 32)
+WRK_THREADS = min(WRK_THREADS, WRK_CONNS)
 HZ = os.sysconf("SC_CLK_TCK")
 UA = "Mozilla/5.0 (X11; Linux x86_64) wrk"
 
@@ -67,6 +71,11 @@ WORKLOADS = [
          ctype="application/json", body="order.json", expect=200),
     dict(name="SQLi GET (403)", lua="get_sqli.lua", method="GET",
          path="/?q=1%27%20or%201%3D1--", accept="text/html", ctype=None, body=None, expect=403),
+    # The same benign GET to a tenant without policies: the host's own cost
+    # (proxying, chain, logging), the ceiling for the rows above.
+    dict(name="benign GET, no policies", lua="get_benign.lua", method="GET",
+         path="/index.html?a=1&b=hello", accept="text/html", ctype=None, body=None, expect=200,
+         only="edgewaf", host=BARE_HOST),
 ]
 
 
@@ -316,6 +325,8 @@ class Bench:
         self.peer_dir = os.path.abspath(env("PEER_DIR", "/tmp/edgewaf-peer"))
         self.crs_dir = os.path.abspath(env("EDGEWAF_CRS_DIR", os.path.join(REPO, "crs/v4.28.0")))
         self.bin = os.path.join(REPO, env("EDGEWAF_BIN", "target/release/edgewaf"))
+        # BENCH_ONLY="benign GET,SQLi": only workloads whose name holds one of these.
+        self.only = [o.strip() for o in env("BENCH_ONLY", "").split(",") if o.strip()]
         self.modules = os.path.join(REPO, "target", "wasm32-wasip2", "release")
         self.out_dir = os.path.join(REPO, env("BENCH_OUT", "target/bench"))
         self.setup_sh = os.path.normpath(os.path.join(REPO, "..", "shared", "peer", "setup.sh"))
@@ -455,6 +466,8 @@ class Bench:
             DECISIONS=os.path.join(self.tmp, "decisions.jsonl"), STATE=os.path.join(self.tmp, "state")))
         self.render(os.path.join("policies", "bench.toml.in"), os.path.join(self.tmp, "policies", "bench.toml"),
                     dict(UPSTREAM=self.upstream, CRS_DIR=self.crs_dir))
+        self.render(os.path.join("policies", "bare.toml.in"), os.path.join(self.tmp, "policies", "bare.toml"),
+                    dict(UPSTREAM=self.upstream))
         e = dict(os.environ)
         e.pop("EDGEWAF_BENCH_ADMIN_TOKEN", None)
         log(f"edgewaf: {self.bin} serve --config {cfg}")
@@ -635,11 +648,15 @@ class Bench:
                 log(f"\n== run {run} of {self.runs} ({self.secs} s per measurement) ==")
                 rows = []
                 for wl in WORKLOADS:
+                    if self.only and not any(o in wl["name"] for o in self.only):
+                        continue
                     log(f"{wl['name']}:")
                     res = {}
-                    for t in self.targets():
+                    targets = [dict(t, host=wl.get("host", t["host"])) for t in self.targets()
+                               if wl.get("only", t["key"]) == t["key"]]
+                    for t in targets:
                         self.check(t, wl)
-                    for t in self.targets():
+                    for t in targets:
                         r = self.measure(t, wl, raw, run)
                         res[t["key"]] = r
                         if r:

@@ -3,7 +3,8 @@
 //! lifting, instance pool):
 //!
 //! - the CRS component at paranoia 1 (block mode): a benign GET with 8 headers,
-//!   a 2 KB urlencoded POST and a 20 KB JSON POST;
+//!   a 2 KB urlencoded POST, a 20 KB JSON POST, a denied SQLi GET, and the
+//!   whole exchange of a benign GET (on-request, then on-response);
 //! - auth-jwt: RS256 and ES256 tokens (the latency it adds to a request);
 //! - a no-op policy (the `hostile` component configured to allow): what the
 //!   host itself adds per policy call (instance borrow, lowering the request
@@ -15,7 +16,9 @@
 
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
-use edgewaf::runtime::{Action, Limits, PolicyPool, PolicySpec, Request, Runtime};
+use edgewaf::runtime::{
+    Action, Header, Limits, PolicyPool, PolicySpec, Request, Response, Runtime,
+};
 use edgewaf::state::{MemoryState, StateBackend};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -160,6 +163,29 @@ fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) 
     });
     g.bench_function("SQLi GET (denied)", |b| {
         b.iter(|| rt.block_on(pool.on_request(black_box(&sqli))))
+    });
+    // The whole exchange of an allowed GET as the proxy runs it: on-request,
+    // then on-response with a small HTML page (the CRS's phases 3-5 on the
+    // transaction that on-request left in the same instance).
+    let page = Response {
+        status: 200,
+        headers: [("content-type", "text/html"), ("content-length", "29")]
+            .into_iter()
+            .map(|(n, v)| Header {
+                name: n.into(),
+                value: v.into(),
+            })
+            .collect(),
+        body: b"<html><body>ok</body></html>\n".to_vec(),
+        body_truncated: false,
+    };
+    g.bench_function("benign GET + 29 B response", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                pool.on_request(black_box(&get)).await.unwrap();
+                pool.on_response(black_box(&get), &page).await.unwrap()
+            })
+        })
     });
     g.finish();
 }

@@ -263,7 +263,8 @@ impl<'r> Transaction<'r> {
             xml_text: Vec::new(),
             xml_attrs: Vec::new(),
             xml_elements: Vec::new(),
-            tx: VarMap::default(),
+            // The CRS sets some 100 TX variables per request: no rehashing.
+            tx: VarMap::with_capacity_and_hasher(128, Default::default()),
             persistent: HashMap::new(),
             request_body: Vec::new(),
             response_body: Vec::new(),

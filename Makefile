@@ -24,7 +24,7 @@ export EDGEWAF_CRS_DIR
 EDGEWAF_ADMIN_TOKEN ?= dev-admin-token
 export EDGEWAF_ADMIN_TOKEN
 
-.PHONY: run test setup setup-test setup-wasmtime crs-update guests host edge edge-spin serve-edge fmt clippy clean bench bench-density soak
+.PHONY: run test setup setup-test setup-wasmtime crs-update guests host edge edge-spin serve-edge fmt clippy clean bench bench-density soak fuzz
 
 ## What running needs, installed when missing: the wasm32-wasip2 target.
 setup:
@@ -119,6 +119,24 @@ bench-density: guests
 SOAK_SECS ?= 600
 soak: guests host
 	SOAK_SECS='$(SOAK_SECS)' python3 bench/soak.py
+
+## Fuzz (not a test; docs/fuzzing.md): every target of fuzz/ for FUZZ_SECONDS
+## (60) s, FUZZ_JOBS (2) at a time, seeded from the CRS release. Prints the
+## executions per target (logs in target/fuzz-logs/); fails if any target
+## crashed (inputs in target/fuzz-crashes/<target>/). FUZZ_TARGETS to choose.
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_TARGETS ?= seclang transform body-urlencoded body-multipart body-json body-xml http-request jwt tenant-toml
+fuzz:
+	$(CARGO) build --release -p edgewaf-fuzz
+	@mkdir -p target/fuzz-logs && cp target/release/edgewaf-fuzz target/fuzz-logs/edgewaf-fuzz
+	@printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(FUZZ_JOBS) -I{} sh -c \
+	  'target/fuzz-logs/edgewaf-fuzz run {} --seconds $(FUZZ_SECONDS) --corpus "$(EDGEWAF_CRS_DIR)" >target/fuzz-logs/{}.log 2>&1; echo "{}: done (exit $$?)"'
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	  line=$$(grep -h '^fuzz: ' target/fuzz-logs/$$t.log); \
+	  echo "$${line:-fuzz: target=$$t did not finish, see target/fuzz-logs/$$t.log}"; \
+	  case "$$line" in *" crashes=0 "*) ;; *) fail=1; grep -h CRASH target/fuzz-logs/$$t.log | head -5;; esac; \
+	done; exit $$fail
 
 fmt:
 	$(CARGO) fmt --all

@@ -9,6 +9,8 @@ mod bundle;
 mod components;
 mod demo;
 mod hotswap;
+mod http2;
+mod malformed;
 mod proxy;
 mod sandbox;
 mod spin_emulation;

@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The repository root.
@@ -142,8 +143,14 @@ impl Waf {
     }
 
     pub fn write_config(&self, extra: &str) {
+        self.write_config_with_server("", extra)
+    }
+
+    /// Like [`Waf::write_config`], with more lines for the `[server]` table
+    /// (e.g. `header_timeout_ms = 1000\n`).
+    pub fn write_config_with_server(&self, server: &str, extra: &str) {
         let cfg = format!(
-            "[server]\nupstream_connect_timeout_ms = 1000\nupstream_timeout_ms = 5000\n\n[policies]\ndir = \"policies\"\nmodules = [{:?}]\n\n[log]\ndecisions = \"decisions.log\"\n{extra}",
+            "[server]\nupstream_connect_timeout_ms = 1000\nupstream_timeout_ms = 5000\n{server}\n[policies]\ndir = \"policies\"\nmodules = [{:?}]\n\n[log]\ndecisions = \"decisions.log\"\n{extra}",
             modules_dir().display().to_string()
         );
         std::fs::write(self.dir.path().join("edgewaf.toml"), cfg).unwrap();
@@ -342,4 +349,109 @@ pub fn post(host: &str, target: &str, content_type: &str, body: &str) -> String 
         "POST {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
+}
+
+/// One request as the [`Recorder`] origin read it off the wire.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub target: String,
+    /// Names lower-cased, in order, repeats kept.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Seen {
+    /// Every value of a header.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// An HTTP/1.1 origin that records every request it reads (framed by
+/// `Content-Length` only: a chunked request would show up as its head with
+/// `transfer-encoding` and an empty body) and answers `200 ok`.
+pub struct Recorder {
+    pub addr: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Recorder {
+    pub fn start() -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let shared = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let seen = shared.clone();
+                std::thread::spawn(move || record_connection(stream, &seen));
+            }
+        });
+        Recorder { addr, seen }
+    }
+
+    /// The requests read so far, oldest first.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.seen.lock().unwrap().clear();
+    }
+}
+
+fn record_connection(mut stream: TcpStream, seen: &Mutex<Vec<Seen>>) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    loop {
+        while let Some((request, used)) = parse_request(&buf) {
+            seen.lock().unwrap().push(request);
+            buf.drain(..used);
+            let ok = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok";
+            if stream.write_all(ok).is_err() {
+                return;
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// A complete request at the start of `buf` and its length in bytes.
+fn parse_request(buf: &[u8]) -> Option<(Seen, usize)> {
+    let mut headers = [httparse::EMPTY_HEADER; 256];
+    let mut req = httparse::Request::new(&mut headers);
+    let httparse::Status::Complete(head) = req.parse(buf).ok()? else {
+        return None;
+    };
+    let headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .map(|h| {
+            let value = String::from_utf8_lossy(h.value).into_owned();
+            (h.name.to_ascii_lowercase(), value)
+        })
+        .collect();
+    let len = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    if buf.len() < head + len {
+        return None;
+    }
+    let seen = Seen {
+        method: req.method?.to_string(),
+        target: req.path?.to_string(),
+        headers,
+        body: buf[head..head + len].to_vec(),
+    };
+    Some((seen, head + len))
 }

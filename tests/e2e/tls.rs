@@ -25,7 +25,7 @@ struct Ca {
 }
 
 /// A certificate and its key.
-struct Leaf {
+pub(crate) struct Leaf {
     pem: String,
     key_pem: String,
     der: CertificateDer<'static>,
@@ -105,7 +105,7 @@ impl Ca {
 
 /// Everything one test WAF needs: the server CA (trusted by the client), two
 /// server certificates, the client CA and another CA nobody configured.
-struct Pki {
+pub(crate) struct Pki {
     server_ca: Ca,
     shop: Leaf,
     api: Leaf,
@@ -116,7 +116,7 @@ struct Pki {
 const REVOKED_SERIAL: u64 = 0x66;
 
 impl Pki {
-    fn new() -> Pki {
+    pub(crate) fn new() -> Pki {
         let server_ca = Ca::new("Edge Server CA");
         let shop = server_ca.issue("shop.test", &["shop.test"], 0x10, false);
         let api = server_ca.issue("api.test", &["api.test", "v2.api.test"], 0x11, false);
@@ -131,7 +131,7 @@ impl Pki {
 
     /// Writes the files into the WAF's folder (names relative to
     /// `edgewaf.toml`) and returns the `[server.tls]` section.
-    fn install(&self, waf: &Waf, client_auth: &str) -> String {
+    pub(crate) fn install(&self, waf: &Waf, client_auth: &str) -> String {
         let put = |name: &str, text: &str| std::fs::write(waf.dir.path().join(name), text).unwrap();
         std::fs::create_dir_all(waf.dir.path().join("tls")).unwrap();
         put("tls/shop.pem", &self.shop.pem);
@@ -159,7 +159,7 @@ crls = ["tls/clients-ca.crl.pem"]
 
     /// A client trusting the server CA, with an optional client certificate,
     /// speaking only the given TLS versions.
-    fn client(
+    pub(crate) fn client(
         &self,
         cert: Option<&Leaf>,
         versions: &[&'static rustls::SupportedProtocolVersion],
@@ -185,7 +185,7 @@ crls = ["tls/clients-ca.crl.pem"]
     }
 }
 
-static BOTH: &[&rustls::SupportedProtocolVersion] =
+pub(crate) static BOTH: &[&rustls::SupportedProtocolVersion] =
     &[&rustls::version::TLS13, &rustls::version::TLS12];
 static TLS12: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
 static TLS13: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];

@@ -1,122 +1,41 @@
-//! The HTTP/1.1 reverse proxy: accept, read the request under limits, pick the
-//! tenant by Host, run its chain, forward allowed requests to the upstream over
-//! pooled connections, inspect the response when a policy asked to, log.
+//! The reverse proxy: accept (HTTP/1.1, HTTP/2 over TLS with ALPN, HTTP/2 with
+//! prior knowledge), check the request head, read the body under limits, pick
+//! the tenant by Host (`:authority` in HTTP/2), run its chain, forward allowed
+//! requests to the upstream over pooled HTTP/1.1 connections, inspect the
+//! response when a policy asked to, log.
+//!
+//! - [`listen`]: connections, TLS, the HTTP version, header-read timeouts.
+//! - [`framing`]: the head's checks and the hop-by-hop headers.
+//! - [`event`]: the decision event of a request.
 
 use crate::app::App;
 use crate::chain::{self, Decision, Outcome};
-use crate::events::{DecisionEvent, LoggedFinding, Masker, timestamp};
-use crate::runtime::{Header, Response as WitResponse, Severity, TlsInfo};
+use crate::runtime::{Header, Response as WitResponse, TlsInfo};
 use crate::tenants::Tenant;
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode, Version, header};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
+
+mod event;
+pub mod framing;
+mod listen;
+
+pub use event::{decision_event, severity_name};
+use framing::{HOP_BY_HOP, strip_hop_by_hop};
+pub use listen::{serve, serve_tls};
 
 /// The body type of every response the proxy sends.
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
-
-/// Hop-by-hop headers, never forwarded.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
 
 fn full(bytes: impl Into<Bytes>) -> ProxyBody {
     Full::new(bytes.into())
         .map_err(|never| match never {})
         .boxed()
-}
-
-/// Accepts plain-HTTP connections on `listener` until the task is dropped.
-pub async fn serve(app: Arc<App>, listener: TcpListener) {
-    accept_loop(app, listener, None).await
-}
-
-/// Accepts HTTPS connections on `listener` (`[server.tls]`, see [`crate::tls`])
-/// until the task is dropped. A failed handshake (for instance a client
-/// certificate that does not verify) closes the connection before any request.
-pub async fn serve_tls(app: Arc<App>, listener: TcpListener, tls: TlsAcceptor) {
-    accept_loop(app, listener, Some(tls)).await
-}
-
-async fn accept_loop(app: Arc<App>, listener: TcpListener, tls: Option<TlsAcceptor>) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let local = stream.local_addr().unwrap_or(peer);
-        let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let header_timeout = Duration::from_millis(app.config.server.header_timeout_ms);
-            let Some(acceptor) = tls else {
-                return serve_connection(app, TokioIo::new(stream), peer, local, None).await;
-            };
-            // The handshake shares the time a client has to send the request head.
-            let stream = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::info!("TLS handshake with {peer} failed: {e}");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!("TLS handshake with {peer} timed out");
-                    return;
-                }
-            };
-            let info = match crate::tls::tls_info(stream.get_ref().1) {
-                Ok(info) => info,
-                Err(e) => {
-                    tracing::warn!("TLS connection from {peer} closed: {e}");
-                    return;
-                }
-            };
-            serve_connection(app, TokioIo::new(stream), peer, local, Some(Arc::new(info))).await
-        });
-    }
-}
-
-async fn serve_connection<I>(
-    app: Arc<App>,
-    io: I,
-    peer: SocketAddr,
-    local: SocketAddr,
-    tls: Option<Arc<TlsInfo>>,
-) where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let header_timeout = Duration::from_millis(app.config.server.header_timeout_ms);
-    let svc = hyper::service::service_fn(move |req| {
-        let app = app.clone();
-        let tls = tls.clone();
-        async move { Ok::<_, Infallible>(handle(app, req, peer, local, tls).await) }
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .serve_connection(io, svc);
-    if let Err(e) = conn.await {
-        tracing::debug!("connection from {peer}: {e}");
-    }
 }
 
 /// A small JSON answer with the request id, never rule ids or internals.
@@ -179,6 +98,27 @@ pub fn decision_response(outcome: &Outcome, id: &str) -> Option<Response<ProxyBo
     }
 }
 
+/// An answer that ends the exchange before any policy ran (a bad head, a body
+/// too large, too slow or unreadable): HTTP/1 connections are closed after it,
+/// since the rest of what the client sent cannot be trusted to start a request.
+fn refuse(
+    app: &App,
+    tenant: &str,
+    label: &str,
+    version: Version,
+    status: StatusCode,
+    id: &str,
+    reason: &str,
+) -> Response<ProxyBody> {
+    app.metrics.request(tenant, label);
+    let mut resp = json_answer(status, id, reason);
+    if version < Version::HTTP_2 {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
 async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
@@ -187,21 +127,46 @@ async fn handle(
     tls: Option<Arc<TlsInfo>>,
 ) -> Response<ProxyBody> {
     let id = crate::request::new_request_id();
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()))
-        .unwrap_or_default();
+    let (mut parts, body) = req.into_parts();
+    let version = parts.version;
+    let host = match framing::check_head(&mut parts) {
+        Ok(host) => host,
+        Err(r) => return refuse(&app, "", "bad-request", version, r.status, &id, r.reason),
+    };
     let tenants = app.registry.snapshot();
     let Some(tenant) = tenants.for_host(&host).cloned() else {
         app.metrics.request("", "misdirected");
         return json_answer(StatusCode::MISDIRECTED_REQUEST, &id, "unknown host");
     };
-    let (parts, body) = req.into_parts();
+    let full_body = match read_body(&app, &parts, body).await {
+        Ok(b) => b,
+        Err((status, label, reason)) => {
+            return refuse(&app, &tenant.name, label, version, status, &id, reason);
+        }
+    };
+    let record = crate::request::from_parts(
+        id,
+        &tenant.name,
+        &parts,
+        client,
+        server,
+        tls.as_deref().cloned(),
+    );
+    run_chain(&app, &tenant, &parts, record, full_body, client).await
+}
 
-    // Read the body under the size and time limits.
+/// Reads the whole body under `max_request_body` and `body_timeout_ms`; an
+/// error is the status, the metrics label and the reason.
+async fn read_body(
+    app: &App,
+    parts: &http::request::Parts,
+    body: Incoming,
+) -> Result<Bytes, (StatusCode, &'static str, &'static str)> {
+    const TOO_LARGE: (StatusCode, &str, &str) = (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        "request body too large",
+    );
     let max = app.config.server.max_request_body;
     let declared = parts
         .headers
@@ -209,42 +174,40 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        app.metrics.request(&tenant.name, "too-large");
-        return json_answer(StatusCode::PAYLOAD_TOO_LARGE, &id, "request body too large");
+        return Err(TOO_LARGE);
     }
     let body_timeout = Duration::from_millis(app.config.server.body_timeout_ms);
-    let full_body = match tokio::time::timeout(body_timeout, Limited::new(body, max).collect())
-        .await
-    {
-        Ok(Ok(c)) => c.to_bytes(),
-        Ok(Err(e)) => {
+    match tokio::time::timeout(body_timeout, Limited::new(body, max).collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e))
             if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                app.metrics.request(&tenant.name, "too-large");
-                return json_answer(StatusCode::PAYLOAD_TOO_LARGE, &id, "request body too large");
-            }
-            app.metrics.request(&tenant.name, "bad-request");
-            return json_answer(
-                StatusCode::BAD_REQUEST,
-                &id,
-                "could not read the request body",
-            );
+                .is_some() =>
+        {
+            Err(TOO_LARGE)
         }
-        Err(_) => {
-            app.metrics.request(&tenant.name, "timeout");
-            return json_answer(StatusCode::REQUEST_TIMEOUT, &id, "request body timed out");
-        }
-    };
+        Ok(Err(_)) => Err((
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "could not read the request body",
+        )),
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "request body timed out",
+        )),
+    }
+}
 
-    let mut record = crate::request::from_parts(
-        id.clone(),
-        &tenant.name,
-        &parts,
-        client,
-        server,
-        tls.as_deref().cloned(),
-    );
+/// Runs the tenant's chain on the request, then answers the deny or forwards.
+async fn run_chain(
+    app: &App,
+    tenant: &Arc<Tenant>,
+    parts: &http::request::Parts,
+    mut record: crate::runtime::Request,
+    full_body: Bytes,
+    client: SocketAddr,
+) -> Response<ProxyBody> {
+    let id = record.id.clone();
     let mut inspect_body = Vec::new();
     if tenant.needs_body {
         let limit = tenant.config.body_limit;
@@ -254,36 +217,31 @@ async fn handle(
     }
 
     let decision =
-        chain::on_request(&tenant, &mut record, &mut inspect_body, Some(&app.metrics)).await;
+        chain::on_request(tenant, &mut record, &mut inspect_body, Some(&app.metrics)).await;
     if let Some(resp) = decision_response(&decision.outcome, &id) {
         let status = resp.status().as_u16();
-        finish(&app, &tenant, &record, &decision, status);
+        finish(app, tenant, &record, &decision, status);
         return resp;
     }
 
-    let upstream = match forward(&app, &tenant, &parts, &record, &decision, full_body, client).await
-    {
+    let upstream = match forward(app, tenant, parts, &record, &decision, full_body, client).await {
         Ok(r) => r,
         Err(status) => {
             app.metrics.upstream_error(&tenant.name);
-            let resp = json_answer(
-                status,
-                &id,
-                if status == StatusCode::GATEWAY_TIMEOUT {
-                    "upstream timed out"
-                } else {
-                    "upstream unavailable"
-                },
-            );
-            finish(&app, &tenant, &record, &decision, status.as_u16());
-            return resp;
+            let reason = if status == StatusCode::GATEWAY_TIMEOUT {
+                "upstream timed out"
+            } else {
+                "upstream unavailable"
+            };
+            finish(app, tenant, &record, &decision, status.as_u16());
+            return json_answer(status, &id, reason);
         }
     };
 
-    let (resp, decision) = if tenant.inspects_response {
+    let (mut resp, decision) = if tenant.inspects_response {
         inspect_response(
-            &app,
-            &tenant,
+            app,
+            tenant,
             &mut record,
             &mut inspect_body,
             decision,
@@ -295,18 +253,15 @@ async fn handle(
         strip_hop_by_hop(&mut rparts.headers);
         (Response::from_parts(rparts, rbody.boxed()), decision)
     };
-    let mut resp = resp;
     set_request_id(resp.headers_mut(), &id);
-    finish(&app, &tenant, &record, &decision, resp.status().as_u16());
+    finish(app, tenant, &record, &decision, resp.status().as_u16());
     resp
 }
 
-fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
-    for h in HOP_BY_HOP {
-        headers.remove(*h);
-    }
-}
-
+/// Sends the request to the tenant's upstream over HTTP/1.1, whatever the
+/// client spoke: headers without the hop-by-hop ones, one `Content-Length`
+/// for the body read, the policies' header changes, `x-request-id`,
+/// `x-forwarded-for` and `x-forwarded-proto`.
 async fn forward(
     app: &App,
     tenant: &Tenant,
@@ -328,7 +283,13 @@ async fn forward(
     for (name, value) in &parts.headers {
         headers.append(name.clone(), value.clone());
     }
+    let framed = headers.contains_key(header::CONTENT_LENGTH)
+        || headers.contains_key(header::TRANSFER_ENCODING);
     strip_hop_by_hop(headers);
+    headers.remove(header::CONTENT_LENGTH);
+    if framed || !body.is_empty() {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
     for name in &decision.remove_headers {
         headers.remove(name.as_str());
     }
@@ -360,6 +321,11 @@ async fn forward(
         .map_err(|_| StatusCode::BAD_GATEWAY)?;
     let timeout = Duration::from_millis(app.config.server.upstream_timeout_ms);
     match tokio::time::timeout(timeout, app.client.request(req)).await {
+        // The proxy does not tunnel: a protocol switch the client cannot follow.
+        Ok(Ok(resp)) if resp.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            tracing::warn!(tenant = %tenant.name, "upstream answered 101 to a forwarded request");
+            Err(StatusCode::BAD_GATEWAY)
+        }
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(e)) => {
             tracing::warn!(tenant = %tenant.name, "upstream {}: {e}", tenant.config.upstream);
@@ -421,80 +387,6 @@ async fn inspect_response(
     }
     rparts.headers.remove(header::CONTENT_LENGTH);
     (Response::from_parts(rparts, full(body)), decision)
-}
-
-/// The severity's name for logs.
-pub fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Emergency => "emergency",
-        Severity::Alert => "alert",
-        Severity::Critical => "critical",
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Notice => "notice",
-        Severity::Info => "info",
-        Severity::Debug => "debug",
-    }
-}
-
-/// Builds the decision event for a request (secrets masked).
-pub fn decision_event(
-    tenant: &Tenant,
-    record: &crate::runtime::Request,
-    decision: &Decision,
-    status: u16,
-) -> DecisionEvent {
-    let path = record.target.split('?').next().unwrap_or("").to_string();
-    let query = record.target.split_once('?').map(|(_, q)| q);
-    let masker = Masker::new(
-        record
-            .headers
-            .iter()
-            .map(|h| (h.name.as_str(), h.value.as_slice())),
-        query,
-    );
-    DecisionEvent {
-        ts: timestamp(),
-        request_id: record.id.clone(),
-        tenant: tenant.name.clone(),
-        tenant_version: Some(tenant.version.clone()),
-        client_ip: record.connection.client_addr.clone(),
-        method: record.method.clone(),
-        path: masker.mask(&path),
-        action: decision.action(),
-        status,
-        mode: match tenant.config.mode {
-            crate::config::Mode::Block => "block",
-            crate::config::Mode::Detect => "detect",
-        },
-        policy: decision.policy.clone(),
-        would_deny: decision.would_deny.clone(),
-        rule_ids: decision
-            .findings
-            .iter()
-            .map(|(_, f)| f.rule_id.clone())
-            .collect(),
-        findings: decision
-            .findings
-            .iter()
-            .map(|(p, f)| LoggedFinding {
-                policy: p.clone(),
-                rule_id: f.rule_id.clone(),
-                message: masker.mask(&f.message),
-                severity: severity_name(f.severity),
-                tags: f.tags.clone(),
-                data: masker.mask(&f.data),
-            })
-            .collect(),
-        reason: decision.reason.as_deref().map(|r| masker.mask(r)),
-        errors: decision.errors.clone(),
-        annotations: decision
-            .annotations
-            .iter()
-            .map(|a| (a.key.clone(), masker.mask(&a.value)))
-            .collect(),
-        eval_us: decision.eval_us,
-    }
 }
 
 fn finish(
@@ -560,16 +452,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(resp.status(), 403, "an impossible status falls back to 403");
-    }
-
-    #[test]
-    fn hop_by_hop_headers_are_stripped() {
-        let mut h = http::HeaderMap::new();
-        h.insert("connection", HeaderValue::from_static("close"));
-        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
-        h.insert("x-keep", HeaderValue::from_static("1"));
-        strip_hop_by_hop(&mut h);
-        assert_eq!(h.len(), 1);
-        assert!(h.contains_key("x-keep"));
     }
 }

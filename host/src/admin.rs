@@ -5,7 +5,7 @@
 //! | method and path                          | what                                  |
 //! |------------------------------------------|---------------------------------------|
 //! | `GET /healthz`                           | liveness, no token                    |
-//! | `GET /metrics`                           | Prometheus text                       |
+//! | `GET /metrics`                           | OpenMetrics text (also on `[admin] metrics_listen` without the token, when set) |
 //! | `GET /api/events?limit=N&tenant=T`       | recent decisions, newest first        |
 //! | `GET /api/tenants`                       | tenants being served                  |
 //! | `GET /api/lists/{name}`                  | a runtime IP list                     |
@@ -49,6 +49,43 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) {
                 .await;
         });
     }
+}
+
+/// Serves `GET /metrics` without a token on the listener of `[admin]
+/// metrics_listen`, for scrapers that cannot send one; every other path is
+/// 404, so nothing else of the admin API is reachable there.
+pub async fn serve_metrics(app: Arc<App>, listener: TcpListener) {
+    loop {
+        let Ok((stream, _peer)) = listener.accept().await else {
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let app = app.clone();
+                async move {
+                    Ok::<_, Infallible>(match (req.method(), req.uri().path()) {
+                        (&Method::GET, "/metrics") => metrics(&app),
+                        _ => error(StatusCode::NOT_FOUND, "only GET /metrics is served here"),
+                    })
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+fn metrics(app: &App) -> Response<ProxyBody> {
+    let mut resp = Response::new(body(app.metrics.render()));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    resp
 }
 
 fn body(bytes: impl Into<Bytes>) -> ProxyBody {
@@ -113,14 +150,7 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
     }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (req.method().clone(), segments.as_slice()) {
-        (Method::GET, ["metrics"]) => {
-            let mut resp = Response::new(body(app.metrics.render()));
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            );
-            resp
-        }
+        (Method::GET, ["metrics"]) => metrics(app),
         (Method::GET, ["api", "events"]) => {
             let limit = query_param(&req, "limit")
                 .and_then(|l| l.parse().ok())

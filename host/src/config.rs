@@ -290,6 +290,11 @@ pub struct AdminConfig {
     /// `events = 1000`: decisions kept in memory for `/api/events`.
     #[serde(default = "default_events")]
     pub events: usize,
+    /// `metrics_listen = "127.0.0.1:9902"`: a listener of its own serving
+    /// `GET /metrics` without the token, for scrapers (unset by default:
+    /// `/metrics` is only on the admin listener, behind the token).
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for AdminConfig {
@@ -298,6 +303,7 @@ impl Default for AdminConfig {
             listen: default_admin_listen(),
             token_env: default_token_env(),
             events: default_events(),
+            metrics_listen: None,
         }
     }
 }

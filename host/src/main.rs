@@ -154,49 +154,7 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             config,
             listen,
             admin_listen,
-        } => {
-            let mut cfg = edgewaf::config::ServerConfig::load(&config)?;
-            if let Some(l) = listen {
-                cfg.server.listen = l;
-            }
-            if let Some(l) = admin_listen {
-                cfg.admin.listen = l;
-            }
-            // TLS files are checked before anything else starts.
-            let tls = match &cfg.server.tls {
-                Some(t) => Some(
-                    edgewaf::tls::acceptor(t).with_context(|| format!("{}", config.display()))?,
-                ),
-                None => None,
-            };
-            // Load the tenants first: once the ports listen, the WAF is ready.
-            let (proxy_addr, admin_addr) = (cfg.server.listen.clone(), cfg.admin.listen.clone());
-            let app = edgewaf::app::App::start(cfg).await?;
-            let proxy = tokio::net::TcpListener::bind(&proxy_addr)
-                .await
-                .with_context(|| format!("binding the proxy listener {proxy_addr}"))?;
-            let admin = tokio::net::TcpListener::bind(&admin_addr)
-                .await
-                .with_context(|| format!("binding the admin listener {admin_addr}"))?;
-            tracing::info!(
-                proxy = %proxy.local_addr()?,
-                admin = %admin.local_addr()?,
-                tls = tls.is_some(),
-                "edgewaf serving"
-            );
-            let proxy_task = match tls {
-                Some(acceptor) => {
-                    tokio::spawn(edgewaf::proxy::serve_tls(app.clone(), proxy, acceptor))
-                }
-                None => tokio::spawn(edgewaf::proxy::serve(app.clone(), proxy)),
-            };
-            let admin_task = tokio::spawn(edgewaf::admin::serve(app.clone(), admin));
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-            proxy_task.abort();
-            admin_task.abort();
-            Ok(std::process::ExitCode::SUCCESS)
-        }
+        } => serve(config, listen, admin_listen).await,
         Command::Echo { listen } => {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
@@ -254,45 +212,7 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             platform,
             parts,
             no_snapshot,
-        } => {
-            let opts = edgewaf::bundle::Options {
-                policies,
-                config,
-                output,
-                platform,
-                parts: parts.unwrap_or_else(edgewaf::bundle::default_parts_dir),
-                snapshot: !no_snapshot,
-            };
-            let report = edgewaf::bundle::bundle(&opts).await?;
-            println!(
-                "wrote {} ({} bytes, exports {}): {}",
-                opts.output.display(),
-                report.bytes,
-                report.handler,
-                report.chain.join(" -> ")
-            );
-            if !report.snapshot_init_ms.is_empty() {
-                let times: Vec<String> = report
-                    .chain
-                    .iter()
-                    .zip(&report.snapshot_init_ms)
-                    .map(|(n, ms)| format!("{n} {ms} ms"))
-                    .collect();
-                println!(
-                    "snapshotted after init ({}): no init and no mounts at run time",
-                    times.join(", ")
-                );
-            }
-            for (guest, host) in &report.mounts {
-                println!(
-                    "mount needed: {} at {guest} (wasmtime serve --dir {}::{guest}; Spin: files = [{{ source = \"{}\", destination = \"{guest}\" }}])",
-                    host.display(),
-                    host.display(),
-                    host.display()
-                );
-            }
-            Ok(std::process::ExitCode::SUCCESS)
-        }
+        } => bundle(policies, config, output, platform, parts, no_snapshot).await,
         Command::ServeComponent {
             component,
             listen,
@@ -320,6 +240,113 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             Ok(std::process::ExitCode::SUCCESS)
         }
     }
+}
+
+/// `edgewaf serve`: the proxy, the admin API and, if configured, the
+/// metrics listener, until SIGINT or SIGTERM.
+async fn serve(
+    config: PathBuf,
+    listen: Option<String>,
+    admin_listen: Option<String>,
+) -> anyhow::Result<std::process::ExitCode> {
+    let mut cfg = edgewaf::config::ServerConfig::load(&config)?;
+    if let Some(l) = listen {
+        cfg.server.listen = l;
+    }
+    if let Some(l) = admin_listen {
+        cfg.admin.listen = l;
+    }
+    // TLS files are checked before anything else starts.
+    let tls = match &cfg.server.tls {
+        Some(t) => {
+            Some(edgewaf::tls::acceptor(t).with_context(|| format!("{}", config.display()))?)
+        }
+        None => None,
+    };
+    // Load the tenants first: once the ports listen, the WAF is ready.
+    let (proxy_addr, admin_addr) = (cfg.server.listen.clone(), cfg.admin.listen.clone());
+    let app = edgewaf::app::App::start(cfg).await?;
+    let proxy = tokio::net::TcpListener::bind(&proxy_addr)
+        .await
+        .with_context(|| format!("binding the proxy listener {proxy_addr}"))?;
+    let admin = tokio::net::TcpListener::bind(&admin_addr)
+        .await
+        .with_context(|| format!("binding the admin listener {admin_addr}"))?;
+    let metrics = match &app.config.admin.metrics_listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("binding the metrics listener {addr} ([admin] metrics_listen)")
+        })?),
+        None => None,
+    };
+    tracing::info!(
+        metrics = ?app.config.admin.metrics_listen,
+        proxy = %proxy.local_addr()?,
+        admin = %admin.local_addr()?,
+        tls = tls.is_some(),
+        "edgewaf serving"
+    );
+    let proxy_task = match tls {
+        Some(acceptor) => tokio::spawn(edgewaf::proxy::serve_tls(app.clone(), proxy, acceptor)),
+        None => tokio::spawn(edgewaf::proxy::serve(app.clone(), proxy)),
+    };
+    let admin_task = tokio::spawn(edgewaf::admin::serve(app.clone(), admin));
+    let metrics_task = metrics.map(|l| tokio::spawn(edgewaf::admin::serve_metrics(app.clone(), l)));
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    proxy_task.abort();
+    admin_task.abort();
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `edgewaf bundle`: writes the composed component and says what it needs.
+async fn bundle(
+    policies: Vec<PathBuf>,
+    config: PathBuf,
+    output: PathBuf,
+    platform: edgewaf::bundle::Platform,
+    parts: Option<PathBuf>,
+    no_snapshot: bool,
+) -> anyhow::Result<std::process::ExitCode> {
+    let opts = edgewaf::bundle::Options {
+        policies,
+        config,
+        output,
+        platform,
+        parts: parts.unwrap_or_else(edgewaf::bundle::default_parts_dir),
+        snapshot: !no_snapshot,
+    };
+    let report = edgewaf::bundle::bundle(&opts).await?;
+    println!(
+        "wrote {} ({} bytes, exports {}): {}",
+        opts.output.display(),
+        report.bytes,
+        report.handler,
+        report.chain.join(" -> ")
+    );
+    if !report.snapshot_init_ms.is_empty() {
+        let times: Vec<String> = report
+            .chain
+            .iter()
+            .zip(&report.snapshot_init_ms)
+            .map(|(n, ms)| format!("{n} {ms} ms"))
+            .collect();
+        println!(
+            "snapshotted after init ({}): no init and no mounts at run time",
+            times.join(", ")
+        );
+    }
+    for (guest, host) in &report.mounts {
+        println!(
+            "mount needed: {} at {guest} (wasmtime serve --dir {}::{guest}; Spin: files = [{{ source = \"{}\", destination = \"{guest}\" }}])",
+            host.display(),
+            host.display(),
+            host.display()
+        );
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 async fn shutdown_signal() {

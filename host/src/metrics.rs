@@ -32,9 +32,18 @@ struct TenantLabels {
     tenant: String,
 }
 
+/// The media type of [`Metrics::render`]'s text: OpenMetrics 1.0 (it ends
+/// with `# EOF`), which Prometheus scrapes as such.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Buckets of the evaluation-time histogram: 5 µs doubling 22 times, up to
+/// about 10.5 s, so that policy deadlines (50 ms by default, 500 ms for the
+/// CRS tenant, 10 s for `edgewaf crs-test`) fall inside a finite bucket.
+const EVAL_BUCKETS: (f64, f64, u16) = (0.000_005, 2.0, 22);
+
 fn eval_histogram() -> Histogram {
-    // 5 µs .. ~80 ms
-    Histogram::new(exponential_buckets(0.000_005, 2.0, 15))
+    let (start, factor, count) = EVAL_BUCKETS;
+    Histogram::new(exponential_buckets(start, factor, count))
 }
 
 /// All metrics of the process.
@@ -46,6 +55,7 @@ pub struct Metrics {
     upstream_errors: Family<TenantLabels, Counter>,
     eval_seconds: Family<TenantLabels, Histogram, fn() -> Histogram>,
     state: crate::state::StateMetrics,
+    analytics_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -102,7 +112,14 @@ impl Metrics {
             "State calls served from local memory because Redis was unreachable",
             state.fallback.clone(),
         );
+        let analytics_dropped = Counter::default();
+        registry.register(
+            "edgewaf_analytics_dropped",
+            "Events and audit records the event store dropped because its queue was full",
+            analytics_dropped.clone(),
+        );
         Metrics {
+            analytics_dropped,
             registry,
             requests,
             decisions,
@@ -116,6 +133,11 @@ impl Metrics {
     /// The metrics the state backend keeps up to date.
     pub fn state(&self) -> crate::state::StateMetrics {
         self.state.clone()
+    }
+
+    /// The event store's drop counter (see [`crate::analytics`]).
+    pub fn analytics_dropped(&self) -> Counter {
+        self.analytics_dropped.clone()
     }
 
     /// Counts a request by its final action.
@@ -168,7 +190,7 @@ impl Metrics {
             .observe(micros as f64 / 1e6);
     }
 
-    /// The Prometheus text exposition.
+    /// The OpenMetrics text exposition (see [`CONTENT_TYPE`]).
     pub fn render(&self) -> String {
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
@@ -201,5 +223,36 @@ mod tests {
             text.contains("edgewaf_policy_eval_seconds_count{tenant=\"shop\"} 1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn buckets_cover_the_deadlines_and_the_text_is_openmetrics() {
+        let m = Metrics::new();
+        // A chain that ran into the CRS tenant's 500 ms deadline.
+        m.eval("crs", 500_000);
+        let text = m.render();
+        // (upper bound, cumulative count) of each finite bucket.
+        let buckets: Vec<(f64, u64)> = text
+            .lines()
+            .filter(|l| l.starts_with("edgewaf_policy_eval_seconds_bucket{"))
+            .filter_map(|l| {
+                let le = l.split("le=\"").nth(1)?.split('"').next()?.parse().ok()?;
+                Some((le, l.rsplit(' ').next()?.parse().ok()?))
+            })
+            .collect();
+        let top = buckets.iter().map(|b| b.0).fold(0.0, f64::max);
+        assert!(top >= 10.0, "top finite bucket {top} s, want at least 10 s");
+        let below: Vec<_> = buckets.iter().filter(|b| b.0 < 0.5).collect();
+        let first_above = buckets
+            .iter()
+            .find(|b| b.0 >= 0.5)
+            .expect("a bucket past 0.5 s");
+        assert!(below.iter().all(|b| b.1 == 0), "{text}");
+        assert!(first_above.0 < 1.5 && first_above.1 == 1, "{text}");
+        assert!(
+            text.ends_with("# EOF\n"),
+            "OpenMetrics text ends with # EOF"
+        );
+        assert!(CONTENT_TYPE.starts_with("application/openmetrics-text; version=1.0.0"));
     }
 }

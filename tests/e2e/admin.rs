@@ -50,7 +50,11 @@ module = "signatures"
     }
     let r = waf.admin_get("/metrics", Some(TOKEN));
     assert_eq!(r.status, 200);
-    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    assert!(r.body.ends_with("# EOF\n"), "the body is OpenMetrics text");
     let text = r.body;
     assert_eq!(
         metric(
@@ -129,4 +133,50 @@ lists = ["blocklist"]
     );
     assert_eq!(r.status, 400);
     assert!(r.json()["error"].as_str().unwrap().contains("not-an-ip"));
+}
+
+#[test]
+fn metrics_listen_serves_metrics_without_the_token() {
+    let echo = Echo::start();
+    let port = free_port();
+    let mut waf = Waf::prepare(
+        &echo.addr,
+        &[(
+            "t",
+            "hosts = [\"t.test\"]\nupstream = \"http://{upstream}\"\n",
+        )],
+    );
+    waf.write_config(&format!(
+        "\n[admin]\nmetrics_listen = \"127.0.0.1:{port}\"\n"
+    ));
+    waf.spawn();
+    assert_eq!(waf.get("t.test", "/").status, 200);
+    let scrape = |path: &str| {
+        send(
+            &format!("127.0.0.1:{port}"),
+            &format!("GET {path} HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    let r = scrape("/metrics");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text"),
+        "{r:?}"
+    );
+    assert_eq!(
+        metric(
+            &r.body,
+            r#"edgewaf_requests_total{tenant="t",action="allow"}"#
+        ),
+        Some(1.0),
+        "{}",
+        r.body
+    );
+    // Nothing else of the admin API is reachable there.
+    assert_eq!(scrape("/api/tenants").status, 404);
+    assert_eq!(scrape("/api/events").status, 404);
+    // The admin listener still wants the token.
+    assert_eq!(waf.admin_get("/metrics", None).status, 401);
 }

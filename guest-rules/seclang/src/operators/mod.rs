@@ -20,6 +20,7 @@ mod le;
 mod lt;
 mod no_match;
 mod pm;
+pub(crate) use pm::automaton_kind;
 mod pm_from_file;
 mod rx;
 mod streq;

@@ -1,7 +1,22 @@
 //! `@pm`: case-insensitive match of any of a set of phrases (Aho-Corasick,
 //! built once). With `capture`, TX.0 is the phrase found.
 use super::{OpContext, Operator};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+/// An automaton with a pattern longer than this is built as a contiguous
+/// NFA, never as a DFA: aho-corasick's DFA construction follows failure links
+/// as deep as the longest pattern from every state, so its time grows with
+/// the square of a long pattern's length (one 20,000-byte `@pm` phrase: 3.6 s
+/// to load; found by edgewaf-fuzz seclang), which a rules file must not be
+/// able to cost. Sets of shorter patterns (all of the CRS's) keep the
+/// builder's own choice.
+pub const DFA_MAX_PATTERN_LEN: usize = 256;
+
+/// The automaton kind for these patterns (see [`DFA_MAX_PATTERN_LEN`]).
+pub fn automaton_kind<P: AsRef<[u8]>>(patterns: &[P]) -> Option<AhoCorasickKind> {
+    let longest = patterns.iter().map(|p| p.as_ref().len()).max();
+    (longest > Some(DFA_MAX_PATTERN_LEN)).then_some(AhoCorasickKind::ContiguousNFA)
+}
 
 #[derive(Debug)]
 pub struct Pm {
@@ -18,6 +33,7 @@ impl Pm {
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
+            .kind(automaton_kind(&phrases))
             .build(&phrases)
             .map_err(|e| format!("cannot build phrase matcher: {e}"))?;
         let phrases = phrases
@@ -44,5 +60,30 @@ impl Operator for Pm {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz regression (edgewaf-fuzz seclang, a hang): a long phrase got
+    /// aho-corasick's DFA, whose construction is quadratic in its length.
+    #[test]
+    fn long_phrases_get_the_contiguous_nfa() {
+        let long = "m".repeat(20_000);
+        let pm = Pm::new(vec![long.clone(), "b".into()]).unwrap();
+        assert_eq!(pm.ac.kind(), AhoCorasickKind::ContiguousNFA);
+        assert!(
+            pm.ac
+                .is_match(format!("x{}", long.to_uppercase()).as_bytes())
+        );
+        assert!(!pm.ac.is_match(&long.as_bytes()[1..]));
+        assert_eq!(automaton_kind(&["a"; 1000]), None);
+        assert_eq!(automaton_kind(&["a".repeat(256)]), None);
+        assert_eq!(
+            automaton_kind(&["a".repeat(257)]),
+            Some(AhoCorasickKind::ContiguousNFA)
+        );
     }
 }

@@ -10,7 +10,10 @@ impl Strmatch {
         Strmatch(if arg.is_empty() {
             None
         } else {
-            AhoCorasick::new([arg]).ok()
+            AhoCorasick::builder()
+                .kind(super::pm::automaton_kind(&[arg]))
+                .build([arg])
+                .ok()
         })
     }
 }

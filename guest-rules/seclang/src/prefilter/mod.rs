@@ -31,6 +31,7 @@ pub mod bytes;
 pub mod literals;
 
 use crate::operators::Compare;
+use crate::operators::automaton_kind;
 use crate::rule::{Rule, RuleKind};
 use crate::transform::{ByteSet, TransformFn};
 use crate::variables::{KeySel, VarKind, VarSpec};
@@ -232,6 +233,7 @@ impl Prefilter {
             let Ok(ac) = AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
+                .kind(automaton_kind(&patterns))
                 .build(&patterns)
             else {
                 continue; // Too big for the automaton: these rules just run.
@@ -287,6 +289,7 @@ impl Prefilter {
         pf.global = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(automaton_kind(&global_patterns))
             .build(&global_patterns)
             .ok();
         pf

@@ -32,13 +32,18 @@ setup:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
 ## What only the tests need, installed when missing: redis-server (the
-## shared-state tests start their own on 127.0.0.1; apt as root, else sudo)
-## and wasmtime-cli (setup-wasmtime).
+## shared-state tests start their own on 127.0.0.1; apt as root, else sudo),
+## chromium (the dashboard test drives it headless) and wasmtime-cli
+## (setup-wasmtime).
 setup-test: setup setup-wasmtime
 	@command -v redis-server >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends redis-server; }
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
 ## Install wasmtime-cli $(WASMTIME_CLI_VERSION) into ~/.cargo/bin unless that
 ## version is already there (one cold build, ~15 min on 2 cores; cached after).

@@ -60,6 +60,7 @@ type Compiled = (Regex, Option<Vec<Vec<u8>>>, Option<ByteSet>);
 /// the strings every match contains (see [`crate::prefilter::literals`]) and
 /// the bytes ([`crate::prefilter::bytes`]).
 fn compile_with_literals(pattern: &str, literals: bool) -> Result<Compiled, String> {
+    check_repetitions(pattern)?;
     let bytes_pattern = byte_escapes(pattern);
     let build = |unicode: bool| {
         let p = if unicode { pattern } else { &bytes_pattern };
@@ -78,8 +79,54 @@ fn compile_with_literals(pattern: &str, literals: bool) -> Result<Compiled, Stri
             })
     };
     build(false)
-        .or_else(|_| build(true))
+        .or_else(|e| match e {
+            // Unicode mode would only be bigger.
+            regex::Error::CompiledTooBig(_) => Err(e),
+            _ => build(true),
+        })
         .map_err(|e| format!("bad regular expression: {e}"))
+}
+
+/// PCRE's largest repetition count in `{n}` / `{n,m}`.
+const MAX_REPETITION: u32 = 65_535;
+
+/// Refuses repetition counts over [`MAX_REPETITION`], as PCRE does ("number
+/// too big in {} quantifier"), before compiling: the regex crate would build
+/// up to its size limit first, seconds of CPU for `(?:\d+,?){2147483647}`
+/// (a hang found by edgewaf-fuzz seclang). Syntax errors are left to the
+/// compiler, which reports them.
+fn check_repetitions(pattern: &str) -> Result<(), String> {
+    use regex_syntax::ast::{self, Ast, RepetitionKind, RepetitionRange};
+    struct Counts;
+    impl ast::Visitor for Counts {
+        type Output = ();
+        type Err = u32;
+        fn finish(self) -> Result<(), u32> {
+            Ok(())
+        }
+        fn visit_pre(&mut self, ast: &Ast) -> Result<(), u32> {
+            if let Ast::Repetition(r) = ast
+                && let RepetitionKind::Range(range) = &r.op.kind
+            {
+                let n = match *range {
+                    RepetitionRange::Exactly(n) | RepetitionRange::AtLeast(n) => n,
+                    RepetitionRange::Bounded(a, b) => a.max(b),
+                };
+                if n > MAX_REPETITION {
+                    return Err(n);
+                }
+            }
+            Ok(())
+        }
+    }
+    let Ok(parsed) = ast::parse::Parser::new().parse(pattern) else {
+        return Ok(());
+    };
+    ast::visit(&parsed, Counts).map_err(|n| {
+        format!(
+            "bad regular expression: repetition count {n} is over {MAX_REPETITION} (PCRE's limit)"
+        )
+    })
 }
 
 impl Rx {
@@ -170,5 +217,16 @@ mod tests {
         // The regex crate refuses the escape: a load error, not a panic.
         let err = Rx::new("[^\\s\\x0b,:\\\u{fffd}]*").unwrap_err();
         assert!(err.starts_with("bad regular expression"), "{err}");
+    }
+
+    /// Fuzz regression (edgewaf-fuzz seclang, a hang): a huge repetition
+    /// count compiled up to the size limit, twice, before failing.
+    #[test]
+    fn repetition_counts_over_pcre_limit_are_refused_before_compiling() {
+        let err = Rx::new(r"^bytes=(?:(?:\d+)?-(?:\d+)?\s*,?\s*){2147483647}").unwrap_err();
+        assert!(err.contains("repetition count 2147483647"), "{err}");
+        assert!(Rx::new("a{2,70000}").unwrap_err().contains("70000"));
+        assert!(compile("a{65535}").is_ok());
+        assert!(compile("[{]{99999}x").is_err());
     }
 }

@@ -103,20 +103,11 @@ fn run(cmd: Cmd) -> Result<ExitCode, String> {
             crashes,
             timeout,
         } => {
-            let t = target(&name)?;
             let seed = seed.unwrap_or_else(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(1, |d| d.as_nanos() as u64)
             });
-            if let Some(c) = &corpus {
-                eprintln!(
-                    "[{name}] corpus {}: {}",
-                    c.display(),
-                    Corpus::load(c).summary()
-                );
-            }
-            eprintln!("[{name}] {seconds} s, seed {seed}");
             let opts = RunOptions {
                 seconds,
                 seed,
@@ -124,45 +115,12 @@ fn run(cmd: Cmd) -> Result<ExitCode, String> {
                 crashes,
                 timeout,
             };
-            let sum = driver::supervise(t, &opts).map_err(|e| e.to_string())?;
-            println!(
-                "fuzz: target={} seconds={} executions={} crashes={} workers={}",
-                t.name,
-                sum.elapsed.as_secs(),
-                sum.execs,
-                sum.crashes,
-                sum.workers
-            );
-            Ok(if sum.crashes == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            run_target(target(&name)?, &opts)
         }
         Cmd::Replay {
             target: name,
             files,
-        } => {
-            let t = target(&name)?;
-            driver::quiet_panics();
-            (t.setup)(&Corpus::default());
-            let mut failed = 0;
-            for f in &files {
-                let input = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
-                match driver::run_one(t, &input) {
-                    Ok(_) => println!("ok     {}", f.display()),
-                    Err(msg) => {
-                        failed += 1;
-                        println!("CRASH  {}: {msg}", f.display());
-                    }
-                }
-            }
-            Ok(if failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
+        } => replay(target(&name)?, &files),
         Cmd::Worker {
             target: name,
             shared,
@@ -174,11 +132,50 @@ fn run(cmd: Cmd) -> Result<ExitCode, String> {
             let t = target(&name)?;
             let shm = Shared::open(&shared, false).map_err(|e| e.to_string())?;
             let stats = driver::worker(t, &load(corpus.as_ref()), &shm, seed, millis, &crashes);
-            Ok(if stats.crashes == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(exit_code(stats.crashes > 0))
         }
     }
+}
+
+fn exit_code(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_target(t: &Target, opts: &RunOptions) -> Result<ExitCode, String> {
+    if let Some(c) = &opts.corpus {
+        let summary = Corpus::load(c).summary();
+        eprintln!("[{}] corpus {}: {summary}", t.name, c.display());
+    }
+    eprintln!("[{}] {} s, seed {}", t.name, opts.seconds, opts.seed);
+    let sum = driver::supervise(t, opts).map_err(|e| e.to_string())?;
+    println!(
+        "fuzz: target={} seconds={} executions={} crashes={} workers={}",
+        t.name,
+        sum.elapsed.as_secs(),
+        sum.execs,
+        sum.crashes,
+        sum.workers
+    );
+    Ok(exit_code(sum.crashes > 0))
+}
+
+fn replay(t: &Target, files: &[PathBuf]) -> Result<ExitCode, String> {
+    driver::quiet_panics();
+    (t.setup)(&Corpus::default());
+    let mut failed = 0;
+    for f in files {
+        let input = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        match driver::run_one(t, &input) {
+            Ok(_) => println!("ok     {}", f.display()),
+            Err(msg) => {
+                failed += 1;
+                println!("CRASH  {}: {msg}", f.display());
+            }
+        }
+    }
+    Ok(exit_code(failed > 0))
 }

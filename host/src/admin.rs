@@ -1,6 +1,11 @@
-//! The admin API on its own listener. `/healthz` is open; everything else needs
-//! `Authorization: Bearer <token>` with the token from the environment
-//! (`EDGEWAF_ADMIN_TOKEN` by default). Errors are JSON.
+//! The admin API on its own listener. `/healthz` and the dashboard's login
+//! page are open; everything else needs `Authorization: Bearer <token>` (or a
+//! dashboard session) with a token from the environment (`EDGEWAF_ADMIN_TOKEN`
+//! by default, the admin token named `default`; more named tokens with scopes
+//! in `[[admin.tokens]]`, see [`crate::access`]). A token's scope is checked
+//! before any route (403), and every changing call gets an audit record in
+//! the event store ([`crate::dashboard::audit`]). Errors are JSON. The
+//! dashboard's routes are in [`crate::dashboard`].
 //!
 //! | method and path                          | what                                  |
 //! |------------------------------------------|---------------------------------------|
@@ -18,6 +23,7 @@
 //! | `POST /api/tenants/{t}/rollback`         | previous version, or `{"version": id}` |
 //! | `PUT /api/modules/{name}`                | upload a component (stored by SHA-256) |
 
+use crate::access::Caller;
 use crate::app::App;
 use crate::manager::{ApplyError, Source};
 use crate::proxy::ProxyBody;
@@ -29,7 +35,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 
 /// Accepts admin connections until the task is dropped.
@@ -108,25 +113,6 @@ fn error(status: StatusCode, message: &str) -> Response<ProxyBody> {
     json(status, serde_json::json!({ "error": message }))
 }
 
-/// True when the request carries the admin token.
-fn authorised(app: &App, req: &Request<Incoming>) -> bool {
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    bearer_matches(given, app.admin_token.as_deref())
-}
-
-/// Compares an `Authorization` value with the configured token in constant
-/// time. No token configured: nothing matches (fail closed).
-fn bearer_matches(authorization: Option<&str>, token: Option<&str>) -> bool {
-    let (Some(token), Some(given)) = (token, authorization.and_then(|v| v.strip_prefix("Bearer ")))
-    else {
-        return false;
-    };
-    given.as_bytes().ct_eq(token.as_bytes()).into()
-}
-
 fn query_param<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
     req.uri().query()?.split('&').find_map(|kv| {
         kv.split_once('=')
@@ -140,14 +126,35 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
     if path == "/healthz" {
         return json(StatusCode::OK, serde_json::json!({ "status": "ok" }));
     }
-    if !authorised(app, &req) {
-        let mut resp = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            http::HeaderValue::from_static("Bearer"),
-        );
+    let req = match crate::dashboard::public(app, req).await {
+        Ok(resp) => return resp,
+        Err(req) => req,
+    };
+    let caller = match crate::dashboard::caller(app, &req) {
+        Ok(c) => c,
+        Err(resp) => return *resp,
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if let Err(crate::access::Forbidden(why)) =
+        crate::access::check(&caller, req.method(), &segments)
+    {
+        crate::dashboard::audit::refused(app, &caller, req.method(), &path, &why);
+        return error(StatusCode::FORBIDDEN, &why);
+    }
+    let pending = crate::dashboard::audit::Pending::start(app, &caller, req.method(), &path);
+    let resp = route(app, &caller, req).await;
+    match pending {
+        Some(p) => p.finish(app, resp).await,
+        None => resp,
+    }
+}
+
+/// The routes, for a caller whose scope allows the call.
+async fn route(app: &App, caller: &Caller, req: Request<Incoming>) -> Response<ProxyBody> {
+    if let Some(resp) = crate::dashboard::route(app, caller, &req).await {
         return resp;
     }
+    let path = req.uri().path().to_string();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (req.method().clone(), segments.as_slice()) {
         (Method::GET, ["metrics"]) => metrics(app),
@@ -155,7 +162,10 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
             let limit = query_param(&req, "limit")
                 .and_then(|l| l.parse().ok())
                 .unwrap_or(100usize);
-            let tenant = query_param(&req, "tenant");
+            let tenant = match caller.narrow(query_param(&req, "tenant")) {
+                Ok(t) => t,
+                Err(e) => return error(StatusCode::FORBIDDEN, &e),
+            };
             let events = app.events.recent(limit.min(10_000), tenant);
             json(StatusCode::OK, serde_json::json!({ "events": events }))
         }
@@ -165,6 +175,7 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
                 .snapshot()
                 .all()
                 .iter()
+                .filter(|t| caller.tenant().is_none_or(|own| own == t.name))
                 .map(|t| {
                     serde_json::json!({
                         "name": t.name,
@@ -424,23 +435,6 @@ async fn put_module(app: &App, name: &str, req: Request<Incoming>) -> Response<P
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_token_checks_fail_closed() {
-        assert!(bearer_matches(Some("Bearer s3cret"), Some("s3cret")));
-        assert!(!bearer_matches(Some("Bearer s3cret2"), Some("s3cret")));
-        assert!(!bearer_matches(Some("Bearer s3cre"), Some("s3cret")));
-        assert!(
-            !bearer_matches(Some("s3cret"), Some("s3cret")),
-            "the scheme is required"
-        );
-        assert!(!bearer_matches(None, Some("s3cret")));
-        assert!(
-            !bearer_matches(Some("Bearer "), None),
-            "no token configured: nothing passes"
-        );
-        assert!(!bearer_matches(Some("Bearer x"), None));
-    }
 
     #[test]
     fn apply_errors_map_to_statuses() {

@@ -37,8 +37,12 @@ pub struct App {
     pub events: EventSink,
     /// Pooled upstream client.
     pub client: Client<HttpConnector, Full<Bytes>>,
-    /// The admin bearer token, if set.
-    pub admin_token: Option<String>,
+    /// The admin tokens (named, with scopes).
+    pub tokens: crate::access::Tokens,
+    /// Dashboard sessions.
+    pub sessions: crate::access::Sessions,
+    /// The durable event store, unless `[analytics] enabled = false`.
+    pub analytics: Option<crate::analytics::Analytics>,
     watcher: std::sync::Mutex<Option<notify::RecommendedWatcher>>,
 }
 
@@ -83,16 +87,33 @@ impl App {
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
             .build(connector);
-        let admin_token = std::env::var(&config.admin.token_env)
-            .ok()
-            .filter(|t| !t.is_empty());
-        if admin_token.is_none() {
+        let tokens =
+            crate::access::Tokens::from_env(&config.admin.token_env, &config.admin.tokens)?;
+        if tokens.is_empty() {
             tracing::warn!(
-                "{} is not set: the admin API answers 401 to everything but /healthz",
+                "{} is not set and no [[admin.tokens]] is: the admin API answers 401 to everything but /healthz",
                 config.admin.token_env
             );
         }
-        let events = EventSink::new(out, config.admin.events);
+        let mut events = EventSink::new(out, config.admin.events);
+        let analytics = if config.analytics.enabled {
+            let path = config.state.dir.join(&config.analytics.path);
+            let a = crate::analytics::Analytics::open(
+                &path,
+                &config.analytics,
+                metrics.analytics_dropped(),
+            )
+            .with_context(|| format!("[analytics] opening the event store {}", path.display()))?;
+            tokio::spawn(crate::analytics::versions::watch(
+                a.clone(),
+                registry.clone(),
+                manager.clone(),
+            ));
+            events = events.with_store(a.clone());
+            Some(a)
+        } else {
+            None
+        };
         let watcher = if config.state.watch {
             match crate::watch::start(
                 manager.clone(),
@@ -115,7 +136,9 @@ impl App {
             metrics,
             events,
             client,
-            admin_token,
+            tokens,
+            sessions: crate::access::Sessions::default(),
+            analytics,
             watcher: std::sync::Mutex::new(watcher),
         }))
     }

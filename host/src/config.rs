@@ -55,6 +55,9 @@ pub struct ServerConfig {
     /// `[state]`: the host's own files and reload behaviour.
     #[serde(default)]
     pub state: StateConfig,
+    /// `[analytics]`: the durable event store (see [`crate::analytics`]).
+    #[serde(default)]
+    pub analytics: crate::analytics::AnalyticsConfig,
 }
 
 /// `[state]`.
@@ -290,6 +293,9 @@ pub struct AdminConfig {
     /// `events = 1000`: decisions kept in memory for `/api/events`.
     #[serde(default = "default_events")]
     pub events: usize,
+    /// `[[admin.tokens]]`: more named tokens with scopes (see [`crate::access`]).
+    #[serde(default)]
+    pub tokens: Vec<crate::access::TokenConfig>,
     /// `metrics_listen = "127.0.0.1:9902"`: a listener of its own serving
     /// `GET /metrics` without the token, for scrapers (unset by default:
     /// `/metrics` is only on the admin listener, behind the token).
@@ -303,6 +309,7 @@ impl Default for AdminConfig {
             listen: default_admin_listen(),
             token_env: default_token_env(),
             events: default_events(),
+            tokens: Vec::new(),
             metrics_listen: None,
         }
     }

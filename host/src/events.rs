@@ -1,5 +1,6 @@
 //! Decision events: one per request, written as a JSON line, kept in a ring for
-//! the admin API. Secrets (Authorization, Cookie, API keys) never reach them.
+//! the admin API and, when it is on, the durable store ([`crate::analytics`]).
+//! Secrets (Authorization, Cookie, API keys) never reach them.
 
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -177,6 +178,7 @@ pub struct EventSink {
     ring: Mutex<VecDeque<Arc<DecisionEvent>>>,
     capacity: usize,
     out: Mutex<Box<dyn Write + Send>>,
+    store: Option<crate::analytics::Analytics>,
 }
 
 impl EventSink {
@@ -186,7 +188,14 @@ impl EventSink {
             ring: Mutex::new(VecDeque::new()),
             capacity,
             out: Mutex::new(out),
+            store: None,
         }
+    }
+
+    /// Also hands every event to the durable store (queued, never waited for).
+    pub fn with_store(mut self, store: crate::analytics::Analytics) -> Self {
+        self.store = Some(store);
+        self
     }
 
     /// Records one event.
@@ -198,6 +207,9 @@ impl EventSink {
             if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
                 tracing::warn!("writing the decision log failed: {e}");
             }
+        }
+        if let Some(store) = &self.store {
+            store.record(event.clone());
         }
         let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
         if ring.len() >= self.capacity.max(1) {

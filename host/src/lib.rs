@@ -10,16 +10,20 @@
 //! 3. [`chain`] runs the tenant's policies ([`runtime::PolicyPool`]) in order.
 //! 4. [`proxy`] answers a deny, or forwards to the upstream and, if a policy
 //!    asked, runs the response through the chain again.
-//! 5. [`events`] writes one decision line; [`metrics`] counts it.
+//! 5. [`events`] writes one decision line; [`metrics`] counts it; [`analytics`]
+//!    stores it (off the request path) for the [`dashboard`] and reports.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod admin;
+pub mod analytics;
 pub mod app;
 pub mod bundle;
 pub mod chain;
 pub mod check;
 pub mod config;
 pub mod crs_test;
+pub mod dashboard;
 pub mod echo;
 pub mod events;
 pub mod manager;

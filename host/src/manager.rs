@@ -64,7 +64,12 @@ pub struct Manager {
     default_tenant: Option<String>,
     versions_kept: usize,
     lock: tokio::sync::Mutex<()>,
+    on_applied: std::sync::OnceLock<AppliedHook>,
 }
+
+/// Called with each tenant version right after it is swapped in, and the
+/// version's apply time (ms since the epoch).
+pub type AppliedHook = Box<dyn Fn(Arc<Tenant>, u64) + Send + Sync>;
 
 impl Manager {
     /// A manager over `registry`, writing tenant files to `policies_dir` and
@@ -85,7 +90,14 @@ impl Manager {
             default_tenant,
             versions_kept,
             lock: tokio::sync::Mutex::new(()),
+            on_applied: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the hook told of every version swapped in (once; later calls
+    /// are ignored). It must not block: the event store queues what it gets.
+    pub fn on_applied(&self, hook: AppliedHook) {
+        let _ = self.on_applied.set(hook);
     }
 
     /// The loader.
@@ -213,6 +225,9 @@ impl Manager {
             .note_version(&new)
             .ok_or_else(|| ApplyError::Io("cannot record the version".into()))?;
         self.registry.swap(map);
+        if let Some(hook) = self.on_applied.get() {
+            hook(new.clone(), version.applied_ms);
+        }
         let apply_ms = started.elapsed().as_millis() as u64;
         tracing::info!(tenant = name, version = %version.id, ?source, apply_ms, "tenant applied");
         Ok(Applied {

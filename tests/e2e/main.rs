@@ -4,9 +4,13 @@
 
 mod support;
 
+mod access;
 mod admin;
+mod analytics;
 mod bundle;
+mod cdp;
 mod components;
+mod dashboard;
 mod demo;
 mod hotswap;
 mod http2;

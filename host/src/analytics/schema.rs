@@ -1,0 +1,212 @@
+//! The tables and the writer's statements.
+//!
+//! ```text
+//! events       one row per decision (the whole event as JSON in `detail`)
+//! event_rules  one row per (event, rule id) with the rule's attack class
+//! audit        one row per configuration change: who (token name), when, what
+//! versions     one row per tenant version that started serving
+//! ```
+
+use super::audit::AuditRecord;
+use super::classify::{class_of, event_class};
+use super::versions::VersionRecord;
+use crate::events::DecisionEvent;
+use rusqlite::{Connection, OpenFlags, Transaction, params};
+use std::path::Path;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    ts_ms INTEGER NOT NULL,
+    tenant TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    client_ip TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    action TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    blocked INTEGER NOT NULL,
+    policy TEXT,
+    would_deny TEXT,
+    rule_ids TEXT NOT NULL,
+    class TEXT NOT NULL,
+    eval_us INTEGER NOT NULL,
+    tenant_version TEXT,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events(ts_ms);
+CREATE INDEX IF NOT EXISTS events_tenant_ts ON events(tenant, ts_ms);
+CREATE INDEX IF NOT EXISTS events_ip ON events(client_ip, ts_ms);
+CREATE INDEX IF NOT EXISTS events_request ON events(request_id);
+CREATE TABLE IF NOT EXISTS event_rules (
+    event_id INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    tenant TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    class TEXT NOT NULL,
+    blocked INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_rules_ts ON event_rules(ts_ms);
+CREATE INDEX IF NOT EXISTS event_rules_rule ON event_rules(rule_id, ts_ms);
+CREATE INDEX IF NOT EXISTS event_rules_event ON event_rules(event_id);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    ts_ms INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    tenant TEXT,
+    kind TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    diff TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY,
+    ts_ms INTEGER NOT NULL,
+    tenant TEXT NOT NULL,
+    version TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    policies TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS versions_tenant_ts ON versions(tenant, ts_ms);
+";
+
+/// Opens the writer's connection and creates the tables.
+pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection (the dashboard's).
+pub(super) fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// The event's time in ms since the epoch (now if it does not parse).
+fn ts_ms(event: &DecisionEvent) -> u64 {
+    humantime::parse_rfc3339_weak(&event.ts)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_else(super::now_ms)
+}
+
+/// True for a request the WAF refused (deny or error in block mode).
+pub(crate) fn is_blocked(event: &DecisionEvent) -> bool {
+    event.mode == "block"
+        && (event.action == "deny" || (event.action == "error" && event.status >= 400))
+}
+
+pub(super) fn insert_event(tx: &Transaction<'_>, e: &DecisionEvent) -> rusqlite::Result<()> {
+    let ts = ts_ms(e) as i64;
+    let blocked = is_blocked(e);
+    let class = event_class(e);
+    let detail = serde_json::to_string(e).unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT INTO events (ts_ms, tenant, request_id, client_ip, method, path, action, status,
+         mode, blocked, policy, would_deny, rule_ids, class, eval_us, tenant_version, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )?
+    .execute(params![
+        ts,
+        e.tenant,
+        e.request_id,
+        e.client_ip,
+        e.method,
+        e.path,
+        e.action,
+        e.status,
+        e.mode,
+        blocked,
+        e.policy,
+        e.would_deny,
+        e.rule_ids.join(" "),
+        class,
+        e.eval_us as i64,
+        e.tenant_version,
+        detail,
+    ])?;
+    let id = tx.last_insert_rowid();
+    let mut seen: Vec<&str> = Vec::new();
+    for f in &e.findings {
+        if seen.contains(&f.rule_id.as_str()) {
+            continue;
+        }
+        seen.push(&f.rule_id);
+        let class = class_of(&f.rule_id, &f.tags);
+        tx.prepare_cached(
+            "INSERT INTO event_rules (event_id, ts_ms, tenant, rule_id, class, blocked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![id, ts, e.tenant, f.rule_id, class, blocked])?;
+    }
+    Ok(())
+}
+
+pub(super) fn insert_audit(tx: &Transaction<'_>, a: &AuditRecord) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit (ts_ms, token, scope, method, path, tenant, kind, status, summary, diff)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        a.ts_ms as i64,
+        a.token,
+        a.scope,
+        a.method,
+        a.path,
+        a.tenant,
+        a.kind,
+        a.status,
+        a.summary,
+        a.diff,
+    ])?;
+    Ok(())
+}
+
+pub(super) fn insert_version(tx: &Transaction<'_>, v: &VersionRecord) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO versions (ts_ms, tenant, version, mode, policies) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        v.ts_ms as i64,
+        v.tenant,
+        v.version,
+        v.mode,
+        serde_json::to_string(&v.policies).unwrap_or_default(),
+    ])?;
+    Ok(())
+}
+
+/// Deletes events older than `cutoff_ms` and the oldest beyond `max_events`;
+/// returns how many events went.
+pub(crate) fn prune(conn: &Connection, cutoff_ms: u64, max_events: u64) -> rusqlite::Result<usize> {
+    let mut deleted = conn.execute("DELETE FROM events WHERE ts_ms < ?1", [cutoff_ms as i64])?;
+    let count: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+    let excess = count - max_events as i64;
+    if excess > 0 {
+        deleted += conn.execute(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?1)",
+            [excess],
+        )?;
+    }
+    if deleted > 0 {
+        conn.execute(
+            "DELETE FROM event_rules WHERE event_id < (SELECT coalesce(min(id), 1 << 62) FROM events)",
+            [],
+        )?;
+    }
+    Ok(deleted)
+}

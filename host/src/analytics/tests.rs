@@ -1,0 +1,247 @@
+//! The store end to end in one process: events in, queries and the report out,
+//! reopening keeps them, retention deletes, a full queue drops and counts.
+
+use super::*;
+use crate::events::{DecisionEvent, LoggedFinding};
+use prometheus_client::metrics::counter::Counter;
+
+/// An event at `ts_ms`; `rule` set makes it a blocked SQLi.
+pub(crate) fn event(ts_ms: u64, tenant: &str, ip: &str, rule: Option<&str>) -> DecisionEvent {
+    let ts = humantime::format_rfc3339_millis(UNIX + Duration::from_millis(ts_ms)).to_string();
+    DecisionEvent {
+        ts,
+        request_id: format!("r{ts_ms}{ip}"),
+        tenant: tenant.into(),
+        tenant_version: Some("abc123".into()),
+        client_ip: ip.into(),
+        method: "GET".into(),
+        path: if rule.is_some() {
+            "/products".into()
+        } else {
+            "/".into()
+        },
+        action: if rule.is_some() { "deny" } else { "allow" },
+        status: if rule.is_some() { 403 } else { 200 },
+        mode: "block",
+        policy: rule.map(|_| "signatures".into()),
+        would_deny: None,
+        rule_ids: rule.iter().map(|r| r.to_string()).collect(),
+        findings: rule
+            .iter()
+            .map(|r| LoggedFinding {
+                policy: "signatures".into(),
+                rule_id: r.to_string(),
+                message: "SQL injection".into(),
+                severity: "critical",
+                tags: vec!["attack-sqli".into()],
+                data: "' OR 1=1".into(),
+            })
+            .collect(),
+        reason: None,
+        errors: vec![],
+        annotations: vec![],
+        eval_us: ts_ms % 1000,
+    }
+}
+
+const UNIX: std::time::SystemTime = std::time::UNIX_EPOCH;
+/// 2026-12-01T00:00:00Z.
+const DAY: u64 = 1_796_083_200_000;
+
+fn open(dir: &Path) -> Analytics {
+    Analytics::open(
+        &dir.join("a.db"),
+        &AnalyticsConfig::default(),
+        Counter::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn events_are_queried_and_survive_reopening() {
+    let d = tempfile::tempdir().unwrap();
+    let a = open(d.path());
+    for i in 0..10 {
+        a.record(Arc::new(event(DAY + i * 1000, "shop", "10.0.0.1", None)));
+    }
+    a.record(Arc::new(event(
+        DAY + 20_000,
+        "shop",
+        "203.0.113.9",
+        Some("sig-sqli-1"),
+    )));
+    a.record(Arc::new(event(
+        DAY + 21_000,
+        "other",
+        "203.0.113.9",
+        Some("sig-sqli-2"),
+    )));
+    assert!(a.flush(Duration::from_secs(5)));
+    assert_eq!(a.written(), 12);
+    drop(a);
+    let a = open(d.path());
+    let range = query::Range {
+        tenant: Some("shop".into()),
+        from_ms: DAY,
+        to_ms: DAY + 60_000,
+    };
+    let o = a.read(|c| query::overview(c, &range)).unwrap();
+    assert_eq!((o.requests, o.blocked), (11, 1));
+    assert_eq!(o.top_rules[0].key, "sig-sqli-1");
+    assert_eq!(o.top_rules[0].class.as_deref(), Some("sqli"));
+    assert_eq!(o.top_ips[0].key, "203.0.113.9");
+    assert_eq!(o.classes[0].key, "sqli");
+    let search = query::Search {
+        range: query::Range {
+            tenant: None,
+            from_ms: DAY,
+            to_ms: DAY + 60_000,
+        },
+        client_ip: Some("203.0.113.9".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let found = a.read(|c| query::search(c, &search)).unwrap();
+    assert_eq!(found.len(), 2, "both tenants' events of that IP");
+    assert_eq!(found[0]["tenant"], "other", "newest first");
+    assert_eq!(found[1]["findings"][0]["rule_id"], "sig-sqli-1");
+    let by_rule = query::Search {
+        rule_id: Some("sig-sqli-2".into()),
+        ..search
+    };
+    assert_eq!(a.read(|c| query::search(c, &by_rule)).unwrap().len(), 1);
+}
+
+#[test]
+fn retention_deletes_by_age_and_count() {
+    let d = tempfile::tempdir().unwrap();
+    let a = open(d.path());
+    for i in 0..10 {
+        a.record(Arc::new(event(
+            DAY + i * 1000,
+            "shop",
+            "10.0.0.1",
+            Some("sig-sqli-1"),
+        )));
+    }
+    assert!(a.flush(Duration::from_secs(5)));
+    let conn = schema::open(&d.path().join("a.db")).unwrap();
+    assert_eq!(
+        schema::prune(&conn, DAY + 2000, 100).unwrap(),
+        2,
+        "two older than the cutoff"
+    );
+    assert_eq!(schema::prune(&conn, 0, 5).unwrap(), 3, "down to five");
+    let left: Vec<i64> = conn
+        .prepare("SELECT ts_ms FROM events ORDER BY ts_ms")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        left,
+        (5..10).map(|i| (DAY + i * 1000) as i64).collect::<Vec<_>>()
+    );
+    let rules: i64 = conn
+        .query_row("SELECT count(*) FROM event_rules", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rules, 5, "their rule rows went with them");
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_without_waiting() {
+    let (tx, _rx) = std::sync::mpsc::sync_channel(2);
+    let dropped = Counter::default();
+    let a = Analytics {
+        tx,
+        path: "unused".into(),
+        dropped: dropped.clone(),
+        written: Arc::new(AtomicU64::new(0)),
+        reader: Arc::new(Mutex::new(None)),
+    };
+    for i in 0..5 {
+        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)));
+    }
+    assert_eq!(
+        dropped.get(),
+        3,
+        "nobody drains the queue: 2 queued, 3 dropped"
+    );
+    assert_eq!(a.dropped(), 3);
+}
+
+#[test]
+fn compliance_report_counts_versions_and_changes() {
+    let d = tempfile::tempdir().unwrap();
+    let a = open(d.path());
+    let policies = vec![versions::PolicyInfo {
+        name: "crs".into(),
+        module: "crs".into(),
+        sha256: Some("0123456789ab".into()),
+        rule_sets: vec!["crs/v4.28.0".into()],
+    }];
+    let v = |ts_ms, version: &str, mode: &str| versions::VersionRecord {
+        ts_ms,
+        tenant: "shop".into(),
+        version: version.into(),
+        mode: mode.into(),
+        policies: policies.clone(),
+    };
+    a.version(v(DAY - 5000, "v1", "block"));
+    a.version(v(DAY + 3_600_000, "v2", "detect"));
+    a.audit(audit::AuditRecord {
+        ts_ms: DAY + 3_600_000,
+        token: "ops".into(),
+        scope: "admin".into(),
+        method: "PUT".into(),
+        path: "/api/tenants/shop".into(),
+        tenant: Some("shop".into()),
+        kind: "mode-change".into(),
+        status: 200,
+        summary: "mode block → detect".into(),
+        diff: "@@ line 3\n+mode = \"detect\"\n-mode = \"block\"\n".into(),
+    });
+    for i in 0..3 {
+        a.record(Arc::new(event(
+            DAY + 60_000 + i,
+            "shop",
+            "203.0.113.9",
+            Some("sig-sqli-1"),
+        )));
+    }
+    a.record(Arc::new(event(DAY + 70_000, "shop", "10.0.0.1", None)));
+    assert!(a.flush(Duration::from_secs(5)));
+    let r = a
+        .read(|c| report::compliance(c, "shop", DAY, DAY + 86_400_000))
+        .unwrap();
+    assert_eq!((r.requests, r.blocked), (4, 3));
+    assert_eq!(r.blocked_by_class[0].key, "sqli");
+    assert_eq!(r.blocked_by_class[0].count, 3);
+    assert_eq!(r.days.len(), 1);
+    assert_eq!(r.days[0].date, "2026-12-01");
+    let versions: Vec<&str> = r.days[0]
+        .versions
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        ["v1", "v2"],
+        "the one serving at the start, then the new one"
+    );
+    assert_eq!(
+        r.days[0].versions[0]["policies"][0]["rule_sets"][0],
+        "crs/v4.28.0"
+    );
+    assert_eq!(r.changes.len(), 1);
+    assert_eq!(r.changes[0]["token"], "ops");
+    assert_eq!(r.mode_changes.len(), 1);
+    assert!(
+        r.gaps.iter().any(|g| g.contains("detect mode")),
+        "{:?}",
+        r.gaps
+    );
+    let reqs: Vec<&str> = r.pci_dss.iter().map(|e| e.requirement).collect();
+    assert_eq!(reqs, ["6.4.1", "6.4.2", "10.2"]);
+}

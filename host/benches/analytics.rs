@@ -82,7 +82,7 @@ fn fill(n: u64) -> (tempfile::TempDir, Analytics) {
     let a = Analytics::open(&dir.path().join("bench.db"), &config, Default::default()).unwrap();
     let started = Instant::now();
     for i in 0..n {
-        a.record(Arc::new(event(i, n)));
+        a.record(Arc::new(event(i, n)), None);
     }
     assert!(a.flush(Duration::from_secs(600)));
     let secs = started.elapsed().as_secs_f64();

@@ -201,15 +201,19 @@ impl EventSink {
     /// Records one event.
     pub fn record(&self, event: DecisionEvent) {
         let event = Arc::new(event);
-        if let Ok(mut line) = serde_json::to_vec(&*event) {
-            line.push(b'\n');
+        let line = serde_json::to_vec(&*event).ok().map(|mut l| {
+            l.push(b'\n');
+            l
+        });
+        if let Some(line) = &line {
             let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
+            if let Err(e) = out.write_all(line).and_then(|_| out.flush()) {
                 tracing::warn!("writing the decision log failed: {e}");
             }
         }
         if let Some(store) = &self.store {
-            store.record(event.clone());
+            // The store keeps the same JSON: it is not serialised twice.
+            store.record(event.clone(), line);
         }
         let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
         if ring.len() >= self.capacity.max(1) {

@@ -40,45 +40,30 @@ fn background_traffic(node: &Node) {
     );
 }
 
-#[test]
-fn block_an_attacker_from_the_dashboard_in_chromium() {
-    let echo = Echo::start();
-    let node = Node::start(&echo.addr);
-    background_traffic(&node);
-    let attack = node.get_from(ATTACKER, "shop.test", SQLI);
-    assert_eq!(attack.status, 403);
-    let id = attack.request_id();
-    let stored = node.wait_events(&format!("request_id={id}"), 1);
-    assert_eq!(stored.len(), 1, "the attack is in the store");
-    let rule = stored[0]["rule_ids"][0].as_str().unwrap().to_string();
-
-    let admin = format!("http://{}", node.waf.admin);
-    let mut b = Browser::launch(&format!("{admin}/login"));
+/// Logs in through the form with the admin token.
+fn log_in(b: &mut Browser) {
     b.wait_for("document.getElementById('token')", "the login form");
     b.eval(&format!(
-        "document.getElementById('token').value = {:?}; document.getElementById('login').click(); true",
-        TOKEN
+        "document.getElementById('token').value = {TOKEN:?}; document.getElementById('login').click(); true"
     ));
-    b.wait_for(
-        "location.pathname === '/dashboard' && document.body.dataset.loaded",
-        "the dashboard after logging in",
-    );
+    let loaded = "location.pathname === '/dashboard' && document.body.dataset.loaded";
+    b.wait_for(loaded, "the dashboard after logging in");
+    let cookie = b.eval("document.cookie");
     assert_eq!(
-        b.eval("document.cookie"),
-        "",
+        cookie, "",
         "the session cookie is HttpOnly: no script sees it"
     );
+}
 
-    // The attack in the event list, its rule in the top-rules chart.
-    let row = format!("document.querySelector('#events tbody tr[data-request-id=\"{id}\"]')");
+/// Sees the attack in the event list and its rule in the top-rules chart,
+/// then blocks its IP from its row and confirms.
+fn see_and_block(b: &mut Browser, request_id: &str, rule: &str) {
+    let row =
+        format!("document.querySelector('#events tbody tr[data-request-id=\"{request_id}\"]')");
     b.wait_for(&row, "the attack's row in the event list");
     assert_eq!(b.eval(&format!("{row}.children[2].textContent")), ATTACKER);
-    b.wait_for(
-        &format!("document.querySelector('#chart-rules .rule-bar[data-rule=\"{rule}\"]')"),
-        "the attack's rule in the top-rules chart",
-    );
-
-    // Block from the row, confirm.
+    let bar = format!("document.querySelector('#chart-rules .rule-bar[data-rule=\"{rule}\"]')");
+    b.wait_for(&bar, "the attack's rule in the top-rules chart");
     b.eval(&format!(
         "{row}.querySelector('button.block').click(); true"
     ));
@@ -86,55 +71,25 @@ fn block_an_attacker_from_the_dashboard_in_chromium() {
         "!document.getElementById('confirm').hidden",
         "the confirmation",
     );
-    assert!(
-        b.eval("document.getElementById('confirm-text').textContent")
-            .as_str()
-            .unwrap()
-            .contains(ATTACKER)
-    );
+    let question = b.eval("document.getElementById('confirm-text').textContent");
+    assert!(question.as_str().unwrap().contains(ATTACKER), "{question}");
     b.eval("document.getElementById('confirm-yes').click(); true");
-    b.wait_for(
-        &format!("document.body.dataset.blocked === {ATTACKER:?}"),
-        "the block to be applied",
-    );
+    let blocked = format!("document.body.dataset.blocked === {ATTACKER:?}");
+    b.wait_for(&blocked, "the block to be applied");
+}
 
-    // The next attack from that IP is denied by the IP list.
-    let next = node.get_from(ATTACKER, "shop.test", SQLI);
-    assert_eq!(next.status, 403);
-    let e = node.wait_events(&format!("request_id={}", next.request_id()), 1);
-    assert_eq!(e[0]["policy"], "ip-filter", "{}", e[0]);
-    assert_eq!(e[0]["rule_ids"][0], "ip-filter-list");
-    assert_eq!(
-        node.get_from(ATTACKER, "shop.test", "/fine").status,
-        403,
-        "everything from it now"
-    );
-    assert_eq!(
-        node.get_from("127.0.0.60", "shop.test", "/fine").status,
-        200,
-        "others still pass"
-    );
-    let list = node.call(TOKEN, "GET", "/api/lists/blocklist", "").json();
-    assert_eq!(list["entries"][0]["cidr"], format!("{ATTACKER}/32"));
-    assert_eq!(
-        list["entries"][0]["comment"],
-        "blocked from the dashboard by default"
-    );
-
-    // Screenshots: the dashboard for the shop, and its compliance report.
+/// The dashboard of the shop, then its compliance report, as screenshots.
+fn screenshots(b: &mut Browser) {
     b.eval("const s = document.getElementById('tenant'); s.value = 'shop'; s.dispatchEvent(new Event('change')); true");
+    let link = "document.getElementById('report-link').href";
     b.wait_for(
-        "document.getElementById('report-link').href.includes('tenant=shop')",
+        &format!("{link}.includes('tenant=shop')"),
         "the report link",
     );
     b.eval("document.body.dataset.loaded = ''; document.getElementById('refresh').click(); true");
     b.wait_for("document.body.dataset.loaded", "the refreshed dashboard");
-    screenshot(&mut b, "dashboard.png", 1400);
-    let report = b
-        .eval("document.getElementById('report-link').href")
-        .as_str()
-        .unwrap()
-        .to_string();
+    screenshot(b, "dashboard.png", 1400);
+    let report = b.eval(link).as_str().unwrap().to_string();
     b.navigate(&report);
     b.wait_for(
         "document.title.startsWith('Compliance report')",
@@ -149,5 +104,38 @@ fn block_an_attacker_from_the_dashboard_in_chromium() {
         text.contains("list-add") && text.contains(&format!("{ATTACKER}/32")),
         "{text}"
     );
-    screenshot(&mut b, "compliance-report.png", 1100);
+    screenshot(b, "compliance-report.png", 1100);
+}
+
+#[test]
+fn block_an_attacker_from_the_dashboard_in_chromium() {
+    let echo = Echo::start();
+    let node = Node::start(&echo.addr);
+    background_traffic(&node);
+    let attack = node.get_from(ATTACKER, "shop.test", SQLI);
+    assert_eq!(attack.status, 403);
+    let id = attack.request_id();
+    let stored = node.wait_events(&format!("request_id={id}"), 1);
+    assert_eq!(stored.len(), 1, "the attack is in the store");
+    let rule = stored[0]["rule_ids"][0].as_str().unwrap().to_string();
+
+    let mut b = Browser::launch(&format!("http://{}/login", node.waf.admin));
+    log_in(&mut b);
+    see_and_block(&mut b, &id, &rule);
+
+    // The next attack from that IP is denied by the IP list.
+    let next = node.get_from(ATTACKER, "shop.test", SQLI);
+    assert_eq!(next.status, 403);
+    let e = node.wait_events(&format!("request_id={}", next.request_id()), 1);
+    assert_eq!(e[0]["policy"], "ip-filter", "{}", e[0]);
+    assert_eq!(e[0]["rule_ids"][0], "ip-filter-list");
+    let benign = node.get_from(ATTACKER, "shop.test", "/fine");
+    assert_eq!(benign.status, 403, "everything from it now");
+    let other = node.get_from("127.0.0.60", "shop.test", "/fine");
+    assert_eq!(other.status, 200, "others still pass");
+    let list = node.call(TOKEN, "GET", "/api/lists/blocklist", "").json();
+    assert_eq!(list["entries"][0]["cidr"], format!("{ATTACKER}/32"));
+    let comment = &list["entries"][0]["comment"];
+    assert_eq!(comment, "blocked from the dashboard by default");
+    screenshots(&mut b);
 }

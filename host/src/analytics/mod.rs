@@ -14,8 +14,9 @@
 //!    which only tries to put it on a bounded queue (`[analytics] queue`).
 //!    A full queue drops the event and counts it
 //!    (`edgewaf_analytics_dropped_total`); a request never waits.
-//! 2. The writer thread takes events off the queue and inserts them in
-//!    batches, one transaction per batch.
+//! 2. The writer thread (at a lower priority: nice 10) takes events off the
+//!    queue and inserts them in batches, one transaction per batch; the JSON
+//!    the decision log wrote is stored as it is, not made again.
 //! 3. Every minute it deletes what is past retention: older than
 //!    `retention_days`, and the oldest beyond `max_events`.
 //!
@@ -98,7 +99,8 @@ fn default_queue() -> usize {
 
 /// What the writer thread is given.
 enum Item {
-    Event(Arc<DecisionEvent>),
+    /// An event, and its JSON if already made.
+    Event(Arc<DecisionEvent>, Option<Vec<u8>>),
     Audit(audit::AuditRecord),
     Version(versions::VersionRecord),
     /// Answers once everything queued before it is written (tests, shutdown).
@@ -161,9 +163,10 @@ impl Analytics {
         })
     }
 
-    /// Queues one decision event; a full queue drops it (counted).
-    pub fn record(&self, event: Arc<DecisionEvent>) {
-        self.send(Item::Event(event));
+    /// Queues one decision event (with its JSON, when the caller has made
+    /// it already); a full queue drops it (counted).
+    pub fn record(&self, event: Arc<DecisionEvent>, json: Option<Vec<u8>>) {
+        self.send(Item::Event(event, json));
     }
 
     /// Queues one audit record.
@@ -225,6 +228,7 @@ pub fn now_ms() -> u64 {
 
 /// The writer thread: batches of up to 512 items, one transaction each.
 fn writer(mut conn: Connection, rx: Receiver<Item>, retention: Retention, written: Arc<AtomicU64>) {
+    lower_priority();
     let mut last_prune = Instant::now();
     let mut batch = Vec::with_capacity(512);
     let mut flushes = Vec::new();
@@ -255,9 +259,9 @@ fn writer(mut conn: Connection, rx: Receiver<Item>, retention: Retention, writte
         };
         for item in batch.drain(..) {
             let result = match item {
-                Item::Event(e) => {
+                Item::Event(e, json) => {
                     events += 1;
-                    schema::insert_event(&tx, &e)
+                    schema::insert_event(&tx, &e, json)
                 }
                 Item::Audit(a) => schema::insert_audit(&tx, &a),
                 Item::Version(v) => schema::insert_version(&tx, &v),
@@ -286,6 +290,22 @@ fn writer(mut conn: Connection, rx: Receiver<Item>, retention: Retention, writte
         }
         for done in flushes.drain(..) {
             let _ = done.send(());
+        }
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10), so that when
+/// the CPU is saturated the request path wins and the queue fills (and drops)
+/// instead of requests waiting.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority with PRIO_PROCESS and who = 0 changes only the
+        // nice value of the calling thread (Linux keeps it per thread); it
+        // takes no pointers.
+        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+        if rc != 0 {
+            tracing::debug!("analytics store: cannot lower the writer's priority");
         }
     }
 }

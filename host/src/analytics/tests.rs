@@ -62,20 +62,29 @@ fn events_are_queried_and_survive_reopening() {
     let d = tempfile::tempdir().unwrap();
     let a = open(d.path());
     for i in 0..10 {
-        a.record(Arc::new(event(DAY + i * 1000, "shop", "10.0.0.1", None)));
+        a.record(
+            Arc::new(event(DAY + i * 1000, "shop", "10.0.0.1", None)),
+            None,
+        );
     }
-    a.record(Arc::new(event(
-        DAY + 20_000,
-        "shop",
-        "203.0.113.9",
-        Some("sig-sqli-1"),
-    )));
-    a.record(Arc::new(event(
-        DAY + 21_000,
-        "other",
-        "203.0.113.9",
-        Some("sig-sqli-2"),
-    )));
+    a.record(
+        Arc::new(event(
+            DAY + 20_000,
+            "shop",
+            "203.0.113.9",
+            Some("sig-sqli-1"),
+        )),
+        None,
+    );
+    a.record(
+        Arc::new(event(
+            DAY + 21_000,
+            "other",
+            "203.0.113.9",
+            Some("sig-sqli-2"),
+        )),
+        None,
+    );
     assert!(a.flush(Duration::from_secs(5)));
     assert_eq!(a.written(), 12);
     drop(a);
@@ -117,12 +126,15 @@ fn retention_deletes_by_age_and_count() {
     let d = tempfile::tempdir().unwrap();
     let a = open(d.path());
     for i in 0..10 {
-        a.record(Arc::new(event(
-            DAY + i * 1000,
-            "shop",
-            "10.0.0.1",
-            Some("sig-sqli-1"),
-        )));
+        a.record(
+            Arc::new(event(
+                DAY + i * 1000,
+                "shop",
+                "10.0.0.1",
+                Some("sig-sqli-1"),
+            )),
+            None,
+        );
     }
     assert!(a.flush(Duration::from_secs(5)));
     let conn = schema::open(&d.path().join("a.db")).unwrap();
@@ -161,7 +173,7 @@ fn a_full_queue_drops_and_counts_without_waiting() {
         reader: Arc::new(Mutex::new(None)),
     };
     for i in 0..5 {
-        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)));
+        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)), None);
     }
     assert_eq!(
         dropped.get(),
@@ -203,14 +215,20 @@ fn compliance_report_counts_versions_and_changes() {
         diff: "@@ line 3\n+mode = \"detect\"\n-mode = \"block\"\n".into(),
     });
     for i in 0..3 {
-        a.record(Arc::new(event(
-            DAY + 60_000 + i,
-            "shop",
-            "203.0.113.9",
-            Some("sig-sqli-1"),
-        )));
+        a.record(
+            Arc::new(event(
+                DAY + 60_000 + i,
+                "shop",
+                "203.0.113.9",
+                Some("sig-sqli-1"),
+            )),
+            None,
+        );
     }
-    a.record(Arc::new(event(DAY + 70_000, "shop", "10.0.0.1", None)));
+    a.record(
+        Arc::new(event(DAY + 70_000, "shop", "10.0.0.1", None)),
+        None,
+    );
     assert!(a.flush(Duration::from_secs(5)));
     let r = a
         .read(|c| report::compliance(c, "shop", DAY, DAY + 86_400_000))

@@ -148,7 +148,10 @@ impl Pending {
                 answer["list"].as_str().unwrap_or("?"),
                 answer["entry"]["expires_ms"]
                     .as_u64()
-                    .map(|e| format!("until {e}"))
+                    .map(|e| {
+                        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(e);
+                        format!("until {}", humantime::format_rfc3339_seconds(t))
+                    })
                     .unwrap_or_else(|| "none".into()),
                 answer["entry"]["comment"].as_str().unwrap_or("")
             ),

@@ -26,8 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CRS = Path(os.environ.get("EDGEWAF_CRS_DIR", ROOT / "crs" / "v4.28.0"))
 WAF, ECHO, ADMIN = 18480, 18481, 18482
-# One tenant per profile; a profile is extra crs policy config.
-PROFILES = {"crs-default": {}}
+CRS_RULES = ["/crs/crs-setup.conf.example", "/crs/rules/*.conf"]
+API = ROOT / "crs" / "profiles" / "api"
+# One tenant per profile: its mounts and rule files.
+PROFILES = {
+    "crs-default": {"mounts": {"/crs": CRS}, "rules": CRS_RULES},
+    "crs-api": {"mounts": {"/crs": CRS, "/profile": API},
+                "rules": [CRS_RULES[0], "/profile/before.conf", CRS_RULES[1], "/profile/after.conf"]},
+}
 TENANT = """hosts = ["{host}"]
 upstream = "http://127.0.0.1:{echo}"
 mode = "block"
@@ -36,13 +42,12 @@ memory_mib = 256
 deadline_ms = 500
 [[policy]]
 module = "crs"
-mounts = {{ "/crs" = "{crs}" }}
+mounts = {mounts}
 [policy.config]
-rules = ["/crs/crs-setup.conf.example", "/crs/rules/*.conf"]
+rules = {rules}
 paranoia_level = 1
 inbound_anomaly_threshold = 5
 outbound_anomaly_threshold = 4
-{extra}
 """
 SERVER = """[server]
 listen = "127.0.0.1:{waf}"
@@ -61,16 +66,12 @@ backend = "memory"
 """
 
 
-def toml_value(v):
-    return json.dumps(v)
-
-
 def write_config(d):
     (d / "policies").mkdir()
-    for name, extra in PROFILES.items():
-        lines = "\n".join(f"{k} = {toml_value(v)}" for k, v in extra.items())
+    for name, p in PROFILES.items():
+        mounts = "{ " + ", ".join(f"{json.dumps(k)} = {json.dumps(str(v))}" for k, v in p["mounts"].items()) + " }"
         (d / "policies" / f"{name}.toml").write_text(
-            TENANT.format(host=f"{name}.eval", echo=ECHO, crs=CRS, extra=lines))
+            TENANT.format(host=f"{name}.eval", echo=ECHO, mounts=mounts, rules=json.dumps(p["rules"])))
     modules = ROOT / "target" / "wasm32-wasip2" / "release"
     (d / "edgewaf.toml").write_text(SERVER.format(waf=WAF, admin=ADMIN, modules=modules))
 

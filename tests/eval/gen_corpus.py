@@ -93,6 +93,7 @@ PAYLOADS = {
     ],
 }
 
+# (plus large_json: the payload at the end of a 70 KB JSON body, two per class)
 PLACEMENTS = ["query", "form", "json", "xml", "graphql", "multipart", "path", "header", "user_agent"]
 ENCODINGS = ["plain", "url", "double_url", "base64", "js_unicode", "html_entity"]
 # XXE is a whole document: it goes where documents go.
@@ -150,6 +151,12 @@ def place(cls, value, placement, encoding):
         body = ('<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
                 f"<soap:Body><GetAccount><id>{html.escape(value)}</id></GetAccount></soap:Body></soap:Envelope>")
         return req("attack", cls, placement, encoding, "POST", "/soap/account", ct, body)
+    if placement == "large_json":
+        # The payload after 70 KB of harmless items: bodies past an inspection
+        # window must still be looked at.
+        filler = [{"sku": f"SKU-{i:05d}", "qty": 1, "note": "standard item"} for i in range(1400)]
+        body = json.dumps({"items": filler, "comment": value})
+        return req("attack", cls, placement, encoding, "POST", "/api/v1/orders/bulk", js, body)
     if placement == "graphql":
         body = json.dumps({"query": "query Find($term: String!) { search(term: $term) { id name } }",
                            "variables": {"term": value}})
@@ -182,6 +189,9 @@ def attacks():
             # Every payload, plain, in every placement.
             for pl in placements:
                 out.append(place(cls, p, pl, "plain"))
+            # The first two payloads of each class at the end of a 70 KB body.
+            if i < 2 and cls != "xxe":
+                out.append(place(cls, p, "large_json", "plain"))
             # Every other encoding in three placements, rotating with the payload.
             for j, enc in enumerate(ENCODINGS[1:]):
                 for k in range(3 if cls != "xxe" else 1):

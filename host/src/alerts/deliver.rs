@@ -17,9 +17,9 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use prometheus_client::metrics::counter::Counter;
 use sha2::Sha256;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -58,17 +58,17 @@ pub fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Delivery counters (exported as `edgewaf_alerts_*_total`).
-#[derive(Debug, Default)]
+/// Delivery counters (exported as `edgewaf_alerts_*_total`; clones share).
+#[derive(Debug, Clone, Default)]
 pub struct Counters {
     /// Alerts a receiver accepted.
-    pub sent: AtomicU64,
+    pub sent: Counter,
     /// Attempts that failed and were retried.
-    pub retries: AtomicU64,
+    pub retries: Counter,
     /// Alerts given up after the last attempt.
-    pub failed: AtomicU64,
+    pub failed: Counter,
     /// Alerts dropped because the queue was full.
-    pub dropped: AtomicU64,
+    pub dropped: Counter,
 }
 
 /// Retry schedule.
@@ -107,10 +107,11 @@ pub struct Deliverer {
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 impl Deliverer {
-    /// Starts the worker on the current Tokio runtime; at most `capacity` alerts wait.
-    pub fn start(capacity: usize, backoff: Backoff) -> Self {
+    /// Starts the worker on the current Tokio runtime; at most `capacity` alerts
+    /// wait. `counters` are shared with the caller (the metrics).
+    pub fn start(capacity: usize, backoff: Backoff, counters: Counters) -> Self {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(counters);
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_secs(2)));
         let client = Client::builder(TokioExecutor::new()).build(connector);
@@ -125,7 +126,7 @@ impl Deliverer {
             alert,
         };
         if self.tx.try_send(job).is_err() {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            self.counters.dropped.inc();
         }
     }
 
@@ -146,7 +147,7 @@ async fn worker(
             Ok(b) => Bytes::from(b),
             Err(e) => {
                 tracing::warn!("alert {} not serialisable: {e}", job.alert.id);
-                counters.failed.fetch_add(1, Ordering::Relaxed);
+                counters.failed.inc();
                 continue;
             }
         };
@@ -154,12 +155,12 @@ async fn worker(
         for attempt in 1..=backoff.attempts.max(1) {
             match post(&client, &job, body.clone()).await {
                 Ok(()) => {
-                    counters.sent.fetch_add(1, Ordering::Relaxed);
+                    counters.sent.inc();
                     break;
                 }
                 Err(e) if attempt < backoff.attempts => {
                     tracing::debug!("alert {} attempt {attempt} failed: {e}", job.alert.id);
-                    counters.retries.fetch_add(1, Ordering::Relaxed);
+                    counters.retries.inc();
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(backoff.max);
                 }
@@ -170,7 +171,7 @@ async fn worker(
                         job.alert.tenant,
                         job.target.uri
                     );
-                    counters.failed.fetch_add(1, Ordering::Relaxed);
+                    counters.failed.inc();
                 }
             }
         }

@@ -23,17 +23,13 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Starts the delivery worker on the current Tokio runtime.
-    pub fn start() -> Self {
+    /// Starts the delivery worker on the current Tokio runtime, counting in
+    /// `counters` (the metrics').
+    pub fn start(counters: super::deliver::Counters) -> Self {
         Hub {
             tenants: Mutex::new(HashMap::new()),
-            deliverer: Deliverer::start(QUEUE, Backoff::default()),
+            deliverer: Deliverer::start(QUEUE, Backoff::default(), counters),
         }
-    }
-
-    /// The delivery counters, for metrics.
-    pub fn counters(&self) -> &std::sync::Arc<super::deliver::Counters> {
-        self.deliverer.counters()
     }
 
     /// Sees one event of a tenant whose config has `[alerts]`. Cheap: one

@@ -1,6 +1,5 @@
 use super::deliver::{Backoff, Deliverer, Target, sign};
 use super::*;
-use std::sync::atomic::Ordering;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn cfg() -> AlertConfig {
@@ -203,7 +202,7 @@ async fn failing_receiver_gets_retries_then_the_signed_alert_arrives() {
         first: Duration::from_millis(20),
         max: Duration::from_millis(50),
     };
-    let d = Deliverer::start(8, backoff);
+    let d = Deliverer::start(8, backoff, Default::default());
     let mut w = Watch::default();
     let alert = w.observe(&cfg(), &event("allow", &["942100"]), 0).remove(0);
     let id = alert.id.clone();
@@ -225,14 +224,14 @@ async fn failing_receiver_gets_retries_then_the_signed_alert_arrives() {
     }
     let c = d.counters().clone();
     for _ in 0..100 {
-        if c.sent.load(Ordering::Relaxed) == 1 {
+        if c.sent.get() == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(c.sent.load(Ordering::Relaxed), 1);
-    assert_eq!(c.retries.load(Ordering::Relaxed), 2);
-    assert_eq!(c.failed.load(Ordering::Relaxed), 0);
+    assert_eq!(c.sent.get(), 1);
+    assert_eq!(c.retries.get(), 2);
+    assert_eq!(c.failed.get(), 0);
 }
 
 #[tokio::test]
@@ -247,7 +246,7 @@ async fn full_queue_drops_and_counts() {
         first: Duration::from_secs(5),
         max: Duration::from_secs(5),
     };
-    let d = Deliverer::start(1, backoff);
+    let d = Deliverer::start(1, backoff, Default::default());
     let mut w = Watch::default();
     for i in 0..10 {
         let rule = format!("r{i}");
@@ -255,6 +254,6 @@ async fn full_queue_drops_and_counts() {
             d.send(&target, a);
         }
     }
-    let dropped = d.counters().dropped.load(Ordering::Relaxed);
+    let dropped = d.counters().dropped.get();
     assert!((8..=9).contains(&dropped), "dropped {dropped}");
 }

@@ -71,6 +71,37 @@ pub struct Counters {
     pub dropped: Counter,
 }
 
+impl Counters {
+    /// Registers the four counters as `edgewaf_alerts_{sent,retries,failed,dropped}`.
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        let all = [
+            (
+                "edgewaf_alerts_sent",
+                "Alerts a webhook receiver accepted (2xx)",
+                &self.sent,
+            ),
+            (
+                "edgewaf_alerts_retries",
+                "Webhook attempts that failed and were retried",
+                &self.retries,
+            ),
+            (
+                "edgewaf_alerts_failed",
+                "Alerts given up after the last attempt",
+                &self.failed,
+            ),
+            (
+                "edgewaf_alerts_dropped",
+                "Alerts dropped because the delivery queue was full",
+                &self.dropped,
+            ),
+        ];
+        for (name, help, counter) in all {
+            registry.register(name, help, counter.clone());
+        }
+    }
+}
+
 /// Retry schedule.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {

@@ -6,6 +6,8 @@ WASM_TARGET := wasm32-wasip2
 GUESTS := hostile ip-filter signatures rate-limit auth-jwt auth-apikey auth-hmac auth-mtls crs vpatch \
 	edge-adapter edge-platform edge-platform-spin
 BIN := target/release/edgewaf
+# The developer tools (bundle, serve-component, crs-test): package edgewaf-tools.
+TOOLS := target/release/edgewaf-tools
 WASM_DIR := target/$(WASM_TARGET)/release
 # The wasi:http bundle of the demo tenant "shop" (ip-filter + signatures).
 EDGE_POLICIES := --policy $(WASM_DIR)/ip_filter.wasm --policy $(WASM_DIR)/signatures.wasm
@@ -55,9 +57,9 @@ setup-wasmtime:
 guests: setup
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(GUESTS))
 
-## Build the host.
+## Build the host (the `edgewaf` binary) and the developer tools (`edgewaf-tools`).
 host: setup
-	$(CARGO) build --release -p edgewaf
+	$(CARGO) build --release -p edgewaf -p edgewaf-tools
 
 ## Start the echo origin on 127.0.0.1:8081 and the WAF on 127.0.0.1:8080
 ## (admin API on 127.0.0.1:9901) with the demo tenants of policies/.
@@ -71,10 +73,10 @@ run: guests host
 ## (target/edge/edgewaf.wasm) and for Spin (target/edge/edgewaf-spin.wasm, the
 ## component spin.toml serves).
 edge: guests host
-	$(BIN) bundle $(EDGE_POLICIES) --config $(EDGE_TENANT) -o target/edge/edgewaf.wasm
+	$(TOOLS) bundle $(EDGE_POLICIES) --config $(EDGE_TENANT) -o target/edge/edgewaf.wasm
 
 edge-spin: guests host
-	$(BIN) bundle --platform spin $(EDGE_POLICIES) --config $(EDGE_TENANT) -o target/edge/edgewaf-spin.wasm
+	$(TOOLS) bundle --platform spin $(EDGE_POLICIES) --config $(EDGE_TENANT) -o target/edge/edgewaf-spin.wasm
 
 ## Serve target/edge/edgewaf.wasm with `wasmtime serve` on 127.0.0.1:8080 in
 ## front of the echo origin on 127.0.0.1:8081.
@@ -88,7 +90,7 @@ serve-edge: edge setup-wasmtime
 ## CRS regression suite through the CRS component.
 test: guests host setup-test
 	PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) test --release --workspace
-	$(BIN) crs-test --crs $(EDGEWAF_CRS_DIR) --module target/$(WASM_TARGET)/release/crs.wasm --overrides tests/crs-overrides.yaml
+	$(TOOLS) crs-test --crs $(EDGEWAF_CRS_DIR) --module target/$(WASM_TARGET)/release/crs.wasm --overrides tests/crs-overrides.yaml
 
 ## Replace the vendored CRS with release $(VERSION): download the GitHub tarball
 ## of coreruleset/coreruleset v$(VERSION), or take CRS_SRC (an unpacked release

@@ -38,7 +38,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// Buckets of the evaluation-time histogram: 5 µs doubling 22 times, up to
 /// about 10.5 s, so that policy deadlines (50 ms by default, 500 ms for the
-/// CRS tenant, 10 s for `edgewaf crs-test`) fall inside a finite bucket.
+/// CRS tenant, 10 s for `edgewaf-tools crs-test`) fall inside a finite bucket.
 const EVAL_BUCKETS: (f64, f64, u16) = (0.000_005, 2.0, 22);
 
 fn eval_histogram() -> Histogram {

@@ -29,7 +29,7 @@ pub struct Store {
 
 /// Writes `bytes` to `path` through a hidden temporary file and a rename, so a
 /// reader (or the policies watcher, which skips dot files) never sees half a file.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }

@@ -1,4 +1,4 @@
-//! The wasi:http bundle: `edgewaf bundle` composes policy components into one
+//! The wasi:http bundle: `edgewaf-tools bundle` composes policy components into one
 //! component, which then serves in front of the echo origin under two runtimes —
 //! `wasmtime serve` (wasmtime-cli 48, installed by `make test`) and the edgewaf
 //! host's `serve-component` — with the same results.
@@ -32,7 +32,7 @@ fn wasmtime_cli() -> PathBuf {
     );
 }
 
-/// Runs `edgewaf bundle`; returns its stdout.
+/// Runs `edgewaf-tools bundle`; returns its stdout.
 fn bundle(out: &Path, policies: &[&str], config: &Path, platform: &str) -> String {
     bundle_with(out, policies, config, platform, &[])
 }
@@ -45,7 +45,7 @@ fn bundle_with(
     platform: &str,
     extra: &[&str],
 ) -> String {
-    let mut cmd = edgewaf();
+    let mut cmd = edgewaf_tools();
     cmd.arg("bundle").args(extra);
     for p in policies {
         cmd.arg("--policy").arg(module(p));
@@ -59,7 +59,7 @@ fn bundle_with(
     let o = cmd.output().unwrap();
     assert!(
         o.status.success(),
-        "edgewaf bundle failed: {}",
+        "edgewaf-tools bundle failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -96,7 +96,7 @@ fn serve(rt: Runtime, bundle: &Path, origin: &str, dirs: &[(PathBuf, &str)], dir
             c
         }
         Runtime::EdgewafHost => {
-            let mut c = edgewaf();
+            let mut c = edgewaf_tools();
             c.args(["serve-component", "--listen", &addr, "--env", &env]);
             c
         }
@@ -121,10 +121,10 @@ fn serve(rt: Runtime, bundle: &Path, origin: &str, dirs: &[(PathBuf, &str)], dir
     }
 }
 
-/// `edgewaf serve-component` on a free port with no settings, output discarded.
+/// `edgewaf-tools serve-component` on a free port with no settings, output discarded.
 fn serve_component(bundle: &Path, extra: &[&str]) -> (String, Proc) {
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut child = edgewaf()
+    let mut child = edgewaf_tools()
         .args(["serve-component", "--listen", &addr])
         .args(extra)
         .arg(bundle)
@@ -450,7 +450,7 @@ fn without_an_origin_setting_the_tenant_upstream_is_used() {
     assert_eq!(r.status, 403);
 }
 
-/// Bad inputs to `edgewaf bundle` get a clear error and write nothing.
+/// Bad inputs to `edgewaf-tools bundle` get a clear error and write nothing.
 #[test]
 fn bundle_refuses_bad_inputs_clearly() {
     let dir = tempfile::tempdir().unwrap();
@@ -464,7 +464,7 @@ fn bundle_refuses_bad_inputs_clearly() {
     std::fs::write(&junk, b"\0asm not really").unwrap();
     let out = dir.path().join("out.wasm");
     let run = |policy: &Path| {
-        let o = edgewaf()
+        let o = edgewaf_tools()
             .arg("bundle")
             .arg("--policy")
             .arg(policy)
@@ -550,7 +550,7 @@ fn hostile_policies_in_a_bundle_fail_closed() {
     let trap = make("trap", "on_request = \"trap\"", &[]);
     // A snapshot runs init at bundle time: the failure stops the bundle there,
     // with the guest's message.
-    let o = edgewaf()
+    let o = edgewaf_tools()
         .args(["bundle", "--policy"])
         .arg(module("hostile"))
         .arg("--config")

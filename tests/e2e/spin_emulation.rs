@@ -1,4 +1,4 @@
-//! The Spin flavour of a bundle (`edgewaf bundle --platform spin`), run
+//! The Spin flavour of a bundle (`edgewaf-tools bundle --platform spin`), run
 //! in-process by wasmtime with stand-ins for the two Spin interfaces it imports
 //! — `fermyon:spin/key-value@2.0.0` (one store shared by every instance, as
 //! Spin's) and `fermyon:spin/variables@2.0.0` — and a fresh instance per
@@ -198,7 +198,7 @@ impl MiniSpin {
             |never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} },
         );
         let req = req.body(body).unwrap();
-        let resp = edgewaf::serve_component::call(&self.pre, store, req)
+        let resp = edgewaf_tools::serve_component::call(&self.pre, store, req)
             .await
             .expect("the component answered");
         let status = resp.status().as_u16();
@@ -223,7 +223,7 @@ fn spin_bundle_keeps_state_in_spins_store_and_reads_spins_variables() {
     )
     .unwrap();
     let out = dir.path().join("edge-spin.wasm");
-    let o = edgewaf()
+    let o = edgewaf_tools()
         .arg("bundle")
         .args(["--platform", "spin"])
         .arg("--policy")

@@ -450,6 +450,6 @@ countries = ["XX"]
     );
 }
 
-#[path = "../../guest-rules/ip-filter/src/mmdb_writer.rs"]
+#[path = "../../guests/policies/ip-filter/src/mmdb_writer.rs"]
 #[allow(dead_code)]
 mod mmdb_writer;

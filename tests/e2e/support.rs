@@ -61,6 +61,20 @@ pub fn edgewaf() -> Command {
     Command::new(env!("CARGO_BIN_EXE_edgewaf"))
 }
 
+/// The `edgewaf-tools` binary (bundle, serve-component), next to `edgewaf` in
+/// the target folder. A package of its own, so this test (package `edgewaf`)
+/// cannot have Cargo build it: `make host` does (`cargo build --release -p
+/// edgewaf-tools`), as `make guests` builds the components these tests load.
+pub fn edgewaf_tools() -> Command {
+    let bin = Path::new(env!("CARGO_BIN_EXE_edgewaf")).with_file_name("edgewaf-tools");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first (make host, or cargo build --release -p edgewaf-tools)",
+        bin.display()
+    );
+    Command::new(bin)
+}
+
 pub fn wait_for_port(addr: &str, what: &str, child: &mut Child) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(60) {

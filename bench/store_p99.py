@@ -4,10 +4,17 @@
 the store's share of each request is as large as it gets), a benign GET and an
 SQLi GET (403), the store on and off alternately, BENCH_RUNS (3) rounds of
 BENCH_SECS (8) s each, wrk -t2 -c32 --latency. Prints p50/p99 and req/s per
-run and the median of each, and the store's drop counter. A benchmark, not a
-test. Needs target/release/edgewaf and the guests (make host guests) and wrk.
+run, the median and the spread (min-max) of each, and the store's drop
+counter. A benchmark, not a test. Needs target/release/edgewaf and the guests
+(make host guests) and wrk.
 
-    python3 bench/store_p99.py
+BENCH_RATE=N holds the offered load near N requests/s instead of saturating:
+each of the 32 connections waits (wrk's Lua delay()) 32000/N ms after each
+answer before sending again, so the achieved rate is a little below N; wrk
+times each request from send to answer, without the wait.
+
+    python3 bench/store_p99.py                  # at saturation
+    BENCH_RATE=8000 python3 bench/store_p99.py  # at a fixed rate below it
 """
 import os
 import re
@@ -23,6 +30,8 @@ BIN = os.path.join(REPO, "target/release/edgewaf")
 WAF, ADMIN, ECHO = "127.0.0.1:18580", "127.0.0.1:18591", "127.0.0.1:18582"
 SECS = int(os.environ.get("BENCH_SECS", "8"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+RATE = int(os.environ.get("BENCH_RATE", "0"))
+CONNS = 32
 TOKEN = "bench-token-0123456789"
 TENANT = """hosts = ["shop.localhost"]
 upstream = "http://%s"
@@ -69,9 +78,11 @@ def start_waf(tmp, store_on):
     return p
 
 
-def wrk(path):
-    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{SECS}s", "--latency", "-H", "Host: shop.localhost",
-                          f"http://{WAF}{path}"], capture_output=True, text=True).stdout
+def wrk(path, script):
+    args = ["wrk", "-t2", f"-c{CONNS}", f"-d{SECS}s", "--latency", "-H", "Host: shop.localhost"]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run(args + [f"http://{WAF}{path}"], capture_output=True, text=True).stdout
     def ms(label):
         m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         v = float(m.group(1))
@@ -93,12 +104,19 @@ def main():
     results = {(w, on): [] for w in WORKLOADS for on in (True, False)}
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            script = None
+            if RATE > 0:
+                script = os.path.join(tmp, "rate.lua")
+                with open(script, "w") as f:
+                    f.write("function delay()\n  return %d\nend\n" % max(1, round(CONNS * 1000 / RATE)))
+                print(f"offered load: about {RATE} req/s ({CONNS} connections, "
+                      f"{max(1, round(CONNS * 1000 / RATE))} ms between requests each)", flush=True)
             for run in range(RUNS):
                 for on in (True, False) if run % 2 == 0 else (False, True):
                     p = start_waf(tmp, on)
                     try:
                         for name, path in WORKLOADS.items():
-                            r = wrk(path)
+                            r = wrk(path, script)
                             results[(name, on)].append(r)
                             print(f"run {run + 1} store {'on ' if on else 'off'} {name:16} p50 {r[0]:.2f} ms  p99 {r[1]:.2f} ms  {r[2]:.0f} req/s", flush=True)
                         if on:
@@ -108,10 +126,16 @@ def main():
                         p.wait()
     finally:
         echo.terminate()
-    print("\n| workload | store | p50 (median of runs) | p99 (median) | req/s (median) |\n|---|---|---|---|---|")
+    print("\n| workload | store | p50 median (min-max) | p99 median (min-max) | req/s median (min-max) |"
+          "\n|---|---|---|---|---|")
     for (name, on), rs in results.items():
-        med = [statistics.median(x[i] for x in rs) for i in range(3)]
-        print(f"| {name} | {'on' if on else 'off'} | {med[0]:.2f} ms | {med[1]:.2f} ms | {med[2]:,.0f} |")
+        cells = []
+        for i, unit in ((0, " ms"), (1, " ms"), (2, "")):
+            xs = [x[i] for x in rs]
+            fmt = "{:.2f}" if unit else "{:,.0f}"
+            cells.append(f"{fmt.format(statistics.median(xs))}{unit} "
+                         f"({fmt.format(min(xs))}-{fmt.format(max(xs))})")
+        print(f"| {name} | {'on' if on else 'off'} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

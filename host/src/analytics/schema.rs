@@ -85,6 +85,13 @@ pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // The writer's costs were half in the kernel: index pages read back
+    // through read(2) once the default 2 MB cache overflowed, and a
+    // checkpoint every 1,000 WAL pages. A 64 MB cache, the file mapped
+    // and a checkpoint every 8,000 pages (32 MB of WAL) cut that.
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
     Ok(conn)

@@ -3,7 +3,8 @@
 //! - XSS: our own port of libinjection's HTML5 tokenizer and XSS rules (`html5.rs`, `xss.rs`),
 //!   checked against the C library (see the tests and `testdata/injection/`).
 //! - SQLi: our own port of libinjection's SQL tokenizer, folder and fingerprint rules
-//!   (`sqli.rs`), using the keyword and fingerprint table the `libinjectionrs` crate carries.
+//!   (`sqli/`), with libinjection's keyword and fingerprint table in our own text form
+//!   (`sqli/keywords.txt`, `sqli/fingerprints.txt`).
 
 mod html5;
 mod sqli;
@@ -113,10 +114,24 @@ mod tests {
     }
 
     #[test]
-    fn keyword_table_is_sorted_for_binary_search() {
-        let table = libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
-        assert!(table.len() > 9000);
-        assert!(table.windows(2).all(|w| w[0].word < w[1].word));
+    fn keyword_table_loads_every_entry_once() {
+        let words = sqli::keyword_entries();
+        let count = |t: u8| words.iter().filter(|(_, k)| *k == t).count();
+        // libinjection's table: 9,352 entries, 8,367 of them fingerprints.
+        let fingerprints: Vec<_> = sqli::fingerprint_entries().collect();
+        assert_eq!((words.len(), fingerprints.len()), (985, 8367));
+        assert_eq!((count(b'k'), count(b'f'), count(b'U')), (208, 524, 9));
+        let mut keys: Vec<_> = words.iter().map(|(k, _)| *k).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), words.len(), "a word appears twice");
+        // A word starting with 0 would be shadowed by the fingerprint keys.
+        assert!(
+            words
+                .iter()
+                .all(|(k, t)| !k.is_empty() && k[0] != b'0' && *t != 0)
+        );
+        assert!(fingerprints.iter().all(|f| (1..=5).contains(&f.len())));
     }
 
     /// Arbitrary bytes never panic (a fixed pseudo-random sequence, so the test is repeatable).

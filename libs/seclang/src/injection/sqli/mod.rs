@@ -2,16 +2,15 @@
 //! folder that reduces the first tokens to at most five, and a fingerprint of their types that
 //! is looked up among known SQLi fingerprints, with a few whitelist rules on top.
 //!
-//! The keyword and fingerprint table comes from the `libinjectionrs` crate
-//! (`sqli::sqli_data::SQL_KEYWORDS`), which carries libinjection's data unchanged; the code
-//! here is our own.
+//! The keyword and fingerprint table is libinjection's data (BSD-3-Clause, see NOTICE) kept in
+//! our own text form beside this file: `keywords.txt` (words grouped by token type) and
+//! `fingerprints.txt` (one fingerprint a line); the code here is our own.
 
 mod fold;
 mod tokenize;
 
 use crate::transaction::FastHasher;
-use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
@@ -55,23 +54,65 @@ const T_EVIL: u8 = b'X';
 const T_FINGERPRINT: u8 = b'F';
 const T_BACKSLASH: u8 = b'\\';
 
-/// libinjection's keyword table as a hash map (built once; the table has
+/// libinjection's keyword table as hash maps (built once; the table has
 /// thousands of entries and every word of every inspected value is looked up).
 struct Keywords {
     types: HashMap<&'static [u8], u8, BuildHasherDefault<FastHasher>>,
-    /// The longest keyword: longer keys are not looked up.
+    /// Fingerprints: libinjection keys them as `0` + fingerprint, type `F`.
+    fingerprints: HashSet<&'static [u8], BuildHasherDefault<FastHasher>>,
+    /// The longest key: longer keys are not looked up.
     longest: usize,
 }
 
+/// Words by token type: a line `= T` starts the words of type `T`, then one word a line.
+const KEYWORDS_TXT: &str = include_str!("keywords.txt");
+/// Fingerprints, one a line.
+const FINGERPRINTS_TXT: &str = include_str!("fingerprints.txt");
+
 fn keywords() -> &'static Keywords {
     static KEYWORDS: OnceLock<Keywords> = OnceLock::new();
-    KEYWORDS.get_or_init(|| Keywords {
-        types: SQL_KEYWORDS
-            .iter()
-            .map(|k| (k.word.as_bytes(), k.token_type))
-            .collect(),
-        longest: SQL_KEYWORDS.iter().map(|k| k.word.len()).max().unwrap_or(0),
+    KEYWORDS.get_or_init(|| {
+        let words = keyword_entries();
+        let fingerprints: HashSet<_, _> = fingerprint_entries().collect();
+        let longest_word = words.iter().map(|(w, _)| w.len()).max().unwrap_or(0);
+        let longest_fp = fingerprints.iter().map(|f| f.len() + 1).max().unwrap_or(0);
+        Keywords {
+            types: words.into_iter().collect(),
+            fingerprints,
+            longest: longest_word.max(longest_fp),
+        }
     })
+}
+
+/// Data lines of one of the table files (`# ` lines are comments).
+fn data_lines(text: &'static str) -> impl Iterator<Item = &'static str> {
+    text.lines().filter(|l| !l.starts_with("# "))
+}
+
+/// The keyword file as (word, type) pairs.
+pub(super) fn keyword_entries() -> Vec<(&'static [u8], u8)> {
+    let mut entries = Vec::with_capacity(1000);
+    let mut kind = T_NONE;
+    for line in data_lines(KEYWORDS_TXT) {
+        match line.strip_prefix("= ") {
+            Some(t) => kind = t.bytes().next().unwrap_or(T_NONE),
+            None => entries.push((line.as_bytes(), kind)),
+        }
+    }
+    entries
+}
+
+/// The fingerprint file's lines.
+pub(super) fn fingerprint_entries() -> impl Iterator<Item = &'static [u8]> {
+    data_lines(FINGERPRINTS_TXT).map(str::as_bytes)
+}
+
+/// The type of an uppercased key: `0` + a fingerprint is `F`, else the word's type or 0.
+fn lookup_upper(table: &Keywords, upper: &[u8]) -> u8 {
+    match upper.split_first() {
+        Some((b'0', fp)) if table.fingerprints.contains(fp) => T_FINGERPRINT,
+        _ => table.types.get(upper).copied().unwrap_or(T_NONE),
+    }
 }
 
 /// The type libinjection's keyword table gives `key` (compared uppercased), or 0.
@@ -89,13 +130,13 @@ fn lookup(key: &[u8]) -> u8 {
     } else {
         return lookup_long(table, key);
     };
-    table.types.get(upper).copied().unwrap_or(T_NONE)
+    lookup_upper(table, upper)
 }
 
 #[cold]
 fn lookup_long(table: &Keywords, key: &[u8]) -> u8 {
     let upper = key.to_ascii_uppercase();
-    table.types.get(upper.as_slice()).copied().unwrap_or(T_NONE)
+    lookup_upper(table, &upper)
 }
 
 /// libinjection's whitespace: C whitespace, NUL and the Latin-1 no-break space.
@@ -425,13 +466,17 @@ mod tests {
         assert_eq!(lookup(b"UNION ALL"), T_UNION);
         assert_eq!(lookup(b"selec"), T_NONE);
         assert_eq!(lookup(b"sel\0ect"), T_NONE);
-        // The table is sorted and has each word once (so a map answers as
-        // the binary search of libinjection does).
-        assert!(SQL_KEYWORDS.windows(2).all(|w| w[0].word < w[1].word));
+        assert_eq!(
+            lookup(b"&(1)o"),
+            T_NONE,
+            "fingerprints are keyed with a leading 0"
+        );
+        assert_eq!(lookup(b"0&(1)o"), T_FINGERPRINT);
+        // Keys are uppercase (lookups uppercase the word first).
         assert!(
-            SQL_KEYWORDS
+            keyword_entries()
                 .iter()
-                .all(|k| k.word.bytes().all(|b| !b.is_ascii_lowercase()))
+                .all(|(k, _)| k.iter().all(|b| !b.is_ascii_lowercase()))
         );
     }
 

@@ -43,6 +43,8 @@ pub struct App {
     pub sessions: crate::access::Sessions,
     /// The durable event store, unless `[analytics] enabled = false`.
     pub analytics: Option<crate::analytics::Analytics>,
+    /// Per-tenant alerts (`[alerts]`), delivered off the request path.
+    pub alerts: crate::alerts::hub::Hub,
     watcher: std::sync::Mutex<Option<notify::RecommendedWatcher>>,
 }
 
@@ -68,16 +70,12 @@ impl App {
             config.state.versions_kept,
         ));
         manager.load_all().await;
-        let out: Box<dyn std::io::Write + Send> = match config.log.decisions.as_deref() {
-            None | Some("stdout") | Some("-") => Box::new(std::io::stdout()),
-            Some(path) => Box::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .with_context(|| format!("opening decision log {path}"))?,
-            ),
-        };
+        let out = crate::decision_log::open(
+            config.log.decisions.as_deref(),
+            config.log.max_bytes,
+            config.log.keep,
+        )
+        .context("[log]")?;
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_millis(
             config.server.upstream_connect_timeout_ms,
@@ -96,6 +94,10 @@ impl App {
             );
         }
         let mut events = EventSink::new(out, config.admin.events);
+        if config.log.format == crate::decision_log::LogFormat::Ecs {
+            events = events.with_ecs();
+        }
+        let alerts = crate::alerts::hub::Hub::start(metrics.alert_counters());
         let analytics = if config.analytics.enabled {
             let path = config.state.dir.join(&config.analytics.path);
             let a = crate::analytics::Analytics::open(
@@ -139,6 +141,7 @@ impl App {
             tokens,
             sessions: crate::access::Sessions::default(),
             analytics,
+            alerts,
             watcher: std::sync::Mutex::new(watcher),
         }))
     }

@@ -366,6 +366,25 @@ pub struct LogConfig {
     /// `decisions = "stdout"` (default) or a file path to append JSON lines to.
     #[serde(default)]
     pub decisions: Option<String>,
+    /// `format = "json"` (default) or `"ecs"` (Elastic Common Schema names).
+    #[serde(default)]
+    pub format: crate::decision_log::LogFormat,
+    /// `file = "decisions.log"`: the same as `decisions` (set one of them).
+    #[serde(default)]
+    pub file: Option<String>,
+    /// `max_bytes = 104857600`: rotate the file past this size (0: never).
+    #[serde(default = "default_log_max_bytes")]
+    pub max_bytes: u64,
+    /// `keep = 5`: rotated files kept.
+    #[serde(default = "default_log_keep")]
+    pub keep: u32,
+}
+
+fn default_log_max_bytes() -> u64 {
+    100 * 1024 * 1024
+}
+fn default_log_keep() -> u32 {
+    5
 }
 
 impl ServerConfig {
@@ -392,6 +411,15 @@ impl ServerConfig {
             for crl in &mut tls.crls {
                 *crl = base.join(&*crl);
             }
+        }
+        if cfg.log.file.is_some() && cfg.log.decisions.is_some() {
+            return Err(ConfigError::new(
+                path,
+                "[log]: set `file` or `decisions`, not both".to_string(),
+            ));
+        }
+        if let Some(f) = cfg.log.file.take() {
+            cfg.log.decisions = Some(f);
         }
         if let Some(d) = &cfg.log.decisions
             && d != "stdout"
@@ -473,6 +501,9 @@ pub struct TenantConfig {
     /// `[[policy]]`: the chain, run in order.
     #[serde(default, rename = "policy")]
     pub policies: Vec<PolicyConfig>,
+    /// `[alerts]`: webhook alerts (see docs/alerts-and-logs.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::alerts::AlertConfig>,
 }
 
 fn default_deny_status() -> u16 {
@@ -636,6 +667,9 @@ impl TenantConfig {
         }
         if self.limits.max_instances == 0 || self.limits.max_instances > 1024 {
             return Err("field `limits.max_instances`: must be 1..=1024".into());
+        }
+        if let Some(a) = &self.alerts {
+            a.validate()?;
         }
         for (i, p) in self.policies.iter().enumerate() {
             match (&p.module, &p.path) {

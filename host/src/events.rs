@@ -179,6 +179,7 @@ pub struct EventSink {
     capacity: usize,
     out: Mutex<Box<dyn Write + Send>>,
     store: Option<crate::analytics::Analytics>,
+    ecs: Option<crate::ecs::Observer>,
 }
 
 impl EventSink {
@@ -189,7 +190,19 @@ impl EventSink {
             capacity,
             out: Mutex::new(out),
             store: None,
+            ecs: None,
         }
+    }
+
+    /// Writes lines in ECS field names (`[log] format = "ecs"`).
+    pub fn with_ecs(mut self) -> Self {
+        self.ecs = Some(crate::ecs::Observer::local());
+        self
+    }
+
+    /// Whether lines need [`crate::ecs::RequestFacts`] (only the ECS format does).
+    pub fn wants_facts(&self) -> bool {
+        self.ecs.is_some()
     }
 
     /// Also hands every event to the durable store (queued, never waited for).
@@ -200,12 +213,23 @@ impl EventSink {
 
     /// Records one event.
     pub fn record(&self, event: DecisionEvent) {
+        self.record_with(event, None)
+    }
+
+    /// Records one event with the request facts the ECS format logs.
+    pub fn record_with(&self, event: DecisionEvent, facts: Option<crate::ecs::RequestFacts>) {
         let event = Arc::new(event);
         let line = serde_json::to_vec(&*event).ok().map(|mut l| {
             l.push(b'\n');
             l
         });
-        if let Some(line) = &line {
+        let ecs_line = self.ecs.as_ref().and_then(|obs| {
+            let doc = crate::ecs::document(&event, &facts.unwrap_or_default(), obs);
+            let mut l = serde_json::to_vec(&doc).ok()?;
+            l.push(b'\n');
+            Some(l)
+        });
+        if let Some(line) = ecs_line.as_ref().or(line.as_ref()) {
             let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
             if let Err(e) = out.write_all(line).and_then(|_| out.flush()) {
                 tracing::warn!("writing the decision log failed: {e}");

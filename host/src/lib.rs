@@ -16,14 +16,18 @@
 
 pub mod access;
 pub mod admin;
+pub mod alerts;
 pub mod analytics;
 pub mod app;
 pub mod chain;
 pub mod check;
 pub mod config;
 pub mod dashboard;
+pub mod decision_log;
 pub mod echo;
+pub mod ecs;
 pub mod events;
+pub mod logfile;
 pub mod manager;
 pub mod metrics;
 pub mod proxy;

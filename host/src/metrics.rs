@@ -56,6 +56,7 @@ pub struct Metrics {
     eval_seconds: Family<TenantLabels, Histogram, fn() -> Histogram>,
     state: crate::state::StateMetrics,
     analytics_dropped: Counter,
+    alerts: crate::alerts::deliver::Counters,
 }
 
 impl Default for Metrics {
@@ -118,7 +119,10 @@ impl Metrics {
             "Events and audit records the event store dropped because its queue was full",
             analytics_dropped.clone(),
         );
+        let alerts = crate::alerts::deliver::Counters::default();
+        alerts.register(&mut registry);
         Metrics {
+            alerts,
             analytics_dropped,
             registry,
             requests,
@@ -138,6 +142,11 @@ impl Metrics {
     /// The event store's drop counter (see [`crate::analytics`]).
     pub fn analytics_dropped(&self) -> Counter {
         self.analytics_dropped.clone()
+    }
+
+    /// The alert delivery counters (see [`crate::alerts`]).
+    pub fn alert_counters(&self) -> crate::alerts::deliver::Counters {
+        self.alerts.clone()
     }
 
     /// Counts a request by its final action.

@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod admin;
+mod alerts_logs;
 mod analytics;
 mod bundle;
 mod cdp;

@@ -208,6 +208,7 @@ async fn run_chain(
     client: SocketAddr,
 ) -> Response<ProxyBody> {
     let id = record.id.clone();
+    let body_len = full_body.len();
     let mut inspect_body = Vec::new();
     if tenant.needs_body {
         let limit = tenant.config.body_limit;
@@ -219,8 +220,12 @@ async fn run_chain(
     let decision =
         chain::on_request(tenant, &mut record, &mut inspect_body, Some(&app.metrics)).await;
     if let Some(resp) = decision_response(&decision.outcome, &id) {
-        let status = resp.status().as_u16();
-        finish(app, tenant, &record, &decision, status);
+        let sent = Sent {
+            status: resp.status().as_u16(),
+            body_len,
+            resp_bytes: body_size(&resp),
+        };
+        finish(app, tenant, &record, &decision, sent);
         return resp;
     }
 
@@ -233,8 +238,14 @@ async fn run_chain(
             } else {
                 "upstream unavailable"
             };
-            finish(app, tenant, &record, &decision, status.as_u16());
-            return json_answer(status, &id, reason);
+            let resp = json_answer(status, &id, reason);
+            let sent = Sent {
+                status: status.as_u16(),
+                body_len,
+                resp_bytes: body_size(&resp),
+            };
+            finish(app, tenant, &record, &decision, sent);
+            return resp;
         }
     };
 
@@ -254,8 +265,26 @@ async fn run_chain(
         (Response::from_parts(rparts, rbody.boxed()), decision)
     };
     set_request_id(resp.headers_mut(), &id);
-    finish(app, tenant, &record, &decision, resp.status().as_u16());
+    let sent = Sent {
+        status: resp.status().as_u16(),
+        body_len,
+        resp_bytes: body_size(&resp),
+    };
+    finish(app, tenant, &record, &decision, sent);
     resp
+}
+
+/// What was sent back, for the decision log.
+struct Sent {
+    status: u16,
+    /// Request body bytes received.
+    body_len: usize,
+    /// Response body bytes, when known before sending.
+    resp_bytes: Option<u64>,
+}
+
+fn body_size(resp: &Response<ProxyBody>) -> Option<u64> {
+    hyper::body::Body::size_hint(resp.body()).exact()
 }
 
 /// Sends the request to the tenant's upstream over HTTP/1.1, whatever the
@@ -394,11 +423,18 @@ fn finish(
     tenant: &Tenant,
     record: &crate::runtime::Request,
     decision: &Decision,
-    status: u16,
+    sent: Sent,
 ) {
     app.metrics.request(&tenant.name, decision.action());
-    app.events
-        .record(decision_event(tenant, record, decision, status));
+    let event = decision_event(tenant, record, decision, sent.status);
+    if let Some(alerts) = &tenant.config.alerts {
+        app.alerts.observe(alerts, &event);
+    }
+    let facts = app
+        .events
+        .wants_facts()
+        .then(|| crate::ecs::RequestFacts::of_request(record, sent.body_len, sent.resp_bytes));
+    app.events.record_with(event, facts);
 }
 
 #[cfg(test)]

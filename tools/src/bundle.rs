@@ -282,6 +282,38 @@ fn wire(
         .map_err(|e| anyhow::anyhow!("{what}: import {import}: {e}"))
 }
 
+/// Instantiates policy `i` of the chain with the platform's `host` and `types`
+/// and returns its `filter` export.
+fn add_policy(
+    g: &mut CompositionGraph,
+    i: usize,
+    name: &str,
+    bytes: Vec<u8>,
+    host: NodeId,
+    types: NodeId,
+) -> anyhow::Result<NodeId> {
+    let what = format!("policy {name:?}");
+    let pkg = register(g, &format!("edgewaf:policy{i}"), bytes, &what)?;
+    if !exports_of(g, pkg).iter().any(|e| e == FILTER) {
+        bail!("{what} does not export {FILTER}: it is not an edgewaf policy component");
+    }
+    let imports = imports_of(g, pkg);
+    let inst = g.instantiate(pkg);
+    for import in &imports {
+        match import.as_str() {
+            HOST => wire(g, inst, HOST, host, &what)?,
+            TYPES => wire(g, inst, TYPES, types, &what)?,
+            other if other.starts_with("edgewaf:") => {
+                bail!("{what} imports {other}, which a bundle does not provide")
+            }
+            // wasi and other platform interfaces: imports of the bundle.
+            _ => {}
+        }
+    }
+    g.alias_instance_export(inst, FILTER)
+        .with_context(|| format!("{what}: its filter export"))
+}
+
 /// Composes the parts; `policies` are (display name, component bytes) in chain order.
 pub fn compose(
     adapter: Vec<u8>,
@@ -322,28 +354,7 @@ pub fn compose(
 
     let mut filters = Vec::new();
     for (i, (name, bytes)) in policies.into_iter().enumerate() {
-        let what = format!("policy {name:?}");
-        let pkg = register(&mut g, &format!("edgewaf:policy{i}"), bytes, &what)?;
-        if !exports_of(&g, pkg).iter().any(|e| e == FILTER) {
-            bail!("{what} does not export {FILTER}: it is not an edgewaf policy component");
-        }
-        let imports = imports_of(&g, pkg);
-        let inst = g.instantiate(pkg);
-        for import in &imports {
-            match import.as_str() {
-                HOST => wire(&mut g, inst, HOST, host, &what)?,
-                TYPES => wire(&mut g, inst, TYPES, types, &what)?,
-                other if other.starts_with("edgewaf:") => {
-                    bail!("{what} imports {other}, which a bundle does not provide")
-                }
-                // wasi and other platform interfaces: imports of the bundle.
-                _ => {}
-            }
-        }
-        filters.push(
-            g.alias_instance_export(inst, FILTER)
-                .with_context(|| format!("{what}: its filter export"))?,
-        );
+        filters.push(add_policy(&mut g, i, &name, bytes, host, types)?);
     }
 
     let adapter_imports = imports_of(&g, adapter_pkg);

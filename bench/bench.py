@@ -26,20 +26,23 @@ PEER (1; 0 skips the peer), PEER_DIR (/tmp/edgewaf-peer), EDGEWAF_CRS_DIR
 (the vendored crs/v4.28.0), BENCH_WARMUP (2 s of wrk per target before the first
 run), BENCH_IDLE_WAIT (up to 5 s waiting for a quiet machine before each wrk run),
 BENCH_OUT (target/bench). Only the Python 3 standard library, curl and wrk.
+
+Beside it: benchlib.py (settings, curl checks, CPU accounting, wrk) and
+report.py (the markdown header, tables and notes).
 """
 import datetime
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH_DIR = os.path.join(REPO, "bench")
+from benchlib import (BENCH_DIR, HZ, REPO, BenchError, curl_status, env, env_int, listener_pids, log,
+                      machine_ticks, parse_wrk, pidfile_and_children, port_in_use, proc_ticks, run_wrk,
+                      simple_status, tail, wait_for, wait_idle, wait_log, wait_quiet, warn)
+import report
 
 WAF_ADDR = "127.0.0.1:18480"
 ADMIN_ADDR = "127.0.0.1:18491"
@@ -49,10 +52,6 @@ PEER_UPSTREAM_ADDR = "127.0.0.1:8090"  # the peer's 'return 200' origin
 EDGEWAF_HOST = "bench.localhost"
 BARE_HOST = "bare.localhost"  # a tenant without policies (bench/config/policies/bare.toml.in)
 PEER_HOST = "localhost"  # a numeric Host would match CRS 920350 on the peer
-WRK_THREADS, WRK_CONNS = 2, int(os.environ.get("BENCH_CONNS", "").strip() or 32)
-WRK_THREADS = min(WRK_THREADS, WRK_CONNS)
-HZ = os.sysconf("SC_CLK_TCK")
-UA = "Mozilla/5.0 (X11; Linux x86_64) wrk"
 
 
 def _kb(name):
@@ -77,238 +76,6 @@ WORKLOADS = [
          path="/index.html?a=1&b=hello", accept="text/html", ctype=None, body=None, expect=200,
          only="edgewaf", host=BARE_HOST),
 ]
-
-
-class BenchError(Exception):
-    pass
-
-
-def env(name, default):
-    v = os.environ.get(name, "").strip()
-    return v if v else default
-
-
-def env_int(name, default):
-    try:
-        return int(env(name, str(default)))
-    except ValueError:
-        raise BenchError(f"{name}={os.environ.get(name)!r} is not a whole number") from None
-
-
-def log(msg=""):
-    print(msg, flush=True)
-
-
-def warn(msg):
-    print(f"WARNING: {msg}", file=sys.stderr, flush=True)
-
-
-def tail(path, n=30):
-    try:
-        with open(path, "rb") as f:
-            lines = f.read().decode("utf-8", "replace").splitlines()
-        return "\n".join("    " + l for l in lines[-n:])
-    except OSError:
-        return "    (no log)"
-
-
-# ---------------------------------------------------------------- HTTP checks
-
-def curl_status(addr, wl, host, timeout=10):
-    """Send the workload's request once; the HTTP status, or 0 when none came."""
-    cmd = ["curl", "-s", "-g", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", str(timeout),
-           "-H", f"Host: {host}", "-H", f"User-Agent: {UA}", "-H", f"Accept: {wl['accept']}",
-           "-H", "Expect:"]
-    if wl["body"]:
-        cmd += ["-X", wl["method"], "-H", f"Content-Type: {wl['ctype']}",
-                "--data-binary", "@" + os.path.join(BENCH_DIR, wl["body"])]
-    cmd.append(f"http://{addr}{wl['path']}")
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 5).stdout.strip()
-        return int(out or 0)
-    except (subprocess.TimeoutExpired, ValueError):
-        return 0
-
-
-def simple_status(url, host=None, timeout=3):
-    cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", str(timeout)]
-    if host:
-        cmd += ["-H", f"Host: {host}"]
-    try:
-        return int(subprocess.run(cmd + [url], capture_output=True, text=True,
-                                  timeout=timeout + 5).stdout.strip() or 0)
-    except (subprocess.TimeoutExpired, ValueError):
-        return 0
-
-
-def wait_log(logfile, needles, proc=None, timeout=300):
-    """Wait until a line of logfile holds one of needles; seconds waited."""
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if proc is not None and proc.poll() is not None:
-            raise BenchError(f"edgewaf exited (status {proc.returncode}); its log ({logfile}):\n{tail(logfile)}")
-        with open(logfile, errors="replace") as f:
-            if any(n in line for line in f for n in needles):
-                return time.time() - t0
-        time.sleep(0.5)
-    raise BenchError(f"no line with {needles} in {logfile} within {timeout} s:\n{tail(logfile)}")
-
-
-def wait_for(what, url, host=None, want=200, timeout=60, proc=None, logfile=None):
-    """Poll url with curl until it answers `want` (any status when want is None)."""
-    t0 = time.time()
-    code = 0
-    while time.time() - t0 < timeout:
-        if proc is not None and proc.poll() is not None:
-            raise BenchError(f"{what} exited (status {proc.returncode}) before answering on {url};"
-                             f" its log ({logfile}):\n{tail(logfile)}")
-        code = simple_status(url, host)
-        if code and (want is None or code == want):
-            return time.time() - t0
-        time.sleep(0.5)
-    msg = f"{what} did not answer {want or 'anything'} on {url} within {timeout} s (last status {code or 'none'})"
-    if logfile:
-        msg += f"; its log ({logfile}):\n{tail(logfile)}"
-    raise BenchError(msg)
-
-
-def port_in_use(addr):
-    h, p = addr.rsplit(":", 1)
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((h, int(p))) == 0
-
-
-# ---------------------------------------------------------------- CPU accounting
-
-def proc_ticks(pids):
-    t = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            t += int(fields[11]) + int(fields[12])  # utime + stime (all threads)
-        except (OSError, IndexError, ValueError):
-            pass
-    return t
-
-
-def machine_ticks():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v), v[3] + v[4]  # total, idle + iowait
-
-
-def busy_fraction(interval=1.0):
-    a, ai = machine_ticks()
-    time.sleep(interval)
-    b, bi = machine_ticks()
-    return 1.0 - (bi - ai) / max(1, b - a)
-
-
-def wait_idle(max_wait):
-    """Wait (up to max_wait s) for the machine to be under 15 % busy; the last reading."""
-    if max_wait <= 0:
-        return None
-    t0 = time.time()
-    while True:
-        b = busy_fraction()
-        if b < 0.15 or time.time() - t0 >= max_wait:
-            return b
-
-
-def wait_quiet(pids, max_wait=60):
-    """After a run, wait until the WAF has finished the requests still queued in it
-    (CPU use under ~4 % of a core), so it does not load the next measurement.
-    Returns the seconds waited."""
-    t0 = time.time()
-    last = proc_ticks(pids)
-    while time.time() - t0 < max_wait:
-        time.sleep(0.5)
-        now = proc_ticks(pids)
-        if now - last <= HZ // 50:
-            break
-        last = now
-    return time.time() - t0
-
-
-def listener_pids(addr):
-    """Every process holding the listening socket on addr (nginx: master + workers)."""
-    h, p = addr.rsplit(":", 1)
-    local = "%08X:%04X" % (int.from_bytes(socket.inet_aton(h), "little"), int(p))
-    inodes = set()
-    try:
-        with open("/proc/net/tcp") as f:
-            for line in f.readlines()[1:]:
-                cols = line.split()
-                if cols[1] == local and cols[3] == "0A":
-                    inodes.add(f"socket:[{cols[9]}]")
-    except OSError:
-        return []
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            for fd in os.listdir(f"/proc/{d}/fd"):
-                if os.readlink(f"/proc/{d}/fd/{fd}") in inodes:
-                    pids.append(int(d))
-                    break
-        except OSError:
-            continue
-    return pids
-
-
-def pidfile_and_children(pidfile):
-    try:
-        master = int(open(pidfile).read().strip())
-    except (OSError, ValueError):
-        return []
-    pids = [master]
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == master:
-                        pids.append(int(d))
-            except (OSError, IndexError, ValueError):
-                pass
-    return pids
-
-
-# ---------------------------------------------------------------- wrk
-
-def parse_wrk(out):
-    def num(pattern, default=None, conv=float):
-        m = re.search(pattern, out, re.M)
-        return conv(m.group(1)) if m else default
-
-    def lat(pct):
-        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s|m|h)\s*$", out, re.M)
-        if not m:
-            return None
-        return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}[m.group(2)]
-
-    r = dict(rps=num(r"^Requests/sec:\s+([\d.]+)"),
-             requests=num(r"^\s+(\d+) requests in", conv=int),
-             non2xx=num(r"Non-2xx or 3xx responses:\s+(\d+)", 0, int),
-             p50=lat(50), p99=lat(99), sock="")
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if m:
-        parts = [f"{k} {v}" for k, v in zip(("connect", "read", "write", "timeout"), m.groups()) if v != "0"]
-        r["sock"] = ", ".join(parts)
-    return r
-
-
-def run_wrk(addr, host, lua, secs, timeout_s=10):
-    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNS}", f"-d{secs}s", "--latency",
-           "--timeout", f"{timeout_s}s", "-s", os.path.join(BENCH_DIR, lua), f"http://{addr}"]
-    e = dict(os.environ, BENCH_HOST=host, BENCH_FILES=BENCH_DIR)
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=secs + timeout_s + 60)
-    except subprocess.TimeoutExpired:
-        return cmd, "", "wrk did not finish in time", 124
-    return cmd, p.stdout, p.stderr, p.returncode
 
 
 # ---------------------------------------------------------------- the bench
@@ -558,53 +325,6 @@ class Bench:
             log(f"warm-up: {self.warmup} s of benign GETs against {t['label']} (not measured)")
             run_wrk(t["addr"], t["host"], "get_benign.lua", self.warmup)
 
-    # -- output
-
-    @staticmethod
-    def fmt_rps(v):
-        return f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
-
-    @staticmethod
-    def fmt_ms(v):
-        if v is None:
-            return "–"
-        if v >= 1000:
-            return f"{v / 1000:.2f} s"
-        return f"{v:.2f} ms" if v < 10 else f"{v:.1f} ms" if v < 100 else f"{v:.0f} ms"
-
-    def table(self, rows):
-        head = ("| workload | edgewaf req/s | p50 | p99 | CPU µs/req | ModSecurity req/s | p50 | p99 | CPU µs/req"
-                " | edgewaf/ModSecurity req/s | non-2xx/3xx edgewaf | non-2xx/3xx ModSecurity |")
-        lines = [head, "|" + "---|" * 12]
-
-        def side(r):
-            if r is None:
-                return ["–"] * 4
-            return [self.fmt_rps(r["rps"]), self.fmt_ms(r["p50"]), self.fmt_ms(r["p99"]), f"{r['cpu_us']:,.0f}"]
-
-        def non2xx(r):
-            if r is None:
-                return "–"
-            s = f"{r['non2xx']:,} of {r['requests']:,}"
-            return s + (f" (socket errors: {r['sock']})" if r["sock"] else "")
-
-        for wl, e, m in rows:
-            ratio = f"{e['rps'] / m['rps']:.2f}×" if e and m and m["rps"] else "–"
-            lines.append("| " + " | ".join([wl["name"]] + side(e) + side(m) + [ratio, non2xx(e), non2xx(m)]) + " |")
-        return "\n".join(lines)
-
-    def load_notes(self, rows):
-        out = []
-        for wl, e, m in rows:
-            for label, r in (("edgewaf", e), ("ModSecurity", m)):
-                if r:
-                    b = "n/a" if r["busy_before"] is None else f"{r['busy_before'] * 100:.0f} %"
-                    up = "" if r["up_us"] is None else \
-                        f", upstream nginx {r['up_cores']:.2f} ({r['up_us']:,.0f} µs/req)"
-                    out.append(f"{wl['name']}, {label}: WAF {r['waf_cores']:.2f} cores, wrk {r['wrk_cores']:.2f}{up},"
-                               f" other processes {r['other_cores']:.2f} (machine busy before: {b})")
-        return out
-
     # -- main
 
     def main(self):
@@ -621,53 +341,14 @@ class Bench:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         md_path = os.path.join(self.out_dir, f"bench-{stamp}.md")
         raw_path = os.path.join(self.out_dir, f"bench-{stamp}.wrk.txt")
-        rev = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
-                             text=True).stdout.strip() or "unknown"
-        wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-        wrk_v = (wrk_v.stdout + wrk_v.stderr).strip().splitlines()[0] if (wrk_v.stdout + wrk_v.stderr).strip() else "wrk"
-        header = [
-            f"# edgewaf vs ModSecurity: {datetime.datetime.now().isoformat(timespec='seconds')}",
-            "",
-            f"- edgewaf {rev}: tenant {EDGEWAF_HOST} on {WAF_ADDR}, OWASP CRS from {self.crs_dir},"
-            " paranoia 1, blocking, inbound threshold 5, outbound 4, max_instances 4",
-            f"- peer: " + (f"nginx + ModSecurity v3 + the same CRS, paranoia 1, blocking, on {PEER_WAF_ADDR}"
-                           f" (Host: {PEER_HOST})" if self.peer else "not measured"),
-            f"- upstream: {self.upstream_desc}",
-            f"- load: `{wrk_v}`, -t{WRK_THREADS} -c{WRK_CONNS} -d{self.secs}s --latency --timeout 10s;"
-            f" {os.cpu_count()} cores shared by the WAF, wrk and the upstream",
-            "- CPU µs/req: user+system time of the WAF processes (edgewaf; nginx master+workers) over the"
-            " wrk run / requests completed"
-            + ("; the peer's nginx also serves the upstream, so the ModSecurity column includes the upstream's"
-               " share (shown as \"upstream nginx\" for the edgewaf runs below)" if self.upstream_is_peer else ""),
-            "",
-        ]
         md = open(md_path, "w")
-        md.write("\n".join(header) + "\n")
+        md.write(report.header(self, EDGEWAF_HOST, WAF_ADDR, PEER_HOST, PEER_WAF_ADDR))
         with open(raw_path, "w") as raw:
             for run in range(1, self.runs + 1):
                 log(f"\n== run {run} of {self.runs} ({self.secs} s per measurement) ==")
-                rows = []
-                for wl in WORKLOADS:
-                    if self.only and not any(o in wl["name"] for o in self.only):
-                        continue
-                    log(f"{wl['name']}:")
-                    res = {}
-                    targets = [dict(t, host=wl.get("host", t["host"])) for t in self.targets()
-                               if wl.get("only", t["key"]) == t["key"]]
-                    for t in targets:
-                        self.check(t, wl)
-                    for t in targets:
-                        r = self.measure(t, wl, raw, run)
-                        res[t["key"]] = r
-                        if r:
-                            log(f"  wrk   {t['label']:<11} {self.fmt_rps(r['rps']):>9} req/s  p50 {self.fmt_ms(r['p50'])}"
-                                f"  p99 {self.fmt_ms(r['p99'])}  CPU {r['cpu_us']:,.0f} µs/req"
-                                f"  non-2xx/3xx {r['non2xx']:,} of {r['requests']:,}")
-                    rows.append((wl, res.get("edgewaf"), res.get("modsec")))
-                table = self.table(rows)
-                log(f"\nrun {run}:\n\n{table}\n")
-                md.write(f"## run {run}\n\n{table}\n\nCPU in use during each measurement (cores of {os.cpu_count()}):\n\n")
-                md.write("\n".join(f"- {n}" for n in self.load_notes(rows)) + "\n\n")
+                rows = self.run_once(raw, run)
+                log(f"\nrun {run}:\n\n{report.table(rows)}\n")
+                md.write(report.run_section(run, rows))
                 md.flush()
         if self.notes:
             md.write("## notes\n\n" + "\n".join(f"- {n}" for n in self.notes) + "\n")
@@ -678,6 +359,26 @@ class Bench:
         log(f"\nsaved: {md_path}\n       {raw_path}")
         if self.failures:
             raise BenchError("\n".join(self.failures))
+
+    def run_once(self, raw, run):
+        """Every selected workload once against each target: (workload, edgewaf, peer) rows."""
+        rows = []
+        for wl in WORKLOADS:
+            if self.only and not any(o in wl["name"] for o in self.only):
+                continue
+            log(f"{wl['name']}:")
+            res = {}
+            targets = [dict(t, host=wl.get("host", t["host"])) for t in self.targets()
+                       if wl.get("only", t["key"]) == t["key"]]
+            for t in targets:
+                self.check(t, wl)
+            for t in targets:
+                r = self.measure(t, wl, raw, run)
+                res[t["key"]] = r
+                if r:
+                    log(report.wrk_line(t["label"], r))
+            rows.append((wl, res.get("edgewaf"), res.get("modsec")))
+        return rows
 
 
 def main():

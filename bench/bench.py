@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ in the tree from the imports below
 from benchlib import (BENCH_DIR, HZ, REPO, BenchError, curl_status, env, env_int, listener_pids, log,
                       machine_ticks, parse_wrk, pidfile_and_children, port_in_use, proc_ticks, run_wrk,
                       simple_status, tail, wait_for, wait_idle, wait_log, wait_quiet, warn)

@@ -103,75 +103,82 @@ fn valid_signatures_pass_with_the_key_id() {
     assert!(h.policy().capabilities().request_body);
 }
 
-#[test]
-fn refusals() {
+/// Every case is refused with its outcome, and no verdict shows the secret.
+fn assert_refused(cases: &[(&str, Request, Outcome)]) {
     let h = harness(json!({}));
-    let good = signed(SECRET, NOW, Some("partner-7"));
-    let mut cases: Vec<(&str, Request, Outcome)> = Vec::new();
-    cases.push((
-        "wrong secret",
-        signed("whsec_wrong_secret_0000000000", NOW, None),
-        (Some(401), vec!["hmac-bad-signature"]),
-    ));
-    cases.push((
-        "other key's secret",
-        signed(OTHER_SECRET, NOW, Some("partner-7")),
-        (Some(401), vec!["hmac-bad-signature"]),
-    ));
-    cases.push((
-        "unknown key id",
-        signed(SECRET, NOW, Some("partner-1")),
-        (Some(401), vec!["hmac-unknown-key"]),
-    ));
-    let mut r = good.clone();
-    r.headers.retain(|h| h.name != "x-signature");
-    cases.push((
-        "missing signature",
-        r,
-        (Some(401), vec!["hmac-missing-signature"]),
-    ));
-    let mut r = good.clone();
-    r.headers.retain(|h| h.name != "x-timestamp");
-    cases.push((
-        "missing timestamp",
-        r,
-        (Some(401), vec!["hmac-missing-timestamp"]),
-    ));
-    cases.push((
-        "stale timestamp (replay)",
-        signed(SECRET, NOW - 301, None),
-        (Some(401), vec!["hmac-stale-timestamp"]),
-    ));
-    cases.push((
-        "future timestamp",
-        signed(SECRET, NOW + 301, None),
-        (Some(401), vec!["hmac-future-timestamp"]),
-    ));
-    let mut r = good.clone();
-    r.body = br#"{"amount":4200}"#.to_vec();
-    cases.push(("tampered body", r, (Some(401), vec!["hmac-bad-signature"])));
-    let mut r = good.clone();
-    r.target = "/hooks/pay?v=3".into();
-    cases.push(("tampered query", r, (Some(401), vec!["hmac-bad-signature"])));
-    let mut r = good.clone();
-    r.target = "/hooks/refund?v=2".into();
-    cases.push(("tampered path", r, (Some(401), vec!["hmac-bad-signature"])));
-    let mut r = good.clone();
-    r.method = "PUT".into();
-    cases.push((
-        "tampered method",
-        r,
-        (Some(401), vec!["hmac-bad-signature"]),
-    ));
-    let mut r = good.clone();
-    for h in r.headers.iter_mut().filter(|h| h.name == "x-timestamp") {
-        h.value = (NOW - 1).to_string().into_bytes();
+    for (name, req, want) in cases {
+        let v = h.on_request(req);
+        assert_eq!(outcome(&v), *want, "{name}");
+        assert!(!format!("{v:?}").contains(SECRET), "{name}: secret leaked");
     }
-    cases.push((
-        "timestamp changed after signing",
-        r,
-        (Some(401), vec!["hmac-bad-signature"]),
-    ));
+}
+
+/// A well-signed request (partner-7) changed by `f`.
+fn good_but(f: impl FnOnce(&mut Request)) -> Request {
+    let mut r = signed(SECRET, NOW, Some("partner-7"));
+    f(&mut r);
+    r
+}
+
+/// A well-signed request whose `name` header now says `value`.
+fn good_with_header(name: &str, value: &str) -> Request {
+    good_but(|r| {
+        for h in r.headers.iter_mut().filter(|h| h.name == name) {
+            h.value = value.as_bytes().to_vec();
+        }
+    })
+}
+
+#[test]
+fn refusals_of_keys_and_missing_headers() {
+    assert_refused(&[
+        (
+            "wrong secret",
+            signed("whsec_wrong_secret_0000000000", NOW, None),
+            (Some(401), vec!["hmac-bad-signature"]),
+        ),
+        (
+            "other key's secret",
+            signed(OTHER_SECRET, NOW, Some("partner-7")),
+            (Some(401), vec!["hmac-bad-signature"]),
+        ),
+        (
+            "unknown key id",
+            signed(SECRET, NOW, Some("partner-1")),
+            (Some(401), vec!["hmac-unknown-key"]),
+        ),
+        (
+            "missing signature",
+            good_but(|r| r.headers.retain(|h| h.name != "x-signature")),
+            (Some(401), vec!["hmac-missing-signature"]),
+        ),
+        (
+            "missing timestamp",
+            good_but(|r| r.headers.retain(|h| h.name != "x-timestamp")),
+            (Some(401), vec!["hmac-missing-timestamp"]),
+        ),
+    ]);
+}
+
+#[test]
+fn refusals_of_timestamps() {
+    let mut cases = vec![
+        (
+            "stale timestamp (replay)",
+            signed(SECRET, NOW - 301, None),
+            (Some(401), vec!["hmac-stale-timestamp"]),
+        ),
+        (
+            "future timestamp",
+            signed(SECRET, NOW + 301, None),
+            (Some(401), vec!["hmac-future-timestamp"]),
+        ),
+        (
+            "timestamp changed after signing",
+            good_with_header("x-timestamp", &(NOW - 1).to_string()),
+            (Some(401), vec!["hmac-bad-signature"]),
+        ),
+    ];
     for bad in [
         "1767225600.5",
         "-1767225600",
@@ -180,43 +187,66 @@ fn refusals() {
         "",
         "99999999999999999999999",
     ] {
-        let mut r = good.clone();
-        for h in r.headers.iter_mut().filter(|h| h.name == "x-timestamp") {
-            h.value = bad.as_bytes().to_vec();
-        }
-        cases.push(("bad timestamp", r, (Some(401), vec!["hmac-bad-timestamp"])));
+        cases.push((
+            "bad timestamp",
+            good_with_header("x-timestamp", bad),
+            (Some(401), vec!["hmac-bad-timestamp"]),
+        ));
     }
+    assert_refused(&cases);
+}
+
+#[test]
+fn refusals_of_tampered_requests() {
+    let bad = (Some(401), vec!["hmac-bad-signature"]);
+    assert_refused(&[
+        (
+            "tampered body",
+            good_but(|r| r.body = br#"{"amount":4200}"#.to_vec()),
+            bad.clone(),
+        ),
+        (
+            "tampered query",
+            good_but(|r| r.target = "/hooks/pay?v=3".into()),
+            bad.clone(),
+        ),
+        (
+            "tampered path",
+            good_but(|r| r.target = "/hooks/refund?v=2".into()),
+            bad.clone(),
+        ),
+        (
+            "tampered method",
+            good_but(|r| r.method = "PUT".into()),
+            bad,
+        ),
+    ]);
+}
+
+#[test]
+fn refusals_of_signature_formats_and_truncated_bodies() {
+    let mut cases = Vec::new();
     for bad in ["deadbeef", "v1=", "v1=zz", "v2=abcd", "v1=abc", "sha1=00"] {
-        let mut r = good.clone();
-        for h in r.headers.iter_mut().filter(|h| h.name == "x-signature") {
-            h.value = bad.as_bytes().to_vec();
-        }
         cases.push((
             "bad signature format",
-            r,
+            good_with_header("x-signature", bad),
             (Some(401), vec!["hmac-bad-signature-format"]),
         ));
     }
-    let mut r = good.clone();
-    r.headers
-        .push(edgewaf_sdk::Header::new("x-signature", "v1=00"));
     cases.push((
         "signature header twice",
-        r,
+        good_but(|r| {
+            r.headers
+                .push(edgewaf_sdk::Header::new("x-signature", "v1=00"))
+        }),
         (Some(401), vec!["hmac-bad-signature-format"]),
     ));
-    let mut r = good.clone();
-    r.body_truncated = true;
     cases.push((
         "truncated body",
-        r,
+        good_but(|r| r.body_truncated = true),
         (Some(413), vec!["hmac-body-truncated"]),
     ));
-    for (name, req, want) in &cases {
-        let v = h.on_request(req);
-        assert_eq!(outcome(&v), *want, "{name}");
-        assert!(!format!("{v:?}").contains(SECRET), "{name}: secret leaked");
-    }
+    assert_refused(&cases);
 }
 
 #[test]

@@ -38,55 +38,98 @@ fn with_segment(token: &str, i: usize, seg: &str) -> String {
     parts.join(".")
 }
 
-fn cases(k: &Keys) -> Vec<Case> {
-    let good = good_claims();
-    let case = |name, token: String, expect| Case {
+/// The tokens most cases start from, signed once.
+struct Tokens<'a> {
+    k: &'a Keys,
+    good: serde_json::Value,
+    rs: String,
+    es: String,
+    ed: String,
+}
+
+fn case(name: &'static str, token: String, expect: Expect) -> Case {
+    Case {
         name,
         authorization: bearer(token),
         target: "/orders",
         expect,
+    }
+}
+
+/// The token with its payload replaced by one for `sub: admin`, signature kept.
+fn tampered_payload(tok: &str) -> String {
+    with_segment(tok, 1, &enc_json(&claims_with(json!({"sub": "admin"}))))
+}
+
+/// Algorithm confusion: HMAC "signed" with the RSA public key (PEM) as secret.
+fn hs_with_rsa_pem(k: &Keys, good: &serde_json::Value) -> String {
+    let pem = k
+        .rsa
+        .to_public_key()
+        .to_public_key_pem(Default::default())
+        .unwrap();
+    let header = json!({"alg": "HS256", "kid": "rsa"});
+    let input = format!("{}.{}", enc_json(&header), enc_json(good));
+    use hmac::Mac;
+    let mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(pem.as_bytes())
+        .unwrap()
+        .chain_update(input.as_bytes());
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+fn cases(k: &Keys) -> Vec<Case> {
+    let good = good_claims();
+    let t = Tokens {
+        k,
+        rs: k.sign("RS256", "rsa", &good),
+        es: k.sign("ES256", "p256", &good),
+        ed: k.sign("EdDSA", "ed", &good),
+        good,
     };
-    let hs_with_rsa_pem = {
-        // Algorithm confusion: HMAC "signed" with the RSA public key (PEM) as secret.
-        let pem = k
-            .rsa
-            .to_public_key()
-            .to_public_key_pem(Default::default())
-            .unwrap();
-        let header = json!({"alg": "HS256", "kid": "rsa"});
-        let input = format!("{}.{}", enc_json(&header), enc_json(&good));
-        use hmac::Mac;
-        let mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(pem.as_bytes())
-            .unwrap()
-            .chain_update(input.as_bytes());
-        format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
-    };
-    let rs = k.sign("RS256", "rsa", &good);
-    let es = k.sign("ES256", "p256", &good);
-    let ed = k.sign("EdDSA", "ed", &good);
-    let tampered_payload =
-        |tok: &str| with_segment(tok, 1, &enc_json(&claims_with(json!({"sub": "admin"}))));
-    let unsigned = format!("{}.{}.", enc_json(&json!({"alg": "none"})), enc_json(&good));
+    [
+        valid_tokens(&t),
+        time_claims(&t),
+        issuer_and_audience(&t),
+        confused_algorithms(&t),
+        bad_signatures(&t),
+        malformed_tokens(&t),
+        missing_credentials_and_optional_paths(&t),
+        scopes_and_claims(&t),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Each algorithm, valid.
+fn valid_tokens(t: &Tokens) -> Vec<Case> {
+    let Tokens {
+        k,
+        good,
+        rs,
+        es,
+        ed,
+        ..
+    } = t;
     vec![
-        // Each algorithm, valid.
-        case("HS256 valid", k.sign("HS256", "hs", &good), Allow),
-        case("HS384 valid", k.sign("HS384", "hs", &good), Allow),
-        case("HS512 valid", k.sign("HS512", "hs", &good), Allow),
+        case("HS256 valid", k.sign("HS256", "hs", good), Allow),
+        case("HS384 valid", k.sign("HS384", "hs", good), Allow),
+        case("HS512 valid", k.sign("HS512", "hs", good), Allow),
         case("RS256 valid", rs.clone(), Allow),
-        case("RS384 valid", k.sign("RS384", "rsa", &good), Allow),
-        case("RS512 valid", k.sign("RS512", "rsa", &good), Allow),
-        case("PS256 valid", k.sign("PS256", "rsa", &good), Allow),
-        case("PS384 valid", k.sign("PS384", "rsa", &good), Allow),
-        case("PS512 valid", k.sign("PS512", "rsa", &good), Allow),
+        case("RS384 valid", k.sign("RS384", "rsa", good), Allow),
+        case("RS512 valid", k.sign("RS512", "rsa", good), Allow),
+        case("PS256 valid", k.sign("PS256", "rsa", good), Allow),
+        case("PS384 valid", k.sign("PS384", "rsa", good), Allow),
+        case("PS512 valid", k.sign("PS512", "rsa", good), Allow),
         case("ES256 valid", es.clone(), Allow),
-        case("ES384 valid", k.sign("ES384", "p384", &good), Allow),
+        case("ES384 valid", k.sign("ES384", "p384", good), Allow),
         case("EdDSA valid", ed.clone(), Allow),
         case(
             "RS256 without kid tries fitting keys",
-            k.sign_with("RS256", &json!({"alg": "RS256"}), &good, false),
+            k.sign_with("RS256", &json!({"alg": "RS256"}), good, false),
             Allow,
         ),
         Case {
@@ -95,7 +138,13 @@ fn cases(k: &Keys) -> Vec<Case> {
             target: "/orders",
             expect: Allow,
         },
-        // Time claims (leeway 60 s).
+    ]
+}
+
+/// Time claims (leeway 60 s).
+fn time_claims(t: &Tokens) -> Vec<Case> {
+    let Tokens { k, .. } = t;
+    vec![
         case(
             "expired",
             k.sign("RS256", "rsa", &claims_with(json!({"exp": NOW - 61}))),
@@ -131,7 +180,13 @@ fn cases(k: &Keys) -> Vec<Case> {
             k.sign("HS256", "hs", &claims_with(json!({"exp": "tomorrow"}))),
             Deny(401, "jwt-bad-claim"),
         ),
-        // Issuer and audience.
+    ]
+}
+
+/// Issuer and audience.
+fn issuer_and_audience(t: &Tokens) -> Vec<Case> {
+    let Tokens { k, .. } = t;
+    vec![
         case(
             "wrong iss",
             k.sign(
@@ -165,12 +220,19 @@ fn cases(k: &Keys) -> Vec<Case> {
             k.sign("EdDSA", "ed", &claims_with(json!({"aud": null}))),
             Deny(401, "jwt-bad-audience"),
         ),
-        // Unsigned and confused algorithms.
+    ]
+}
+
+/// Unsigned and confused algorithms.
+fn confused_algorithms(t: &Tokens) -> Vec<Case> {
+    let Tokens { k, good, rs, .. } = t;
+    let unsigned = format!("{}.{}.", enc_json(&json!({"alg": "none"})), enc_json(good));
+    vec![
         case("alg none", unsigned.clone(), Deny(401, "jwt-alg-none")),
         case(
             "alg NONE with a signature",
             with_segment(
-                &k.sign("HS256", "hs", &good),
+                &k.sign("HS256", "hs", good),
                 0,
                 &enc_json(&json!({"alg": "NONE", "kid": "hs"})),
             ),
@@ -178,12 +240,12 @@ fn cases(k: &Keys) -> Vec<Case> {
         ),
         case(
             "HS256 against the RSA key (confusion)",
-            hs_with_rsa_pem,
+            hs_with_rsa_pem(k, good),
             Deny(401, "jwt-alg-key-mismatch"),
         ),
         case(
             "RS256 header naming the HMAC key",
-            k.sign_with("RS256", &json!({"alg": "RS256", "kid": "hs"}), &good, false),
+            k.sign_with("RS256", &json!({"alg": "RS256", "kid": "hs"}), good, false),
             Deny(401, "jwt-alg-key-mismatch"),
         ),
         case(
@@ -191,7 +253,7 @@ fn cases(k: &Keys) -> Vec<Case> {
             k.sign_with(
                 "ES256",
                 &json!({"alg": "ES256", "kid": "p384"}),
-                &good,
+                good,
                 false,
             ),
             Deny(401, "jwt-alg-key-mismatch"),
@@ -201,19 +263,19 @@ fn cases(k: &Keys) -> Vec<Case> {
             k.sign_with(
                 "ES256",
                 &json!({"alg": "ES384", "kid": "p384"}),
-                &good,
+                good,
                 false,
             ),
             Deny(401, "jwt-bad-signature"),
         ),
         case(
             "unknown alg",
-            with_segment(&rs, 0, &enc_json(&json!({"alg": "RS1024", "kid": "rsa"}))),
+            with_segment(rs, 0, &enc_json(&json!({"alg": "RS1024", "kid": "rsa"}))),
             Deny(401, "jwt-alg-unsupported"),
         ),
         case(
             "no alg",
-            with_segment(&rs, 0, &enc_json(&json!({"kid": "rsa"}))),
+            with_segment(rs, 0, &enc_json(&json!({"kid": "rsa"}))),
             Deny(401, "jwt-alg-unsupported"),
         ),
         case(
@@ -221,46 +283,59 @@ fn cases(k: &Keys) -> Vec<Case> {
             k.sign_with(
                 "RS256",
                 &json!({"alg": "RS256", "kid": "rsa", "crit": ["exp"], "exp": 1}),
-                &good,
+                good,
                 false,
             ),
             Deny(401, "jwt-unsupported-crit"),
         ),
-        // Bad signatures.
+    ]
+}
+
+/// Bad signatures.
+fn bad_signatures(t: &Tokens) -> Vec<Case> {
+    let Tokens {
+        k,
+        good,
+        rs,
+        es,
+        ed,
+        ..
+    } = t;
+    vec![
         case(
             "tampered payload RS256",
-            tampered_payload(&rs),
+            tampered_payload(rs),
             Deny(401, "jwt-bad-signature"),
         ),
         case(
             "tampered payload ES256",
-            tampered_payload(&es),
+            tampered_payload(es),
             Deny(401, "jwt-bad-signature"),
         ),
         case(
             "tampered payload EdDSA",
-            tampered_payload(&ed),
+            tampered_payload(ed),
             Deny(401, "jwt-bad-signature"),
         ),
         case(
             "tampered payload HS256",
-            tampered_payload(&k.sign("HS256", "hs", &good)),
+            tampered_payload(&k.sign("HS256", "hs", good)),
             Deny(401, "jwt-bad-signature"),
         ),
         case(
             "tampered payload ES384",
-            tampered_payload(&k.sign("ES384", "p384", &good)),
+            tampered_payload(&k.sign("ES384", "p384", good)),
             Deny(401, "jwt-bad-signature"),
         ),
         case(
             "tampered payload PS256",
-            tampered_payload(&k.sign("PS256", "rsa", &good)),
+            tampered_payload(&k.sign("PS256", "rsa", good)),
             Deny(401, "jwt-bad-signature"),
         ),
         case(
             "tampered header",
             with_segment(
-                &rs,
+                rs,
                 0,
                 &enc_json(&json!({"alg": "RS256", "kid": "rsa", "x": 1})),
             ),
@@ -268,13 +343,13 @@ fn cases(k: &Keys) -> Vec<Case> {
         ),
         case(
             "signed by another RSA key",
-            k.sign_with("RS256", &json!({"alg": "RS256", "kid": "rsa"}), &good, true),
+            k.sign_with("RS256", &json!({"alg": "RS256", "kid": "rsa"}), good, true),
             Deny(401, "jwt-bad-signature"),
         ),
         case(
             "RS256 signature labelled PS256",
             with_segment(
-                &rs,
+                rs,
                 0,
                 &enc_json(&json!({"alg": "PS256", "kid": "rsa", "typ": "JWT"})),
             ),
@@ -282,20 +357,26 @@ fn cases(k: &Keys) -> Vec<Case> {
         ),
         case(
             "empty signature",
-            with_segment(&rs, 2, ""),
+            with_segment(rs, 2, ""),
             Deny(401, "jwt-bad-signature"),
         ),
         case(
             "signature of the wrong length",
-            with_segment(&es, 2, "AAAA"),
+            with_segment(es, 2, "AAAA"),
             Deny(401, "jwt-bad-signature"),
         ),
         case(
             "unknown kid",
-            k.sign("RS256", "retired-2019", &good),
+            k.sign("RS256", "retired-2019", good),
             Deny(401, "jwt-unknown-kid"),
         ),
-        // Malformed tokens.
+    ]
+}
+
+/// Malformed tokens.
+fn malformed_tokens(t: &Tokens) -> Vec<Case> {
+    let Tokens { k, rs, .. } = t;
+    vec![
         // 342 base64 characters encode the 256-byte signature: cutting 2 leaves valid
         // base64 of 255 bytes, cutting 1 leaves a length base64 cannot have.
         case(
@@ -330,22 +411,22 @@ fn cases(k: &Keys) -> Vec<Case> {
         ),
         case(
             "header not base64",
-            with_segment(&rs, 0, "eyJh*GciOi"),
+            with_segment(rs, 0, "eyJh*GciOi"),
             Deny(401, "jwt-bad-base64"),
         ),
         case(
             "payload not base64",
-            with_segment(&rs, 1, "%%%"),
+            with_segment(rs, 1, "%%%"),
             Deny(401, "jwt-bad-base64"),
         ),
         case(
             "padded base64",
-            with_segment(&rs, 2, &format!("{}==", rs.rsplit('.').next().unwrap())),
+            with_segment(rs, 2, &format!("{}==", rs.rsplit('.').next().unwrap())),
             Deny(401, "jwt-bad-base64"),
         ),
         case(
             "header not JSON",
-            with_segment(&rs, 0, &URL_SAFE_NO_PAD.encode("{alg:RS256")),
+            with_segment(rs, 0, &URL_SAFE_NO_PAD.encode("{alg:RS256")),
             Deny(401, "jwt-bad-json"),
         ),
         case(
@@ -360,7 +441,7 @@ fn cases(k: &Keys) -> Vec<Case> {
         ),
         case(
             "payload not UTF-8",
-            with_segment(&rs, 1, &URL_SAFE_NO_PAD.encode([0xff, 0xfe, b'{'])),
+            with_segment(rs, 1, &URL_SAFE_NO_PAD.encode([0xff, 0xfe, b'{'])),
             Deny(401, "jwt-bad-json"),
         ),
         case("empty token", String::new(), Deny(401, "jwt-malformed")),
@@ -369,7 +450,13 @@ fn cases(k: &Keys) -> Vec<Case> {
             format!("{rs}{}", "A".repeat(20_000)),
             Deny(401, "jwt-malformed"),
         ),
-        // Missing credentials.
+    ]
+}
+
+/// Missing credentials, optional and skipped paths.
+fn missing_credentials_and_optional_paths(t: &Tokens) -> Vec<Case> {
+    let Tokens { rs, .. } = t;
+    vec![
         Case {
             name: "no Authorization",
             authorization: None,
@@ -382,7 +469,38 @@ fn cases(k: &Keys) -> Vec<Case> {
             target: "/orders",
             expect: Deny(401, "jwt-missing"),
         },
-        // Scopes and claims per path.
+        // Optional and skipped paths.
+        Case {
+            name: "optional path without token",
+            authorization: None,
+            target: "/catalog/items",
+            expect: Allow,
+        },
+        Case {
+            name: "optional path with a bad token",
+            authorization: bearer(tampered_payload(rs)),
+            target: "/catalog",
+            expect: Deny(401, "jwt-bad-signature"),
+        },
+        Case {
+            name: "skipped path with garbage",
+            authorization: Some("Bearer ???".into()),
+            target: "/health",
+            expect: Allow,
+        },
+        Case {
+            name: "dotted path out of a skipped prefix",
+            authorization: None,
+            target: "/health/../orders",
+            expect: Deny(401, "jwt-missing"),
+        },
+    ]
+}
+
+/// Scopes and claims per path.
+fn scopes_and_claims(t: &Tokens) -> Vec<Case> {
+    let Tokens { k, rs, .. } = t;
+    vec![
         Case {
             name: "payments with scope and tenant",
             authorization: bearer(rs.clone()),
@@ -436,31 +554,6 @@ fn cases(k: &Keys) -> Vec<Case> {
             authorization: bearer(k.sign("RS256", "rsa", &claims_with(json!({"scope": "x"})))),
             target: "/paymentsx",
             expect: Allow,
-        },
-        // Optional and skipped paths.
-        Case {
-            name: "optional path without token",
-            authorization: None,
-            target: "/catalog/items",
-            expect: Allow,
-        },
-        Case {
-            name: "optional path with a bad token",
-            authorization: bearer(tampered_payload(&rs)),
-            target: "/catalog",
-            expect: Deny(401, "jwt-bad-signature"),
-        },
-        Case {
-            name: "skipped path with garbage",
-            authorization: Some("Bearer ???".into()),
-            target: "/health",
-            expect: Allow,
-        },
-        Case {
-            name: "dotted path out of a skipped prefix",
-            authorization: None,
-            target: "/health/../orders",
-            expect: Deny(401, "jwt-missing"),
         },
     ]
 }

@@ -57,178 +57,212 @@ fn outcome(v: &Verdict) -> Outcome<'_> {
     (v.deny_status_code(), v.rule_ids())
 }
 
-#[test]
-fn table() {
+/// One row: name, request target, client certificate, expected outcome.
+type Case = (
+    &'static str,
+    &'static str,
+    Option<PeerCertificate>,
+    Outcome<'static>,
+);
+
+/// The POS certificate changed by `f`.
+fn with(f: impl FnOnce(&mut PeerCertificate)) -> Option<PeerCertificate> {
+    let mut c = pos_cert();
+    f(&mut c);
+    Some(c)
+}
+
+fn run_table(group: &str, cases: Vec<Case>) {
     let h = harness();
-    let with = |f: &dyn Fn(&mut PeerCertificate)| {
-        let mut c = pos_cert();
-        f(&mut c);
-        Some(c)
-    };
-    let cases: Vec<(&str, &str, Option<PeerCertificate>, Outcome)> = vec![
-        (
-            "DNS SAN glob",
-            "/terminal/pay",
-            Some(pos_cert()),
-            (None, vec![]),
-        ),
-        (
-            "DNS SAN case-insensitive",
-            "/terminal",
-            with(&|c| c.dns_names = vec!["T17.POS.ACME.COM".into()]),
-            (None, vec![]),
-        ),
-        (
-            "URI SAN glob",
-            "/terminal",
-            with(&|c| {
-                c.dns_names.clear();
-                c.uris = vec!["spiffe://acme.com/pos/t17".into()]
-            }),
-            (None, vec![]),
-        ),
-        (
-            "URI SAN deeper than the glob",
-            "/terminal",
-            with(&|c| {
-                c.dns_names.clear();
-                c.uris = vec!["spiffe://acme.com/pos/t17/x".into()]
-            }),
-            (Some(403), vec!["mtls-not-allowed"]),
-        ),
-        (
-            "subject glob",
-            "/terminal",
-            with(&|c| {
-                c.dns_names.clear();
-                c.subject = "CN=kiosk-4,O=Acme".into()
-            }),
-            (None, vec![]),
-        ),
-        (
-            "subject regex",
-            "/terminal",
-            with(&|c| {
-                c.dns_names.clear();
-                c.subject = "CN=till-42,O=Acme".into()
-            }),
-            (None, vec![]),
-        ),
-        (
-            "subject regex too long",
-            "/terminal",
-            with(&|c| {
-                c.dns_names.clear();
-                c.subject = "CN=till-4242,O=Acme".into()
-            }),
-            (Some(403), vec!["mtls-not-allowed"]),
-        ),
-        (
-            "wrong SAN",
-            "/terminal",
-            with(&|c| c.dns_names = vec!["t17.pos.evil.com".into()]),
-            (Some(403), vec!["mtls-not-allowed"]),
-        ),
-        (
-            "SAN two labels deep",
-            "/terminal",
-            with(&|c| c.dns_names = vec!["a.t17.pos.acme.com".into()]),
-            (Some(403), vec!["mtls-not-allowed"]),
-        ),
-        (
-            "wrong issuer",
-            "/terminal",
-            with(&|c| c.issuer = "CN=Other CA".into()),
-            (Some(403), vec!["mtls-issuer"]),
-        ),
-        (
-            "no certificate",
-            "/terminal",
-            None,
-            (Some(401), vec!["mtls-no-cert"]),
-        ),
-        (
-            "expired certificate",
-            "/terminal",
-            with(&|c| c.not_after = NOW - 1),
-            (Some(401), vec!["mtls-cert-expired"]),
-        ),
-        (
-            "pinned fingerprint",
-            "/settlement/batch",
-            with(&|c| c.sha256 = PIN.into()),
-            (None, vec![]),
-        ),
-        (
-            "pinned fingerprint with colons",
-            "/settlement",
-            with(&|c| {
-                c.sha256 = PIN
-                    .as_bytes()
-                    .chunks(2)
-                    .map(|p| std::str::from_utf8(p).unwrap().to_uppercase())
-                    .collect::<Vec<_>>()
-                    .join(":")
-            }),
-            (None, vec![]),
-        ),
-        (
-            "fingerprint not pinned",
-            "/settlement",
-            Some(pos_cert()),
-            (Some(403), vec!["mtls-pin"]),
-        ),
-        (
-            "longest prefix wins",
-            "/terminal/admin/x",
-            Some(pos_cert()),
-            (Some(403), vec!["mtls-not-allowed"]),
-        ),
-        (
-            "longest prefix allows ops",
-            "/terminal/admin",
-            with(&|c| {
-                c.subject = "CN=ops,O=Acme".into();
-                c.issuer = "CN=Ops CA".into()
-            }),
-            (None, vec![]),
-        ),
-        (
-            "catch-all needs only a certificate",
-            "/status",
-            with(&|c| c.issuer = "CN=Anyone".into()),
-            (None, vec![]),
-        ),
-        (
-            "catch-all without certificate",
-            "/status",
-            None,
-            (Some(401), vec!["mtls-no-cert"]),
-        ),
-        (
-            "prefix is segment-aware",
-            "/terminalx",
-            with(&|c| c.dns_names.clear()),
-            (None, vec![]),
-        ),
-        (
-            "encoded path cannot dodge the rule",
-            "/status/..%2fterminal",
-            with(&|c| c.dns_names = vec!["x.evil.com".into()]),
-            (Some(403), vec!["mtls-not-allowed"]),
-        ),
-        (
-            "dotted path cannot dodge the pin",
-            "/x/../settlement",
-            Some(pos_cert()),
-            (Some(403), vec!["mtls-pin"]),
-        ),
-    ];
     for (name, target, cert, want) in &cases {
         let v = h.on_request(&req(target, cert.clone()));
         assert_eq!(outcome(&v), *want, "{name}");
     }
-    println!("mtls table: {} cases", cases.len());
+    println!("mtls table, {group}: {} cases", cases.len());
+}
+
+#[test]
+fn table_sans_and_subjects() {
+    run_table(
+        "SANs and subjects",
+        vec![
+            (
+                "DNS SAN glob",
+                "/terminal/pay",
+                Some(pos_cert()),
+                (None, vec![]),
+            ),
+            (
+                "DNS SAN case-insensitive",
+                "/terminal",
+                with(|c| c.dns_names = vec!["T17.POS.ACME.COM".into()]),
+                (None, vec![]),
+            ),
+            (
+                "URI SAN glob",
+                "/terminal",
+                with(|c| {
+                    c.dns_names.clear();
+                    c.uris = vec!["spiffe://acme.com/pos/t17".into()]
+                }),
+                (None, vec![]),
+            ),
+            (
+                "URI SAN deeper than the glob",
+                "/terminal",
+                with(|c| {
+                    c.dns_names.clear();
+                    c.uris = vec!["spiffe://acme.com/pos/t17/x".into()]
+                }),
+                (Some(403), vec!["mtls-not-allowed"]),
+            ),
+            (
+                "subject glob",
+                "/terminal",
+                with(|c| {
+                    c.dns_names.clear();
+                    c.subject = "CN=kiosk-4,O=Acme".into()
+                }),
+                (None, vec![]),
+            ),
+            (
+                "subject regex",
+                "/terminal",
+                with(|c| {
+                    c.dns_names.clear();
+                    c.subject = "CN=till-42,O=Acme".into()
+                }),
+                (None, vec![]),
+            ),
+            (
+                "subject regex too long",
+                "/terminal",
+                with(|c| {
+                    c.dns_names.clear();
+                    c.subject = "CN=till-4242,O=Acme".into()
+                }),
+                (Some(403), vec!["mtls-not-allowed"]),
+            ),
+            (
+                "wrong SAN",
+                "/terminal",
+                with(|c| c.dns_names = vec!["t17.pos.evil.com".into()]),
+                (Some(403), vec!["mtls-not-allowed"]),
+            ),
+            (
+                "SAN two labels deep",
+                "/terminal",
+                with(|c| c.dns_names = vec!["a.t17.pos.acme.com".into()]),
+                (Some(403), vec!["mtls-not-allowed"]),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn table_issuers_expiry_and_pins() {
+    run_table(
+        "issuers, expiry and pins",
+        vec![
+            (
+                "wrong issuer",
+                "/terminal",
+                with(|c| c.issuer = "CN=Other CA".into()),
+                (Some(403), vec!["mtls-issuer"]),
+            ),
+            (
+                "no certificate",
+                "/terminal",
+                None,
+                (Some(401), vec!["mtls-no-cert"]),
+            ),
+            (
+                "expired certificate",
+                "/terminal",
+                with(|c| c.not_after = NOW - 1),
+                (Some(401), vec!["mtls-cert-expired"]),
+            ),
+            (
+                "pinned fingerprint",
+                "/settlement/batch",
+                with(|c| c.sha256 = PIN.into()),
+                (None, vec![]),
+            ),
+            (
+                "pinned fingerprint with colons",
+                "/settlement",
+                with(|c| {
+                    c.sha256 = PIN
+                        .as_bytes()
+                        .chunks(2)
+                        .map(|p| std::str::from_utf8(p).unwrap().to_uppercase())
+                        .collect::<Vec<_>>()
+                        .join(":")
+                }),
+                (None, vec![]),
+            ),
+            (
+                "fingerprint not pinned",
+                "/settlement",
+                Some(pos_cert()),
+                (Some(403), vec!["mtls-pin"]),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn table_paths_and_prefixes() {
+    run_table(
+        "paths and prefixes",
+        vec![
+            (
+                "longest prefix wins",
+                "/terminal/admin/x",
+                Some(pos_cert()),
+                (Some(403), vec!["mtls-not-allowed"]),
+            ),
+            (
+                "longest prefix allows ops",
+                "/terminal/admin",
+                with(|c| {
+                    c.subject = "CN=ops,O=Acme".into();
+                    c.issuer = "CN=Ops CA".into()
+                }),
+                (None, vec![]),
+            ),
+            (
+                "catch-all needs only a certificate",
+                "/status",
+                with(|c| c.issuer = "CN=Anyone".into()),
+                (None, vec![]),
+            ),
+            (
+                "catch-all without certificate",
+                "/status",
+                None,
+                (Some(401), vec!["mtls-no-cert"]),
+            ),
+            (
+                "prefix is segment-aware",
+                "/terminalx",
+                with(|c| c.dns_names.clear()),
+                (None, vec![]),
+            ),
+            (
+                "encoded path cannot dodge the rule",
+                "/status/..%2fterminal",
+                with(|c| c.dns_names = vec!["x.evil.com".into()]),
+                (Some(403), vec!["mtls-not-allowed"]),
+            ),
+            (
+                "dotted path cannot dodge the pin",
+                "/x/../settlement",
+                Some(pos_cert()),
+                (Some(403), vec!["mtls-pin"]),
+            ),
+        ],
+    );
 }
 
 #[test]

@@ -11,9 +11,9 @@
 //! `cargo bench -p edgewaf --bench analytics` (not part of `make test`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use edgewaf::analytics::query::{self, Range, Search};
-use edgewaf::analytics::{Analytics, AnalyticsConfig, report};
-use edgewaf::events::{DecisionEvent, LoggedFinding};
+use edgewaf::observe::analytics::query::{self, Range, Search};
+use edgewaf::observe::analytics::{Analytics, AnalyticsConfig, report};
+use edgewaf::observe::events::{DecisionEvent, LoggedFinding};
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 

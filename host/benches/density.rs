@@ -15,9 +15,9 @@
 //! `EDGEWAF_CRS_DIR` or the vendored `crs/v4.28.0`; not part of `make test`).
 //! `DENSITY_FRESH=1` deletes the state folder first (measures the snapshot build).
 
-use edgewaf::runtime::{Action, Request, Runtime};
-use edgewaf::state::{MemoryState, StateBackend};
-use edgewaf::tenants::{Loader, Tenant};
+use edgewaf::control::tenants::{Loader, Tenant};
+use edgewaf::serve::runtime::{Action, Request, Runtime};
+use edgewaf::serve::state::{MemoryState, StateBackend};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -94,7 +94,7 @@ fn request(i: usize, target: &str) -> Request {
         ("User-Agent", "Mozilla/5.0 (density bench)"),
         ("Accept", "text/html"),
     ];
-    let mut r = edgewaf::request::new_request(
+    let mut r = edgewaf::serve::request::new_request(
         "GET",
         target,
         headers.iter().map(|(n, v)| (n, v.to_string())),
@@ -123,7 +123,7 @@ fn pick(seed: &mut u64, n: usize) -> usize {
 
 async fn run(n: usize, state: &Path, crs: &Path) {
     let backend: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
-    let store = edgewaf::store::Store::new(state);
+    let store = edgewaf::control::store::Store::new(state);
     let runtime = Runtime::with_cache(backend, Some(store)).unwrap();
     runtime.set_snapshot_min_init_ms(Some(0));
     let loader = Loader::new(

@@ -16,10 +16,10 @@
 
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
-use edgewaf::runtime::{
+use edgewaf::serve::runtime::{
     Action, Header, Limits, PolicyPool, PolicySpec, Request, Response, Runtime,
 };
-use edgewaf::state::{MemoryState, StateBackend};
+use edgewaf::serve::state::{MemoryState, StateBackend};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,8 +64,12 @@ fn load(
 }
 
 fn request(method: &str, target: &str, headers: &[(&str, String)], body: Vec<u8>) -> Request {
-    let mut r =
-        edgewaf::request::new_request(method, target, headers.iter().map(|(n, v)| (n, v)), body);
+    let mut r = edgewaf::serve::request::new_request(
+        method,
+        target,
+        headers.iter().map(|(n, v)| (n, v)),
+        body,
+    );
     r.connection.client_addr = "198.51.100.7".into();
     r
 }

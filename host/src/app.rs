@@ -5,13 +5,13 @@
 //! tenant's pool.
 
 use crate::config::ServerConfig;
-use crate::events::EventSink;
-use crate::manager::Manager;
-use crate::metrics::Metrics;
-use crate::runtime::Runtime;
-use crate::state::StateBackend;
-use crate::store::Store;
-use crate::tenants::{Loader, Registry};
+use crate::control::manager::Manager;
+use crate::control::store::Store;
+use crate::control::tenants::{Loader, Registry};
+use crate::observe::events::EventSink;
+use crate::observe::metrics::Metrics;
+use crate::serve::runtime::Runtime;
+use crate::serve::state::StateBackend;
 use anyhow::Context as _;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -38,13 +38,13 @@ pub struct App {
     /// Pooled upstream client.
     pub client: Client<HttpConnector, Full<Bytes>>,
     /// The admin tokens (named, with scopes).
-    pub tokens: crate::access::Tokens,
+    pub tokens: crate::control::access::Tokens,
     /// Dashboard sessions.
-    pub sessions: crate::access::Sessions,
+    pub sessions: crate::control::access::Sessions,
     /// The durable event store, unless `[analytics] enabled = false`.
-    pub analytics: Option<crate::analytics::Analytics>,
+    pub analytics: Option<crate::observe::analytics::Analytics>,
     /// Per-tenant alerts (`[alerts]`), delivered off the request path.
-    pub alerts: crate::alerts::hub::Hub,
+    pub alerts: crate::observe::alerts::hub::Hub,
     watcher: std::sync::Mutex<Option<notify::RecommendedWatcher>>,
 }
 
@@ -53,7 +53,7 @@ impl App {
     /// fail to load are logged and left out; the others serve.
     pub async fn start(config: ServerConfig) -> anyhow::Result<Arc<App>> {
         let metrics = Metrics::new();
-        let state = crate::state::open(&config.state, metrics.state())
+        let state = crate::serve::state::open(&config.state, metrics.state())
             .with_context(|| format!("[state] backend {:?}", config.state.backend))?;
         let store = Store::new(&config.state.dir);
         let runtime = Runtime::with_cache(state.clone(), Some(store.clone()))?;
@@ -70,7 +70,7 @@ impl App {
             config.state.versions_kept,
         ));
         manager.load_all().await;
-        let out = crate::decision_log::open(
+        let out = crate::observe::decision_log::open(
             config.log.decisions.as_deref(),
             config.log.max_bytes,
             config.log.keep,
@@ -85,8 +85,10 @@ impl App {
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
             .build(connector);
-        let tokens =
-            crate::access::Tokens::from_env(&config.admin.token_env, &config.admin.tokens)?;
+        let tokens = crate::control::access::Tokens::from_env(
+            &config.admin.token_env,
+            &config.admin.tokens,
+        )?;
         if tokens.is_empty() {
             tracing::warn!(
                 "{} is not set and no [[admin.tokens]] is: the admin API answers 401 to everything but /healthz",
@@ -94,19 +96,19 @@ impl App {
             );
         }
         let mut events = EventSink::new(out, config.admin.events);
-        if config.log.format == crate::decision_log::LogFormat::Ecs {
+        if config.log.format == crate::observe::decision_log::LogFormat::Ecs {
             events = events.with_ecs();
         }
-        let alerts = crate::alerts::hub::Hub::start(metrics.alert_counters());
+        let alerts = crate::observe::alerts::hub::Hub::start(metrics.alert_counters());
         let analytics = if config.analytics.enabled {
             let path = config.state.dir.join(&config.analytics.path);
-            let a = crate::analytics::Analytics::open(
+            let a = crate::observe::analytics::Analytics::open(
                 &path,
                 &config.analytics,
                 metrics.analytics_dropped(),
             )
             .with_context(|| format!("[analytics] opening the event store {}", path.display()))?;
-            tokio::spawn(crate::analytics::versions::watch(
+            tokio::spawn(crate::observe::analytics::versions::watch(
                 a.clone(),
                 registry.clone(),
                 manager.clone(),
@@ -117,7 +119,7 @@ impl App {
             None
         };
         let watcher = if config.state.watch {
-            match crate::watch::start(
+            match crate::control::watch::start(
                 manager.clone(),
                 Duration::from_millis(config.state.watch_debounce_ms),
             ) {
@@ -139,7 +141,7 @@ impl App {
             events,
             client,
             tokens,
-            sessions: crate::access::Sessions::default(),
+            sessions: crate::control::access::Sessions::default(),
             analytics,
             alerts,
             watcher: std::sync::Mutex::new(watcher),

@@ -5,36 +5,21 @@
 //! (`edgewaf:policy` world, see `wit/policy.wit`) on every request.
 //!
 //! One request, in order:
-//! 1. [`proxy`] reads it under size and time limits and picks the tenant.
-//! 2. [`request`] builds the WIT `request` record.
-//! 3. [`chain`] runs the tenant's policies ([`runtime::PolicyPool`]) in order.
-//! 4. [`proxy`] answers a deny, or forwards to the upstream and, if a policy
+//! 1. [`serve::proxy`] reads it under size and time limits and picks the tenant.
+//! 2. [`serve::request`] builds the WIT `request` record.
+//! 3. [`serve::chain`] runs the tenant's policies ([`serve::runtime::PolicyPool`]) in order.
+//! 4. [`serve::proxy`] answers a deny, or forwards to the upstream and, if a policy
 //!    asked, runs the response through the chain again.
-//! 5. [`events`] writes one decision line; [`metrics`] counts it; [`analytics`]
-//!    stores it (off the request path) for the [`dashboard`] and reports.
+//! 5. [`observe::events`] writes one decision line; [`observe::metrics`] counts it; [`observe::analytics`]
+//!    stores it (off the request path) for the [`control::dashboard`] and reports.
+//!
+//! Rooms: [`serve`] (the request path), [`observe`] (logs, metrics, events,
+//! alerts), [`control`] (admin API, dashboard, tenant loading), [`config`]
+//! (the server file and the tenant files), [`app`] (what ties them together).
 #![deny(missing_docs)]
 
-pub mod access;
-pub mod admin;
-pub mod alerts;
-pub mod analytics;
 pub mod app;
-pub mod chain;
-pub mod check;
 pub mod config;
-pub mod dashboard;
-pub mod decision_log;
-pub mod echo;
-pub mod ecs;
-pub mod events;
-pub mod logfile;
-pub mod manager;
-pub mod metrics;
-pub mod proxy;
-pub mod request;
-pub mod runtime;
-pub mod state;
-pub mod store;
-pub mod tenants;
-pub mod tls;
-pub mod watch;
+pub mod control;
+pub mod observe;
+pub mod serve;

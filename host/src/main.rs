@@ -97,7 +97,7 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
                 .with_context(|| format!("binding {listen}"))?;
             tracing::info!(listen = %listener.local_addr()?, "echo origin serving");
             tokio::select! {
-                _ = edgewaf::echo::serve(listener) => {}
+                _ = edgewaf::serve::echo::serve(listener) => {}
                 _ = shutdown_signal() => {}
             }
             Ok(std::process::ExitCode::SUCCESS)
@@ -107,7 +107,8 @@ async fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
             tenant,
             request,
         } => {
-            let (report, blocked) = edgewaf::check::run(&config, &tenant, &request).await?;
+            let (report, blocked) =
+                edgewaf::control::check::run(&config, &tenant, &request).await?;
             use std::io::Write as _;
             // A closed stdout (e.g. `| head`) is not an error worth a panic.
             let _ = writeln!(
@@ -140,9 +141,9 @@ async fn serve(
     }
     // TLS files are checked before anything else starts.
     let tls = match &cfg.server.tls {
-        Some(t) => {
-            Some(edgewaf::tls::acceptor(t).with_context(|| format!("{}", config.display()))?)
-        }
+        Some(t) => Some(
+            edgewaf::serve::tls::acceptor(t).with_context(|| format!("{}", config.display()))?,
+        ),
         None => None,
     };
     // Load the tenants first: once the ports listen, the WAF is ready.
@@ -168,11 +169,16 @@ async fn serve(
         "edgewaf serving"
     );
     let proxy_task = match tls {
-        Some(acceptor) => tokio::spawn(edgewaf::proxy::serve_tls(app.clone(), proxy, acceptor)),
-        None => tokio::spawn(edgewaf::proxy::serve(app.clone(), proxy)),
+        Some(acceptor) => tokio::spawn(edgewaf::serve::proxy::serve_tls(
+            app.clone(),
+            proxy,
+            acceptor,
+        )),
+        None => tokio::spawn(edgewaf::serve::proxy::serve(app.clone(), proxy)),
     };
-    let admin_task = tokio::spawn(edgewaf::admin::serve(app.clone(), admin));
-    let metrics_task = metrics.map(|l| tokio::spawn(edgewaf::admin::serve_metrics(app.clone(), l)));
+    let admin_task = tokio::spawn(edgewaf::control::admin::serve(app.clone(), admin));
+    let metrics_task =
+        metrics.map(|l| tokio::spawn(edgewaf::control::admin::serve_metrics(app.clone(), l)));
     shutdown_signal().await;
     tracing::info!("shutting down");
     proxy_task.abort();

@@ -3,11 +3,11 @@
 
 use crate::support::module;
 use base64::Engine as _;
-use edgewaf::runtime::{
+use edgewaf::serve::runtime::{
     Action, Annotation, Limits, LoadError, PeerCertificate, PolicyPool, PolicySpec, Request,
     Runtime, TlsInfo, Verdict,
 };
-use edgewaf::state::{MemoryState, StateBackend};
+use edgewaf::serve::state::{MemoryState, StateBackend};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -37,7 +37,7 @@ async fn load(
 }
 
 fn request(method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Request {
-    edgewaf::request::new_request(method, target, headers.iter().copied(), body.to_vec())
+    edgewaf::serve::request::new_request(method, target, headers.iter().copied(), body.to_vec())
 }
 
 fn denied(v: &Verdict) -> Option<u16> {

@@ -16,7 +16,7 @@
 //! the runtime to provide.
 //!
 //! By default each policy goes in as a pre-initialised snapshot
-//! ([`edgewaf::runtime::snapshot`]): its `init` runs here, with its config and
+//! ([`edgewaf::serve::runtime::snapshot`]): its `init` runs here, with its config and
 //! its mounts, and the bundle carries the initialised memory. Runtimes that
 //! create an instance per request (`wasmtime serve`, Spin) then skip the
 //! policy's load (the CRS: 0.3 s), and mounted rule files are no longer read
@@ -396,8 +396,10 @@ async fn snapshots(
     policies: Vec<(String, Vec<u8>)>,
     mounts: &BTreeMap<String, PathBuf>,
 ) -> anyhow::Result<(Vec<(String, Vec<u8>)>, Vec<u64>)> {
-    use edgewaf::runtime::{Limits, Runtime};
-    let runtime = Runtime::new(std::sync::Arc::new(edgewaf::state::MemoryState::new()))?;
+    use edgewaf::serve::runtime::{Limits, Runtime};
+    let runtime = Runtime::new(std::sync::Arc::new(
+        edgewaf::serve::state::MemoryState::new(),
+    ))?;
     let mounts: Vec<(PathBuf, String)> = mounts
         .iter()
         .map(|(guest, host)| (host.clone(), guest.clone()))
@@ -471,7 +473,7 @@ pub async fn bundle(opts: &Options) -> anyhow::Result<Report> {
     {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    edgewaf::store::write_atomic(&opts.output, &bytes)
+    edgewaf::control::store::write_atomic(&opts.output, &bytes)
         .with_context(|| format!("writing {}", opts.output.display()))?;
     Ok(Report {
         chain: entries.into_iter().map(|e| e.name).collect(),

@@ -14,10 +14,10 @@
 //! from the decision events.
 
 use anyhow::{Context as _, bail};
-use edgewaf::runtime::{
+use edgewaf::serve::runtime::{
     Action, Header, Limits, PolicyPool, PolicySpec, Request, Response, Runtime,
 };
-use edgewaf::state::{MemoryState, StateBackend};
+use edgewaf::serve::state::{MemoryState, StateBackend};
 use edgewaf_ftw::http::{log_line, prepare, reflect};
 use edgewaf_ftw::{FtwRequest, Outcome, Overrides, Summary};
 use std::path::Path;
@@ -114,7 +114,7 @@ pub async fn run(
 }
 
 fn record(r: &FtwRequest, n: u64) -> Request {
-    let mut req = edgewaf::request::new_request(
+    let mut req = edgewaf::serve::request::new_request(
         &r.method,
         &r.uri,
         r.headers.iter().map(|(k, v)| (k, v)),
@@ -190,7 +190,7 @@ async fn send(pool: &PolicyPool, r: &FtwRequest, n: &mut u64) -> Outcome {
     }
 }
 
-fn note(v: &edgewaf::runtime::Verdict, ids: &mut Vec<u32>, lines: &mut Vec<String>) {
+fn note(v: &edgewaf::serve::runtime::Verdict, ids: &mut Vec<u32>, lines: &mut Vec<String>) {
     for f in &v.findings {
         if let Ok(id) = f.rule_id.parse::<u32>() {
             ids.push(id);
@@ -240,8 +240,8 @@ impl RealProxy {
         let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = proxy.local_addr()?;
         let tasks = vec![
-            tokio::spawn(edgewaf::echo::serve(echo)),
-            tokio::spawn(edgewaf::proxy::serve(app.clone(), proxy)),
+            tokio::spawn(edgewaf::serve::echo::serve(echo)),
+            tokio::spawn(edgewaf::serve::proxy::serve(app.clone(), proxy)),
         ];
         Ok(RealProxy {
             app,

@@ -245,7 +245,7 @@ pub async fn serve(server: Arc<Server>, listener: tokio::net::TcpListener) {
             let service = hyper::service::service_fn(move |req| {
                 let server = server.clone();
                 async move {
-                    let id = edgewaf::request::new_request_id();
+                    let id = edgewaf::serve::request::new_request_id();
                     match server.handle(req).await {
                         Ok(resp) => Ok::<_, std::convert::Infallible>(resp),
                         Err(e) => {

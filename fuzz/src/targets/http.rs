@@ -58,7 +58,8 @@ async fn handle(req: http::Request<Incoming>) -> Result<http::Response<Full<Byte
 fn check_record(parts: &http::request::Parts, body: &[u8]) {
     let client: SocketAddr = "[::ffff:192.0.2.1]:40000".parse().expect("address");
     let server: SocketAddr = "127.0.0.1:8080".parse().expect("address");
-    let mut r = edgewaf::request::from_parts("id".into(), "fuzz", parts, client, server, None);
+    let mut r =
+        edgewaf::serve::request::from_parts("id".into(), "fuzz", parts, client, server, None);
     r.body = body.to_vec();
     RECORDS.fetch_add(1, Ordering::Relaxed);
     assert_eq!(r.method, parts.method.as_str(), "method copied");
@@ -103,7 +104,7 @@ pub fn run(input: &[u8]) -> u64 {
     let resp = RT.with(|rt| rt.block_on(exchange(input)));
     let responses = resp.windows(9).filter(|w| *w == b"HTTP/1.1 ").count();
     let first = resp.get(9..12).map(<[u8]>::to_vec);
-    let file = match edgewaf::request::parse_file(input) {
+    let file = match edgewaf::serve::request::parse_file(input) {
         Ok(f) => feature((f.request.headers.len().min(8), bucket(f.body.len()))),
         Err(e) => error_class(&e),
     };

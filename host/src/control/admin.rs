@@ -2,10 +2,10 @@
 //! page are open; everything else needs `Authorization: Bearer <token>` (or a
 //! dashboard session) with a token from the environment (`EDGEWAF_ADMIN_TOKEN`
 //! by default, the admin token named `default`; more named tokens with scopes
-//! in `[[admin.tokens]]`, see [`crate::access`]). A token's scope is checked
+//! in `[[admin.tokens]]`, see [`crate::control::access`]). A token's scope is checked
 //! before any route (403), and every changing call gets an audit record in
-//! the event store ([`crate::dashboard::audit`]). Errors are JSON. The
-//! dashboard's routes are in [`crate::dashboard`].
+//! the event store ([`crate::control::dashboard::audit`]). Errors are JSON. The
+//! dashboard's routes are in [`crate::control::dashboard`].
 //!
 //! | method and path                          | what                                  |
 //! |------------------------------------------|---------------------------------------|
@@ -23,11 +23,11 @@
 //! | `POST /api/tenants/{t}/rollback`         | previous version, or `{"version": id}` |
 //! | `PUT /api/modules/{name}`                | upload a component (stored by SHA-256) |
 
-use crate::access::Caller;
 use crate::app::App;
-use crate::manager::{ApplyError, Source};
-use crate::proxy::ProxyBody;
-use crate::state::{ListEntry, now_ms, parse_cidr};
+use crate::control::access::Caller;
+use crate::control::manager::{ApplyError, Source};
+use crate::serve::proxy::ProxyBody;
+use crate::serve::state::{ListEntry, now_ms, parse_cidr};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
@@ -88,7 +88,7 @@ fn metrics(app: &App) -> Response<ProxyBody> {
     let mut resp = Response::new(body(app.metrics.render()));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
-        http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+        http::HeaderValue::from_static(crate::observe::metrics::CONTENT_TYPE),
     );
     resp
 }
@@ -126,22 +126,23 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
     if path == "/healthz" {
         return json(StatusCode::OK, serde_json::json!({ "status": "ok" }));
     }
-    let req = match crate::dashboard::public(app, req).await {
+    let req = match crate::control::dashboard::public(app, req).await {
         Ok(resp) => return resp,
         Err(req) => req,
     };
-    let caller = match crate::dashboard::caller(app, &req) {
+    let caller = match crate::control::dashboard::caller(app, &req) {
         Ok(c) => c,
         Err(resp) => return *resp,
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    if let Err(crate::access::Forbidden(why)) =
-        crate::access::check(&caller, req.method(), &segments)
+    if let Err(crate::control::access::Forbidden(why)) =
+        crate::control::access::check(&caller, req.method(), &segments)
     {
-        crate::dashboard::audit::refused(app, &caller, req.method(), &path, &why);
+        crate::control::dashboard::audit::refused(app, &caller, req.method(), &path, &why);
         return error(StatusCode::FORBIDDEN, &why);
     }
-    let pending = crate::dashboard::audit::Pending::start(app, &caller, req.method(), &path);
+    let pending =
+        crate::control::dashboard::audit::Pending::start(app, &caller, req.method(), &path);
     let resp = route(app, &caller, req).await;
     match pending {
         Some(p) => p.finish(app, resp).await,
@@ -151,7 +152,7 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
 
 /// The routes, for a caller whose scope allows the call.
 async fn route(app: &App, caller: &Caller, req: Request<Incoming>) -> Response<ProxyBody> {
-    if let Some(resp) = crate::dashboard::route(app, caller, &req).await {
+    if let Some(resp) = crate::control::dashboard::route(app, caller, &req).await {
         return resp;
     }
     let path = req.uri().path().to_string();
@@ -399,7 +400,7 @@ async fn put_tenant(app: &App, name: &str, req: Request<Incoming>) -> Response<P
 
 /// `PUT /api/modules/{name}`: compile, check the world, store by hash.
 async fn put_module(app: &App, name: &str, req: Request<Incoming>) -> Response<ProxyBody> {
-    if !crate::store::valid_name(name) {
+    if !crate::control::store::valid_name(name) {
         return error(
             StatusCode::BAD_REQUEST,
             "module names are 1-64 characters of a-z, 0-9, '-' or '_'",

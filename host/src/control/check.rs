@@ -1,11 +1,11 @@
 //! `edgewaf check`: evaluate one request offline against one tenant and print the
 //! verdict and findings as JSON.
 
-use crate::chain::{self, Outcome};
 use crate::config::ServerConfig;
-use crate::runtime::Runtime;
-use crate::state::{MemoryState, StateBackend};
-use crate::tenants::Loader;
+use crate::control::tenants::Loader;
+use crate::serve::chain::{self, Outcome};
+use crate::serve::runtime::Runtime;
+use crate::serve::state::{MemoryState, StateBackend};
 use anyhow::{Context as _, bail};
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ pub async fn run(
     let config = ServerConfig::load(config_path)?;
     let bytes = std::fs::read(request_file)
         .with_context(|| format!("reading {}", request_file.display()))?;
-    let file = crate::request::parse_file(&bytes)
+    let file = crate::serve::request::parse_file(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", request_file.display()))?;
     let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
     let loader = Loader::new(Runtime::new(state)?, config.policies.modules.clone());
@@ -47,7 +47,8 @@ pub async fn run(
         Outcome::Deny { status, .. } => (Some(*status), true),
         Outcome::Redirect(_) => (Some(302), true),
     };
-    let event = crate::proxy::decision_event(&tenant, &request, &decision, status.unwrap_or(200));
+    let event =
+        crate::serve::proxy::decision_event(&tenant, &request, &decision, status.unwrap_or(200));
     let report = serde_json::json!({
         "tenant": tenant.name,
         "mode": event.mode,

@@ -13,9 +13,9 @@
 //!    started with; requests that start after the swap see the new one; other
 //!    tenants are untouched. Any failure leaves the old version serving.
 
-use crate::chain;
-use crate::store::{Store, VersionInfo, valid_name};
-use crate::tenants::{Loader, Registry, Tenant, TenantError, TenantMap};
+use crate::control::store::{Store, VersionInfo, valid_name};
+use crate::control::tenants::{Loader, Registry, Tenant, TenantError, TenantMap};
+use crate::serve::chain;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -218,7 +218,7 @@ impl Manager {
             )));
         };
         if source != Source::File {
-            crate::store::write_atomic(&path, text.as_bytes())
+            crate::control::store::write_atomic(&path, text.as_bytes())
                 .map_err(|e| ApplyError::Io(format!("writing {}: {e}", path.display())))?;
         }
         let version = self
@@ -357,15 +357,15 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 /// Runs a benign request through a new chain before it may serve: a policy that
 /// traps or times out on it is refused.
 async fn smoke(tenant: &Tenant) -> Result<(), ApplyError> {
-    let mut req = crate::request::empty_request();
+    let mut req = crate::serve::request::empty_request();
     req.tenant = tenant.name.clone();
-    req.id = format!("smoke-{}", crate::request::new_request_id());
+    req.id = format!("smoke-{}", crate::serve::request::new_request_id());
     let host = tenant.config.hosts.first().cloned().unwrap_or_default();
-    req.headers.push(crate::runtime::Header {
+    req.headers.push(crate::serve::runtime::Header {
         name: "host".into(),
         value: host.into_bytes(),
     });
-    req.headers.push(crate::runtime::Header {
+    req.headers.push(crate::serve::runtime::Header {
         name: "user-agent".into(),
         value: b"edgewaf-smoke/1".to_vec(),
     });
@@ -380,8 +380,8 @@ async fn smoke(tenant: &Tenant) -> Result<(), ApplyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::Runtime;
-    use crate::state::{MemoryState, StateBackend};
+    use crate::serve::runtime::Runtime;
+    use crate::serve::state::{MemoryState, StateBackend};
 
     fn manager(dir: &Path) -> Manager {
         let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());

@@ -110,7 +110,7 @@ impl Store {
         text: &str,
         keep: usize,
     ) -> std::io::Result<VersionInfo> {
-        let applied_ms = crate::state::now_ms();
+        let applied_ms = crate::serve::state::now_ms();
         let hash = content_hash(text);
         let id = format!("{applied_ms}-{hash}");
         let dir = self.dir.join("versions").join(tenant);

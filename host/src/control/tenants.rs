@@ -2,7 +2,7 @@
 //! names to tenants, and swapping the whole map atomically.
 
 use crate::config::{ConfigError, PolicyConfig, TenantConfig, validate_tenant_name};
-use crate::runtime::{Limits, LoadError, PolicyPool, PolicySpec, Runtime};
+use crate::serve::runtime::{Limits, LoadError, PolicyPool, PolicySpec, Runtime};
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -60,7 +60,7 @@ impl std::fmt::Debug for Tenant {
 pub struct Loader {
     runtime: Arc<Runtime>,
     module_dirs: Vec<PathBuf>,
-    store: Option<crate::store::Store>,
+    store: Option<crate::control::store::Store>,
 }
 
 impl Loader {
@@ -74,7 +74,7 @@ impl Loader {
     }
 
     /// Also finds modules uploaded through the admin API (they win over files).
-    pub fn with_store(mut self, store: crate::store::Store) -> Self {
+    pub fn with_store(mut self, store: crate::control::store::Store) -> Self {
         self.store = Some(store);
         self
     }
@@ -184,7 +184,7 @@ impl Loader {
         }
         let needs_body = chain.iter().any(|p| p.capabilities().request_body);
         let inspects_response = chain.iter().any(|p| p.capabilities().inspect_response);
-        let version = crate::store::content_hash(text);
+        let version = crate::control::store::content_hash(text);
         Ok(Tenant {
             name: name.to_string(),
             version,
@@ -392,7 +392,8 @@ mod tests {
 
     #[test]
     fn unknown_module_names_the_search_path() {
-        let state: Arc<dyn crate::state::StateBackend> = Arc::new(crate::state::MemoryState::new());
+        let state: Arc<dyn crate::serve::state::StateBackend> =
+            Arc::new(crate::serve::state::MemoryState::new());
         let rt = Runtime::new(state).unwrap();
         let loader = Loader::new(rt, vec![PathBuf::from("/nonexistent-dir")]);
         let err = loader.resolve_module("nope").unwrap_err();

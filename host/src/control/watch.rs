@@ -1,7 +1,7 @@
 //! Watches the policies folder and hands changed files to the [`Manager`] after
 //! a quiet period (debounce), so an editor's several writes become one reload.
 
-use crate::manager::Manager;
+use crate::control::manager::Manager;
 use notify::{RecursiveMode, Watcher};
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! Where the decision log goes (`[log]`): stdout, or a [`LogFile`] that
 //! rotates by size and is reopened on SIGHUP.
 
-use crate::logfile::{LogFile, ReopenHandle};
+use crate::observe::logfile::{LogFile, ReopenHandle};
 use std::io::Write;
 
 /// `[log] format`.
@@ -11,7 +11,7 @@ pub enum LogFormat {
     /// edgewaf's own JSON line (the default, unchanged).
     #[default]
     Json,
-    /// Elastic Common Schema field names ([`crate::ecs`]).
+    /// Elastic Common Schema field names ([`crate::observe::ecs`]).
     Ecs,
 }
 

@@ -6,7 +6,7 @@
 //! [`RequestFacts`]; absent ones are left out, never written as empty strings.
 //! Values are the event's, which are already masked.
 
-use crate::events::DecisionEvent;
+use crate::observe::events::DecisionEvent;
 use serde_json::{Map, Value, json};
 
 /// The ECS release whose field names and types this mapping follows.
@@ -34,7 +34,7 @@ impl RequestFacts {
     /// body; `response_bytes` when the response body's length is known before
     /// it is sent. The query is masked like the event's path.
     pub fn of_request(
-        record: &crate::runtime::Request,
+        record: &crate::serve::runtime::Request,
         body_len: usize,
         response_bytes: Option<u64>,
     ) -> Self {
@@ -45,7 +45,7 @@ impl RequestFacts {
                 .iter()
                 .map(|h| (h.name.as_str(), h.value.as_slice()))
         };
-        let masker = crate::events::Masker::new(headers(), query);
+        let masker = crate::observe::events::Masker::new(headers(), query);
         let header = |name: &str| {
             headers()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -226,7 +226,7 @@ pub fn document(ev: &DecisionEvent, facts: &RequestFacts, observer: &Observer) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::LoggedFinding;
+    use crate::observe::events::LoggedFinding;
 
     fn denied() -> DecisionEvent {
         DecisionEvent {

@@ -1,5 +1,5 @@
 //! Decision events: one per request, written as a JSON line, kept in a ring for
-//! the admin API and, when it is on, the durable store ([`crate::analytics`]).
+//! the admin API and, when it is on, the durable store ([`crate::observe::analytics`]).
 //! Secrets (Authorization, Cookie, API keys) never reach them.
 
 use serde::Serialize;
@@ -178,8 +178,8 @@ pub struct EventSink {
     ring: Mutex<VecDeque<Arc<DecisionEvent>>>,
     capacity: usize,
     out: Mutex<Box<dyn Write + Send>>,
-    store: Option<crate::analytics::Analytics>,
-    ecs: Option<crate::ecs::Observer>,
+    store: Option<crate::observe::analytics::Analytics>,
+    ecs: Option<crate::observe::ecs::Observer>,
 }
 
 impl EventSink {
@@ -196,17 +196,17 @@ impl EventSink {
 
     /// Writes lines in ECS field names (`[log] format = "ecs"`).
     pub fn with_ecs(mut self) -> Self {
-        self.ecs = Some(crate::ecs::Observer::local());
+        self.ecs = Some(crate::observe::ecs::Observer::local());
         self
     }
 
-    /// Whether lines need [`crate::ecs::RequestFacts`] (only the ECS format does).
+    /// Whether lines need [`crate::observe::ecs::RequestFacts`] (only the ECS format does).
     pub fn wants_facts(&self) -> bool {
         self.ecs.is_some()
     }
 
     /// Also hands every event to the durable store (queued, never waited for).
-    pub fn with_store(mut self, store: crate::analytics::Analytics) -> Self {
+    pub fn with_store(mut self, store: crate::observe::analytics::Analytics) -> Self {
         self.store = Some(store);
         self
     }
@@ -217,14 +217,18 @@ impl EventSink {
     }
 
     /// Records one event with the request facts the ECS format logs.
-    pub fn record_with(&self, event: DecisionEvent, facts: Option<crate::ecs::RequestFacts>) {
+    pub fn record_with(
+        &self,
+        event: DecisionEvent,
+        facts: Option<crate::observe::ecs::RequestFacts>,
+    ) {
         let event = Arc::new(event);
         let line = serde_json::to_vec(&*event).ok().map(|mut l| {
             l.push(b'\n');
             l
         });
         let ecs_line = self.ecs.as_ref().and_then(|obs| {
-            let doc = crate::ecs::document(&event, &facts.unwrap_or_default(), obs);
+            let doc = crate::observe::ecs::document(&event, &facts.unwrap_or_default(), obs);
             let mut l = serde_json::to_vec(&doc).ok()?;
             l.push(b'\n');
             Some(l)

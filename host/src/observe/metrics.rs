@@ -54,9 +54,9 @@ pub struct Metrics {
     policy_errors: Family<ErrorLabels, Counter>,
     upstream_errors: Family<TenantLabels, Counter>,
     eval_seconds: Family<TenantLabels, Histogram, fn() -> Histogram>,
-    state: crate::state::StateMetrics,
+    state: crate::serve::state::StateMetrics,
     analytics_dropped: Counter,
-    alerts: crate::alerts::deliver::Counters,
+    alerts: crate::observe::alerts::deliver::Counters,
 }
 
 impl Default for Metrics {
@@ -102,7 +102,7 @@ impl Metrics {
             "Time spent in a tenant's policy chain per request",
             eval_seconds.clone(),
         );
-        let state = crate::state::StateMetrics::default();
+        let state = crate::serve::state::StateMetrics::default();
         registry.register(
             "edgewaf_state_backend_up",
             "1 while the configured state backend answers; 0 while Redis is unreachable and local memory serves",
@@ -119,7 +119,7 @@ impl Metrics {
             "Events and audit records the event store dropped because its queue was full",
             analytics_dropped.clone(),
         );
-        let alerts = crate::alerts::deliver::Counters::default();
+        let alerts = crate::observe::alerts::deliver::Counters::default();
         alerts.register(&mut registry);
         Metrics {
             alerts,
@@ -135,17 +135,17 @@ impl Metrics {
     }
 
     /// The metrics the state backend keeps up to date.
-    pub fn state(&self) -> crate::state::StateMetrics {
+    pub fn state(&self) -> crate::serve::state::StateMetrics {
         self.state.clone()
     }
 
-    /// The event store's drop counter (see [`crate::analytics`]).
+    /// The event store's drop counter (see [`crate::observe::analytics`]).
     pub fn analytics_dropped(&self) -> Counter {
         self.analytics_dropped.clone()
     }
 
-    /// The alert delivery counters (see [`crate::alerts`]).
-    pub fn alert_counters(&self) -> crate::alerts::deliver::Counters {
+    /// The alert delivery counters (see [`crate::observe::alerts`]).
+    pub fn alert_counters(&self) -> crate::observe::alerts::deliver::Counters {
         self.alerts.clone()
     }
 

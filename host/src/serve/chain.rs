@@ -8,9 +8,11 @@
 //! skips that policy. In detect mode errors are recorded and the request goes on.
 
 use crate::config::{Mode, OnError};
-use crate::metrics::Metrics;
-use crate::runtime::{Action, Annotation, Finding, Header, PolicyPool, Request, Response, Verdict};
-use crate::tenants::Tenant;
+use crate::control::tenants::Tenant;
+use crate::observe::metrics::Metrics;
+use crate::serve::runtime::{
+    Action, Annotation, Finding, Header, PolicyPool, Request, Response, Verdict,
+};
 use std::time::Instant;
 
 /// What happens to the request.
@@ -256,7 +258,7 @@ mod tests {
     use super::*;
 
     fn req() -> Request {
-        crate::request::empty_request()
+        crate::serve::request::empty_request()
     }
 
     #[test]

@@ -71,7 +71,7 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes
     let echo = serde_json::json!({
         "method": parts.method.as_str(),
         "target": parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
-        "version": crate::request::version_str(parts.version),
+        "version": crate::serve::request::version_str(parts.version),
         "headers": headers,
         "body": String::from_utf8_lossy(&body),
         "client": peer.to_string(),

@@ -1,7 +1,7 @@
 //! Building the WIT `request` record: from a live hyper request, or from a file
 //! (raw HTTP or JSON) for `edgewaf check`.
 
-use crate::runtime::{Connection, Header, Request, TlsInfo};
+use crate::serve::runtime::{Connection, Header, Request, TlsInfo};
 use std::net::SocketAddr;
 
 /// A new request id: 32 hex characters, random.

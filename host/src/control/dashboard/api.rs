@@ -2,11 +2,11 @@
 //! report. Queries run on a blocking thread, never on the async workers.
 
 use super::{error, json, respond};
-use crate::access::Caller;
-use crate::analytics::query::{self, Range, Search};
-use crate::analytics::{Analytics, now_ms, report};
 use crate::app::App;
-use crate::proxy::ProxyBody;
+use crate::control::access::Caller;
+use crate::observe::analytics::query::{self, Range, Search};
+use crate::observe::analytics::{Analytics, now_ms, report};
+use crate::serve::proxy::ProxyBody;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use std::collections::HashMap;

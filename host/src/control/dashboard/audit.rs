@@ -2,11 +2,11 @@
 //! ones): what a call is about is noted before it runs (the tenant file as it
 //! was), and the record is written when its answer is known.
 
-use crate::access::{Caller, is_read};
-use crate::analytics::audit::{AuditRecord, line_diff, mode_of};
-use crate::analytics::now_ms;
 use crate::app::App;
-use crate::proxy::ProxyBody;
+use crate::control::access::{Caller, is_read};
+use crate::observe::analytics::audit::{AuditRecord, line_diff, mode_of};
+use crate::observe::analytics::now_ms;
+use crate::serve::proxy::ProxyBody;
 use http::{Method, Response};
 use http_body_util::BodyExt;
 

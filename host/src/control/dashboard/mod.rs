@@ -22,9 +22,9 @@ pub mod api;
 pub mod audit;
 mod report_html;
 
-use crate::access::{Caller, SESSION_COOKIE, session_id};
 use crate::app::App;
-use crate::proxy::ProxyBody;
+use crate::control::access::{Caller, SESSION_COOKIE, session_id};
+use crate::serve::proxy::ProxyBody;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
@@ -163,7 +163,7 @@ pub fn caller(app: &App, req: &Request<Incoming>) -> Result<Caller, Box<Response
     if auth.is_none()
         && let Some(c) = session_id(cookie).and_then(|id| app.sessions.get(id))
     {
-        if !crate::access::is_read(req.method()) && !headers.contains_key(CSRF_HEADER) {
+        if !crate::control::access::is_read(req.method()) && !headers.contains_key(CSRF_HEADER) {
             return Err(Box::new(error(
                 StatusCode::FORBIDDEN,
                 "a change from the dashboard needs the x-edgewaf-csrf header",

@@ -1,7 +1,7 @@
 //! The compliance report as one printable HTML page (print it to PDF from the
 //! browser): no script, its style inline.
 
-use crate::analytics::report::Report;
+use crate::observe::analytics::report::Report;
 use std::fmt::Write as _;
 
 /// `text` with `& < > " '` escaped.

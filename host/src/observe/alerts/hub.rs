@@ -3,7 +3,7 @@
 
 use super::deliver::{Backoff, Deliverer, Target};
 use super::{AlertConfig, Watch};
-use crate::events::DecisionEvent;
+use crate::observe::events::DecisionEvent;
 use std::collections::HashMap;
 use std::sync::Mutex;
 

@@ -13,7 +13,7 @@
 pub mod deliver;
 pub mod hub;
 
-use crate::events::DecisionEvent;
+use crate::observe::events::DecisionEvent;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -148,7 +148,7 @@ fn alert(
         id: uuid::Uuid::new_v4().to_string(),
         kind,
         tenant: ev.tenant.clone(),
-        time: crate::events::timestamp(),
+        time: crate::observe::events::timestamp(),
         summary,
         request_id: ev.request_id.clone(),
         details,

@@ -14,7 +14,7 @@ policy_errors = true"#,
 
 fn event(action: &'static str, rules: &[&str]) -> DecisionEvent {
     DecisionEvent {
-        ts: crate::events::timestamp(),
+        ts: crate::observe::events::timestamp(),
         request_id: "r1".into(),
         tenant: "api".into(),
         tenant_version: None,

@@ -5,7 +5,7 @@
 //! (942xxx is SQL injection, ...), an `ip-filter-*` rule (`ip-block`), an auth
 //! policy's rule (`auth`), a rate limit (`rate-limit`); anything else is `other`.
 
-use crate::events::DecisionEvent;
+use crate::observe::events::DecisionEvent;
 
 /// CRS rule id prefixes (the rule file's number) and their classes.
 const CRS_FILES: &[(&str, &str)] = &[

@@ -10,7 +10,7 @@
 //! but builds a large C++ library on every clean build of the host.
 //!
 //! How an event gets there, off the request path:
-//! 1. [`crate::events::EventSink::record`] hands the event to [`Analytics::record`],
+//! 1. [`crate::observe::events::EventSink::record`] hands the event to [`Analytics::record`],
 //!    which only tries to put it on a bounded queue (`[analytics] queue`).
 //!    A full queue drops the event and counts it
 //!    (`edgewaf_analytics_dropped_total`); a request never waits.
@@ -29,7 +29,7 @@ pub mod report;
 mod schema;
 pub mod versions;
 
-use crate::events::DecisionEvent;
+use crate::observe::events::DecisionEvent;
 use rusqlite::Connection;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

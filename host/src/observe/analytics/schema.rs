@@ -14,7 +14,7 @@
 use super::audit::AuditRecord;
 use super::classify::{class_of, event_class};
 use super::versions::VersionRecord;
-use crate::events::DecisionEvent;
+use crate::observe::events::DecisionEvent;
 use rusqlite::{Connection, OpenFlags, Transaction, params};
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! reopening keeps them, retention deletes, a full queue drops and counts.
 
 use super::*;
-use crate::events::{DecisionEvent, LoggedFinding};
+use crate::observe::events::{DecisionEvent, LoggedFinding};
 use prometheus_client::metrics::counter::Counter;
 
 /// An event at `ts_ms`; `rule` set makes it a blocked SQLi.

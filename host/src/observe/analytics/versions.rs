@@ -6,7 +6,7 @@
 //! manager swaps in (a file edit, the admin API, a rollback), with the time
 //! it was applied.
 
-use crate::tenants::{Registry, Tenant};
+use crate::control::tenants::{Registry, Tenant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -96,7 +96,7 @@ pub fn describe(
 pub async fn watch(
     analytics: super::Analytics,
     registry: Arc<Registry>,
-    manager: Arc<crate::manager::Manager>,
+    manager: Arc<crate::control::manager::Manager>,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Arc<Tenant>, u64)>();
     manager.on_applied(Box::new(move |tenant, applied_ms| {
@@ -121,7 +121,7 @@ pub async fn watch(
 
 async fn note(
     analytics: &super::Analytics,
-    manager: &Arc<crate::manager::Manager>,
+    manager: &Arc<crate::control::manager::Manager>,
     tenant: Arc<Tenant>,
     applied_ms: u64,
 ) {

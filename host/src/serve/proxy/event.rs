@@ -1,10 +1,10 @@
 //! The decision event of a request: what the log line, the metrics and the
 //! admin API's event ring say about it (secrets masked).
 
-use crate::chain::Decision;
-use crate::events::{DecisionEvent, LoggedFinding, Masker, timestamp};
-use crate::runtime::Severity;
-use crate::tenants::Tenant;
+use crate::control::tenants::Tenant;
+use crate::observe::events::{DecisionEvent, LoggedFinding, Masker, timestamp};
+use crate::serve::chain::Decision;
+use crate::serve::runtime::Severity;
 
 /// The severity's name for logs.
 pub fn severity_name(s: Severity) -> &'static str {
@@ -23,7 +23,7 @@ pub fn severity_name(s: Severity) -> &'static str {
 /// Builds the decision event for a request (secrets masked).
 pub fn decision_event(
     tenant: &Tenant,
-    record: &crate::runtime::Request,
+    record: &crate::serve::runtime::Request,
     decision: &Decision,
     status: u16,
 ) -> DecisionEvent {

@@ -11,7 +11,7 @@
 //! Both versions reach the same request handler ([`super::handle`]).
 
 use crate::app::App;
-use crate::runtime::TlsInfo;
+use crate::serve::runtime::TlsInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::io;
@@ -40,7 +40,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) {
     accept_loop(app, listener, None).await
 }
 
-/// Accepts HTTPS connections on `listener` (`[server.tls]`, see [`crate::tls`])
+/// Accepts HTTPS connections on `listener` (`[server.tls]`, see [`crate::serve::tls`])
 /// until the task is dropped. ALPN offers HTTP/2 and HTTP/1.1. A failed
 /// handshake (for instance a client certificate that does not verify) closes
 /// the connection before any request.
@@ -114,10 +114,10 @@ async fn serve_https(
     };
     let conn = stream.get_ref().1;
     let protocol = match conn.alpn_protocol() {
-        Some(p) if p == crate::tls::ALPN_H2 => Protocol::Http2,
+        Some(p) if p == crate::serve::tls::ALPN_H2 => Protocol::Http2,
         _ => Protocol::Http1,
     };
-    let info = match crate::tls::tls_info(conn) {
+    let info = match crate::serve::tls::tls_info(conn) {
         Ok(info) => info,
         Err(e) => {
             tracing::warn!("TLS connection from {peer} closed: {e}");

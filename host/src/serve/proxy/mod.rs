@@ -9,9 +9,9 @@
 //! - [`event`]: the decision event of a request.
 
 use crate::app::App;
-use crate::chain::{self, Decision, Outcome};
-use crate::runtime::{Header, Response as WitResponse, TlsInfo};
-use crate::tenants::Tenant;
+use crate::control::tenants::Tenant;
+use crate::serve::chain::{self, Decision, Outcome};
+use crate::serve::runtime::{Header, Response as WitResponse, TlsInfo};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode, Version, header};
 use http_body_util::combinators::BoxBody;
@@ -126,7 +126,7 @@ async fn handle(
     server: SocketAddr,
     tls: Option<Arc<TlsInfo>>,
 ) -> Response<ProxyBody> {
-    let id = crate::request::new_request_id();
+    let id = crate::serve::request::new_request_id();
     let (mut parts, body) = req.into_parts();
     let version = parts.version;
     let host = match framing::check_head(&mut parts) {
@@ -144,7 +144,7 @@ async fn handle(
             return refuse(&app, &tenant.name, label, version, status, &id, reason);
         }
     };
-    let record = crate::request::from_parts(
+    let record = crate::serve::request::from_parts(
         id,
         &tenant.name,
         &parts,
@@ -203,7 +203,7 @@ async fn run_chain(
     app: &App,
     tenant: &Arc<Tenant>,
     parts: &http::request::Parts,
-    mut record: crate::runtime::Request,
+    mut record: crate::serve::runtime::Request,
     full_body: Bytes,
     client: SocketAddr,
 ) -> Response<ProxyBody> {
@@ -295,7 +295,7 @@ async fn forward(
     app: &App,
     tenant: &Tenant,
     parts: &http::request::Parts,
-    record: &crate::runtime::Request,
+    record: &crate::serve::runtime::Request,
     decision: &Decision,
     body: Bytes,
     client: SocketAddr,
@@ -367,7 +367,7 @@ async fn forward(
 async fn inspect_response(
     app: &App,
     tenant: &Tenant,
-    record: &mut crate::runtime::Request,
+    record: &mut crate::serve::runtime::Request,
     inspect_body: &mut Vec<u8>,
     mut decision: Decision,
     upstream: Response<Incoming>,
@@ -392,7 +392,7 @@ async fn inspect_response(
     let limit = tenant.config.response_body_limit;
     let wit = WitResponse {
         status: rparts.status.as_u16(),
-        headers: crate::request::headers_of(&rparts.headers),
+        headers: crate::serve::request::headers_of(&rparts.headers),
         body: body[..body.len().min(limit)].to_vec(),
         body_truncated: body.len() > limit,
     };
@@ -421,7 +421,7 @@ async fn inspect_response(
 fn finish(
     app: &App,
     tenant: &Tenant,
-    record: &crate::runtime::Request,
+    record: &crate::serve::runtime::Request,
     decision: &Decision,
     sent: Sent,
 ) {
@@ -430,10 +430,9 @@ fn finish(
     if let Some(alerts) = &tenant.config.alerts {
         app.alerts.observe(alerts, &event);
     }
-    let facts = app
-        .events
-        .wants_facts()
-        .then(|| crate::ecs::RequestFacts::of_request(record, sent.body_len, sent.resp_bytes));
+    let facts = app.events.wants_facts().then(|| {
+        crate::observe::ecs::RequestFacts::of_request(record, sent.body_len, sent.resp_bytes)
+    });
     app.events.record_with(event, facts);
 }
 

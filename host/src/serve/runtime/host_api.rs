@@ -3,7 +3,7 @@
 
 use super::bindings::Level;
 use super::bindings::edgewaf::policy::{host, types};
-use crate::state::{StateBackend, now_ms};
+use crate::serve::state::{StateBackend, now_ms};
 use std::sync::Arc;
 
 /// Longest key a policy may use (longer keys are cut; they are never an error).
@@ -37,7 +37,7 @@ impl types::Host for HostCtx {}
 
 impl host::Host for HostCtx {
     fn log(&mut self, level: Level, message: String) {
-        let message = crate::events::shorten(&message, 2048);
+        let message = crate::observe::events::shorten(&message, 2048);
         let (tenant, policy) = (&*self.tenant, &*self.policy);
         match level {
             Level::Error => tracing::error!(tenant, policy, "{message}"),

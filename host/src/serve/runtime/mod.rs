@@ -30,7 +30,7 @@ pub use bindings::{
 pub use host_api::HostCtx;
 pub use snapshot::{Snapshot, SnapshotCache, snapshot_key};
 
-use crate::state::StateBackend;
+use crate::serve::state::StateBackend;
 use anyhow::Context as _;
 use bindings::{Policy, PolicyPre};
 use sha2::{Digest, Sha256};
@@ -172,7 +172,7 @@ pub struct Runtime {
     linker: Linker<GuestState>,
     components: Mutex<HashMap<String, Component>>,
     state: Arc<dyn StateBackend>,
-    precompiled: Option<crate::store::Store>,
+    precompiled: Option<crate::control::store::Store>,
     snapshots: SnapshotCache,
     snapshot_min_init_ms: AtomicU64,
     idle: IdleBudget,
@@ -211,7 +211,7 @@ impl Runtime {
     /// restart does not recompile them.
     pub fn with_cache(
         state: Arc<dyn StateBackend>,
-        precompiled: Option<crate::store::Store>,
+        precompiled: Option<crate::control::store::Store>,
     ) -> anyhow::Result<Arc<Self>> {
         let mut config = Config::new();
         config.wasm_component_model(true);
@@ -766,7 +766,7 @@ impl PolicyPool {
         if text.contains("forcing trap when growing memory") {
             return PolicyError::Memory(self.limits.memory_mib);
         }
-        PolicyError::Trap(crate::events::shorten(&text, 300))
+        PolicyError::Trap(crate::observe::events::shorten(&text, 300))
     }
 
     async fn instantiate(&self) -> Result<(Instance, Capabilities), PolicyError> {
@@ -874,12 +874,12 @@ impl PolicyPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::MemoryState;
+    use crate::serve::state::MemoryState;
 
     /// The smallest valid component: it exports nothing.
     const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
 
-    fn runtime(cache: Option<crate::store::Store>) -> Arc<Runtime> {
+    fn runtime(cache: Option<crate::control::store::Store>) -> Arc<Runtime> {
         let state: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
         Runtime::with_cache(state, cache).unwrap()
     }
@@ -903,7 +903,7 @@ mod tests {
     #[test]
     fn compiled_components_are_cached_in_memory_and_on_disk() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::new(dir.path());
+        let store = crate::control::store::Store::new(dir.path());
         let rt = runtime(Some(store.clone()));
         let (h1, _) = rt.compile(EMPTY_COMPONENT).unwrap();
         let (h2, _) = rt.compile(EMPTY_COMPONENT).unwrap();

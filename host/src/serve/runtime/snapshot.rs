@@ -233,7 +233,8 @@ impl Runtime {
             .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
         // A state backend of its own: nothing the snapshot run counts or stores
         // reaches a tenant's state.
-        let state: Arc<dyn crate::state::StateBackend> = Arc::new(crate::state::MemoryState::new());
+        let state: Arc<dyn crate::serve::state::StateBackend> =
+            Arc::new(crate::serve::state::MemoryState::new());
         let mut store = super::new_store(self, state, "snapshot", "snapshot", mounts, limits)
             .map_err(|e| LoadError::Init(e.to_string()))?;
         store.set_epoch_deadline(limits.init_deadline_ms);
@@ -261,7 +262,7 @@ impl Runtime {
             // A request's deadline (at least 1 s), not init's: a policy that
             // spins on requests is cut short and snapshotted without warm-up.
             store.set_epoch_deadline(limits.deadline_ms.max(1000));
-            let req = crate::request::new_request(
+            let req = crate::serve::request::new_request(
                 "GET",
                 target,
                 [
@@ -383,7 +384,7 @@ impl SnapshotCache {
             .get_or_try_init(|| async {
                 let snap = build().await?;
                 if let Some(path) = self.path(key)
-                    && let Err(e) = crate::store::write_atomic(&path, &snap.bytes)
+                    && let Err(e) = crate::control::store::write_atomic(&path, &snap.bytes)
                 {
                     tracing::warn!("cannot keep snapshot {}: {e}", path.display());
                 }

@@ -201,7 +201,7 @@ impl StateBackend for MemoryState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::parse_cidr;
+    use crate::serve::state::parse_cidr;
 
     fn entry(cidr: &str, expires_ms: Option<u64>) -> ListEntry {
         ListEntry {
@@ -256,7 +256,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/lists.json");
         let s = MemoryState::with_lists_file(path.clone()).unwrap();
-        let far = crate::state::now_ms() + 3_600_000;
+        let far = crate::serve::state::now_ms() + 3_600_000;
         s.list_add("block", entry("198.51.100.0/24", None));
         s.list_add("block", entry("2001:db8::/32", Some(far)));
         s.list_add("abuse", entry("192.0.2.1", Some(1)));
@@ -264,7 +264,7 @@ mod tests {
         assert!(s.list_remove("gone", &parse_cidr("192.0.2.2").unwrap()));
         drop(s);
         let s = MemoryState::with_lists_file(path.clone()).unwrap();
-        let now = crate::state::now_ms();
+        let now = crate::serve::state::now_ms();
         let block = s.list_entries("block", now);
         assert_eq!(block.len(), 2, "{block:?}");
         assert_eq!(block[1].expires_ms, Some(far));

@@ -60,7 +60,7 @@ pub trait StateBackend: Send + Sync {
     fn list_entries(&self, list: &str, now_ms: u64) -> Vec<ListEntry>;
 }
 
-/// The metrics a backend keeps up to date (registered in [`crate::metrics`]).
+/// The metrics a backend keeps up to date (registered in [`crate::observe::metrics`]).
 #[derive(Clone, Debug, Default)]
 pub struct StateMetrics {
     /// `edgewaf_state_backend_up`: 1 while the configured backend answers.

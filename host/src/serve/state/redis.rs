@@ -1,6 +1,6 @@
 //! The shared backend: state in Redis, so several nodes share counters,
 //! key-value entries and runtime lists, with local memory as the fallback
-//! while Redis is unreachable (see the module docs of [`crate::state`]).
+//! while Redis is unreachable (see the module docs of [`crate::serve::state`]).
 //!
 //! Keys (`ew` is `redis_prefix`; tenant names are `[a-z0-9_-]`, so the key a
 //! policy chose, last, cannot reach another tenant's keys):

@@ -25,7 +25,7 @@ mod peer;
 pub use peer::{peer_certificate, rfc4514, tls_info};
 
 /// ALPN protocol ids the proxy offers, most preferred first: HTTP/2, then
-/// HTTP/1.1 (see [`crate::proxy`] for how each is served).
+/// HTTP/1.1 (see [`crate::serve::proxy`] for how each is served).
 pub const ALPN_H2: &[u8] = b"h2";
 /// ALPN id of HTTP/1.1.
 pub const ALPN_HTTP11: &[u8] = b"http/1.1";

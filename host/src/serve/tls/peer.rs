@@ -2,7 +2,7 @@
 //! finished handshake and the facts of the verified client certificate
 //! (RFC 4514 names, serial, SANs, SHA-256, expiry).
 
-use crate::runtime::{PeerCertificate, TlsInfo};
+use crate::serve::runtime::{PeerCertificate, TlsInfo};
 use rustls::{ProtocolVersion, ServerConnection};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -188,7 +188,7 @@ fn escape_value(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tls::tests::{ca, leaf};
+    use crate::serve::tls::tests::{ca, leaf};
     use rcgen::{DistinguishedName, DnType, Issuer, SanType};
 
     #[test]

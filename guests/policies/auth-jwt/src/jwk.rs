@@ -106,6 +106,12 @@ enum Parsed {
     Skipped(String),
 }
 
+/// What part of a JWK says: a value to use, or why the whole key is skipped.
+enum Part<T> {
+    Use(T),
+    Skip(String),
+}
+
 fn parse_jwk(obj: &Map<String, Value>, label: &str) -> Result<Parsed, String> {
     let kid = match obj.get("kid") {
         None => None,
@@ -116,98 +122,21 @@ fn parse_jwk(obj: &Map<String, Value>, label: &str) -> Result<Parsed, String> {
         .get("kty")
         .and_then(Value::as_str)
         .ok_or_else(|| format!("{label}: \"kty\" (a string) is required"))?;
-    if let Some(u) = obj.get("use")
-        && u.as_str() != Some("sig")
-    {
-        return Ok(Parsed::Skipped(format!("\"use\" is {u}, not \"sig\"")));
+    if let Some(why) = not_for_verifying(obj) {
+        return Ok(Parsed::Skipped(why));
     }
-    if let Some(ops) = obj.get("key_ops") {
-        let verifies = ops
-            .as_array()
-            .is_some_and(|a| a.iter().any(|o| o.as_str() == Some("verify")));
-        if !verifies {
-            return Ok(Parsed::Skipped(
-                "\"key_ops\" does not include \"verify\"".into(),
-            ));
-        }
-    }
-    let alg = match obj.get("alg") {
-        None => None,
-        Some(Value::String(name)) => match Alg::from_name(name) {
-            Some(a) => Some(a),
-            None => {
-                return Ok(Parsed::Skipped(format!(
-                    "\"alg\" \"{name}\" is not a supported JWS algorithm"
-                )));
-            }
-        },
-        Some(_) => return Err(format!("{label}: \"alg\" must be a string")),
+    let alg = match declared_alg(obj, label)? {
+        Part::Use(alg) => alg,
+        Part::Skip(why) => return Ok(Parsed::Skipped(why)),
     };
     if kty != "oct" && obj.contains_key("d") {
         return Err(format!(
             "{label}: contains private key material (\"d\"); publish only the public key"
         ));
     }
-    let material = match kty {
-        "oct" => {
-            let k = b64_field(obj, "k", label)?;
-            let min = alg.map_or(MIN_HMAC_BYTES, hmac_min_len);
-            if k.len() < min {
-                return Err(format!(
-                    "{label}: HMAC secret \"k\" is {} bytes; at least {min} are required",
-                    k.len()
-                ));
-            }
-            KeyMaterial::Hmac(k)
-        }
-        "RSA" => {
-            let n = BigUint::from_bytes_be(&b64_field(obj, "n", label)?);
-            let e = BigUint::from_bytes_be(&b64_field(obj, "e", label)?);
-            let key = RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)
-                .map_err(|err| format!("{label}: invalid RSA key: {err}"))?;
-            let bits = key.n().bits();
-            if bits < MIN_RSA_BITS {
-                return Err(format!(
-                    "{label}: RSA modulus is {bits} bits; at least {MIN_RSA_BITS} are required"
-                ));
-            }
-            KeyMaterial::Rsa(key)
-        }
-        "EC" => {
-            let crv = obj.get("crv").and_then(Value::as_str).unwrap_or("");
-            let x = b64_field(obj, "x", label)?;
-            let y = b64_field(obj, "y", label)?;
-            match crv {
-                "P-256" => KeyMaterial::P256(p256_key(&x, &y, label)?),
-                "P-384" => KeyMaterial::P384(p384_key(&x, &y, label)?),
-                other => {
-                    return Ok(Parsed::Skipped(format!(
-                        "EC curve \"{other}\" is not supported"
-                    )));
-                }
-            }
-        }
-        "OKP" => {
-            let crv = obj.get("crv").and_then(Value::as_str).unwrap_or("");
-            if crv != "Ed25519" {
-                return Ok(Parsed::Skipped(format!(
-                    "OKP curve \"{crv}\" is not supported"
-                )));
-            }
-            let x = b64_field(obj, "x", label)?;
-            let bytes: [u8; 32] = x
-                .as_slice()
-                .try_into()
-                .map_err(|_| format!("{label}: Ed25519 \"x\" must be 32 bytes"))?;
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-                .map_err(|_| format!("{label}: \"x\" is not a valid Ed25519 public key"))?;
-            KeyMaterial::Ed25519(key)
-        }
-        other => {
-            return Ok(Parsed::Skipped(format!(
-                "\"kty\" \"{other}\" is not supported"
-            )));
-        }
+    let material = match key_material(obj, kty, alg, label)? {
+        Part::Use(m) => m,
+        Part::Skip(why) => return Ok(Parsed::Skipped(why)),
     };
     let key = Key { kid, alg, material };
     if let Some(a) = alg
@@ -219,6 +148,106 @@ fn parse_jwk(obj: &Map<String, Value>, label: &str) -> Result<Parsed, String> {
         ));
     }
     Ok(Parsed::Key(Box::new(key)))
+}
+
+/// Why a key whose "use" or "key_ops" rule out verifying signatures is skipped.
+fn not_for_verifying(obj: &Map<String, Value>) -> Option<String> {
+    if let Some(u) = obj.get("use")
+        && u.as_str() != Some("sig")
+    {
+        return Some(format!("\"use\" is {u}, not \"sig\""));
+    }
+    let verifies = obj.get("key_ops").is_none_or(|ops| {
+        ops.as_array()
+            .is_some_and(|a| a.iter().any(|o| o.as_str() == Some("verify")))
+    });
+    (!verifies).then(|| "\"key_ops\" does not include \"verify\"".into())
+}
+
+/// The key's "alg", if it names one; an algorithm we do not verify skips the key.
+fn declared_alg(obj: &Map<String, Value>, label: &str) -> Result<Part<Option<Alg>>, String> {
+    match obj.get("alg") {
+        None => Ok(Part::Use(None)),
+        Some(Value::String(name)) => Ok(match Alg::from_name(name) {
+            Some(a) => Part::Use(Some(a)),
+            None => Part::Skip(format!(
+                "\"alg\" \"{name}\" is not a supported JWS algorithm"
+            )),
+        }),
+        Some(_) => Err(format!("{label}: \"alg\" must be a string")),
+    }
+}
+
+/// The public key of a "kty"; an unsupported type or curve skips the key.
+fn key_material(
+    obj: &Map<String, Value>,
+    kty: &str,
+    alg: Option<Alg>,
+    label: &str,
+) -> Result<Part<KeyMaterial>, String> {
+    match kty {
+        "oct" => hmac_material(obj, alg, label).map(Part::Use),
+        "RSA" => rsa_material(obj, label).map(Part::Use),
+        "EC" => ec_material(obj, label),
+        "OKP" => okp_material(obj, label),
+        other => Ok(Part::Skip(format!("\"kty\" \"{other}\" is not supported"))),
+    }
+}
+
+fn hmac_material(
+    obj: &Map<String, Value>,
+    alg: Option<Alg>,
+    label: &str,
+) -> Result<KeyMaterial, String> {
+    let k = b64_field(obj, "k", label)?;
+    let min = alg.map_or(MIN_HMAC_BYTES, hmac_min_len);
+    if k.len() < min {
+        return Err(format!(
+            "{label}: HMAC secret \"k\" is {} bytes; at least {min} are required",
+            k.len()
+        ));
+    }
+    Ok(KeyMaterial::Hmac(k))
+}
+
+fn rsa_material(obj: &Map<String, Value>, label: &str) -> Result<KeyMaterial, String> {
+    let n = BigUint::from_bytes_be(&b64_field(obj, "n", label)?);
+    let e = BigUint::from_bytes_be(&b64_field(obj, "e", label)?);
+    let key = RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)
+        .map_err(|err| format!("{label}: invalid RSA key: {err}"))?;
+    let bits = key.n().bits();
+    if bits < MIN_RSA_BITS {
+        return Err(format!(
+            "{label}: RSA modulus is {bits} bits; at least {MIN_RSA_BITS} are required"
+        ));
+    }
+    Ok(KeyMaterial::Rsa(key))
+}
+
+fn ec_material(obj: &Map<String, Value>, label: &str) -> Result<Part<KeyMaterial>, String> {
+    let crv = obj.get("crv").and_then(Value::as_str).unwrap_or("");
+    let x = b64_field(obj, "x", label)?;
+    let y = b64_field(obj, "y", label)?;
+    Ok(Part::Use(match crv {
+        "P-256" => KeyMaterial::P256(p256_key(&x, &y, label)?),
+        "P-384" => KeyMaterial::P384(p384_key(&x, &y, label)?),
+        other => return Ok(Part::Skip(format!("EC curve \"{other}\" is not supported"))),
+    }))
+}
+
+fn okp_material(obj: &Map<String, Value>, label: &str) -> Result<Part<KeyMaterial>, String> {
+    let crv = obj.get("crv").and_then(Value::as_str).unwrap_or("");
+    if crv != "Ed25519" {
+        return Ok(Part::Skip(format!("OKP curve \"{crv}\" is not supported")));
+    }
+    let x = b64_field(obj, "x", label)?;
+    let bytes: [u8; 32] = x
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("{label}: Ed25519 \"x\" must be 32 bytes"))?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| format!("{label}: \"x\" is not a valid Ed25519 public key"))?;
+    Ok(Part::Use(KeyMaterial::Ed25519(key)))
 }
 
 /// Minimum HMAC secret length for an algorithm (its hash size).

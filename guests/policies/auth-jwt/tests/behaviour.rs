@@ -251,105 +251,129 @@ fn clock_moves_tokens_into_expiry() {
     assert_eq!(h.on_request(&req).rule_ids(), vec!["jwt-expired"]);
 }
 
+/// The error a config (the working one changed by `f`) is refused with.
+fn rejected(k: &Keys, f: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut c = json!({"jwks": k.jwks(), "issuer": ISSUER, "audience": AUDIENCE});
+    f(&mut c);
+    Harness::<AuthJwt>::new(&c.to_string())
+        .err()
+        .unwrap_or_else(|| panic!("accepted {c}"))
+}
+
+fn assert_errors_contain(cases: Vec<(String, &str)>) {
+    for (err, want) in cases {
+        assert!(err.contains(want), "error {err:?} should contain {want:?}");
+    }
+}
+
 #[test]
 fn config_errors_name_the_field() {
     let k = Keys::load();
-    let jwks = k.jwks();
-    let base = || json!({"jwks": jwks.clone(), "issuer": ISSUER, "audience": AUDIENCE});
-    let with = |f: &dyn Fn(&mut serde_json::Value)| {
-        let mut c = base();
-        f(&mut c);
-        Harness::<AuthJwt>::new(&c.to_string())
-            .err()
-            .unwrap_or_else(|| panic!("accepted {c}"))
-    };
-    let cases: Vec<(String, &str)> = vec![
-        (with(&|c| c["leeway"] = json!(5)), "unknown field `leeway`"),
+    assert_errors_contain(vec![
         (
-            with(&|c| c["rules"] = json!([{"path_prefix": "/a", "scope": ["x"]}])),
+            rejected(&k, |c| c["leeway"] = json!(5)),
+            "unknown field `leeway`",
+        ),
+        (
+            rejected(&k, |c| {
+                c["rules"] = json!([{"path_prefix": "/a", "scope": ["x"]}])
+            }),
             "unknown field `scope`",
         ),
         (
-            with(&|c| {
+            rejected(&k, |c| {
                 c.as_object_mut().unwrap().remove("issuer");
             }),
             "missing field `issuer`",
         ),
         (
-            with(&|c| c["audience"] = json!(7)),
+            rejected(&k, |c| c["audience"] = json!(7)),
             "expected a string or a list of strings",
         ),
-        (with(&|c| c["jwks_file"] = json!("/x")), "not both"),
+        (rejected(&k, |c| c["jwks_file"] = json!("/x")), "not both"),
         (
-            with(&|c| {
+            rejected(&k, |c| {
                 c.as_object_mut().unwrap().remove("jwks");
             }),
             "\"jwks_file\"",
         ),
         (
-            with(&|c| c["algorithms"] = json!(["RS256", "none"])),
+            rejected(&k, |c| c["algorithms"] = json!(["RS256", "none"])),
             "algorithms: \"none\"",
         ),
         (
-            with(&|c| c["rules"] = json!([{"path_prefix": "payments"}])),
+            rejected(&k, |c| c["rules"] = json!([{"path_prefix": "payments"}])),
             "rules[0].path_prefix",
         ),
         (
-            with(&|c| c["skip_paths"] = json!(["/ok", "health"])),
+            rejected(&k, |c| c["skip_paths"] = json!(["/ok", "health"])),
             "skip_paths[1]",
         ),
         (
-            with(&|c| c["forward_claims"] = json!({"sub": "authorization"})),
+            rejected(&k, |c| {
+                c["forward_claims"] = json!({"sub": "authorization"})
+            }),
             "forward_claims.sub",
         ),
         (
-            with(&|c| c["forward_claims"] = json!({"sub": "x bad"})),
+            rejected(&k, |c| c["forward_claims"] = json!({"sub": "x bad"})),
             "forward_claims.sub",
         ),
-        (with(&|c| c["realm"] = json!("a\"b")), "\"realm\""),
+        (rejected(&k, |c| c["realm"] = json!("a\"b")), "\"realm\""),
         (
-            with(&|c| {
+            Harness::<AuthJwt>::new("not json").err().unwrap(),
+            "auth-jwt config",
+        ),
+    ]);
+}
+
+#[test]
+fn jwks_errors_name_the_key() {
+    let k = Keys::load();
+    assert_errors_contain(vec![
+        (
+            rejected(&k, |c| {
                 c["jwks"] = json!({"keys": [{"kty": "oct", "kid": "short", "k": "c2hvcnQ"}]})
             }),
             "(kid \"short\"): HMAC secret",
         ),
         (
-            with(&|c| {
-                c["jwks"] = json!({"keys": [{"kty": "RSA", "kid": "r", "n": "AQAB", "e": "AQAB"}]})
-            }),
+            rejected(
+                &k,
+                |c| {
+                    c["jwks"] =
+                        json!({"keys": [{"kty": "RSA", "kid": "r", "n": "AQAB", "e": "AQAB"}]})
+                },
+            ),
             "keys[0] (kid \"r\")",
         ),
         (
-            with(&|c| c["jwks"]["keys"][2]["d"] = json!("secret")),
+            rejected(&k, |c| c["jwks"]["keys"][2]["d"] = json!("secret")),
             "keys[2] (kid \"p256\"): contains private key material",
         ),
         (
-            with(&|c| c["jwks"]["keys"][2]["x"] = json!("not base64!")),
+            rejected(&k, |c| c["jwks"]["keys"][2]["x"] = json!("not base64!")),
             "keys[2] (kid \"p256\"): \"x\" is not base64url",
         ),
         (
-            with(&|c| c["jwks"]["keys"][1]["alg"] = json!("ES256")),
+            rejected(&k, |c| c["jwks"]["keys"][1]["alg"] = json!("ES256")),
             "keys[1] (kid \"rsa\"): \"alg\" ES256 does not fit",
         ),
         (
-            with(&|c| {
-                c["jwks"] =
-                    json!({"keys": [{"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"}]})
-            }),
+            rejected(
+                &k,
+                |c| {
+                    c["jwks"] =
+                        json!({"keys": [{"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"}]})
+                },
+            ),
             "no usable signature verification key",
         ),
         (
-            with(&|c| c["jwks"] = json!({"nokeys": []})),
+            rejected(&k, |c| c["jwks"] = json!({"nokeys": []})),
             "\"keys\" array",
         ),
-        (
-            Harness::<AuthJwt>::new("not json").err().unwrap(),
-            "auth-jwt config",
-        ),
-    ];
-    for (err, want) in cases {
-        assert!(err.contains(want), "error {err:?} should contain {want:?}");
-    }
+    ]);
 }
 
 #[test]

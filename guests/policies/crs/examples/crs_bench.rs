@@ -61,22 +61,14 @@ fn stats(cfg: &serde_json::Value, reqs: &[(&str, &Request)]) {
     }
 }
 
-fn main() {
-    let crs = std::env::var("EDGEWAF_CRS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../crs/v4.28.0"));
-    let cfg = serde_json::json!({"rules": [crs.join("crs-setup.conf.example"), crs.join("rules/*.conf")]});
-    let t = Instant::now();
-    let h = Harness::<crs::Crs>::new(&cfg.to_string()).expect("load CRS");
-    println!("load CRS: {:?}", t.elapsed());
-
-    let get = headers(RequestBuilder::new().target("/products/list?page=2&sort=price")).build();
+/// A urlencoded POST of 60 fields, cut at 2 KB.
+fn form_post() -> Request {
     let form: String = (0..60)
         .map(|i| format!("field{i}=value+number+{i}+text"))
         .collect::<Vec<_>>()
         .join("&");
     let form = &form[..form.len().min(2048)];
-    let post = headers(
+    headers(
         RequestBuilder::new()
             .method("POST")
             .target("/account/update"),
@@ -84,7 +76,11 @@ fn main() {
     .header("content-type", "application/x-www-form-urlencoded")
     .header("content-length", form.len().to_string().as_bytes())
     .body(form.as_bytes().to_vec())
-    .build();
+    .build()
+}
+
+/// A JSON POST of cart items, at most 20 KB and still valid JSON.
+fn json_post() -> Request {
     let items: Vec<String> = (0..250)
         .map(|i| format!(r#"{{"id":{i},"name":"item {i}","tags":["a","b"],"price":{i}.5}}"#))
         .collect();
@@ -96,11 +92,55 @@ fn main() {
             items[..items.len() - (json.len() / 100)].join(",")
         );
     }
-    let jpost = headers(RequestBuilder::new().method("POST").target("/api/cart"))
+    headers(RequestBuilder::new().method("POST").target("/api/cart"))
         .header("content-type", "application/json")
         .header("content-length", json.len().to_string().as_bytes())
-        .body(json.clone().into_bytes())
-        .build();
+        .body(json.into_bytes())
+        .build()
+}
+
+/// Median µs of the whole exchange, as the host runs it: on_request, then
+/// on_response with a small HTML page (phases 3-5).
+fn exchange_median_us(h: &Harness<crs::Crs>, get: &Request, n: usize) -> f64 {
+    let resp = edgewaf_sdk::Response {
+        status: 200,
+        headers: vec![
+            edgewaf_sdk::Header {
+                name: "content-type".into(),
+                value: b"text/html".to_vec(),
+            },
+            edgewaf_sdk::Header {
+                name: "content-length".into(),
+                value: b"29".to_vec(),
+            },
+        ],
+        body: b"<html><body>ok</body></html>\n".to_vec(),
+        body_truncated: false,
+    };
+    let mut times: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            assert!(h.on_request(get).is_allow());
+            assert!(h.on_response(get, &resp).is_allow());
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    times[times.len() / 2]
+}
+
+fn main() {
+    let crs = std::env::var("EDGEWAF_CRS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../crs/v4.28.0"));
+    let cfg = serde_json::json!({"rules": [crs.join("crs-setup.conf.example"), crs.join("rules/*.conf")]});
+    let t = Instant::now();
+    let h = Harness::<crs::Crs>::new(&cfg.to_string()).expect("load CRS");
+    println!("load CRS: {:?}", t.elapsed());
+
+    let get = headers(RequestBuilder::new().target("/products/list?page=2&sort=price")).build();
+    let post = form_post();
+    let jpost = json_post();
     if std::env::args().any(|a| a == "--stats") {
         stats(&cfg, &[("GET", &get), ("POST", &post), ("JSON", &jpost)]);
         return;
@@ -127,44 +167,18 @@ fn main() {
         return;
     }
     println!("benign GET, 8 headers: {:.0} µs", median_us(&h, &get, 400));
-    // The whole exchange, as the host runs it: on_request, then on_response
-    // with a small HTML page (phases 3-5).
-    let resp = edgewaf_sdk::Response {
-        status: 200,
-        headers: vec![
-            edgewaf_sdk::Header {
-                name: "content-type".into(),
-                value: b"text/html".to_vec(),
-            },
-            edgewaf_sdk::Header {
-                name: "content-length".into(),
-                value: b"29".to_vec(),
-            },
-        ],
-        body: b"<html><body>ok</body></html>\n".to_vec(),
-        body_truncated: false,
-    };
-    let mut times: Vec<f64> = (0..400)
-        .map(|_| {
-            let t = Instant::now();
-            assert!(h.on_request(&get).is_allow());
-            assert!(h.on_response(&get, &resp).is_allow());
-            t.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    times.sort_by(|a, b| a.total_cmp(b));
     println!(
         "benign GET + 29 B HTML response (phases 1-5): {:.0} µs",
-        times[times.len() / 2]
+        exchange_median_us(&h, &get, 400)
     );
     println!(
         "{} B urlencoded POST: {:.0} µs",
-        form.len(),
+        post.body.len(),
         median_us(&h, &post, 200)
     );
     println!(
         "{} B JSON POST: {:.0} µs",
-        json.len(),
+        jpost.body.len(),
         median_us(&h, &jpost, 100)
     );
 }

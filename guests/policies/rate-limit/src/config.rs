@@ -115,85 +115,101 @@ impl Config {
         }
         let mut rules: Vec<Rule> = Vec::with_capacity(raw.rules.len());
         for (i, r) in raw.rules.into_iter().enumerate() {
-            let at = |field: &str| format!("rate-limit config: rules[{i}] ({:?}): {field}", r.name);
-            if r.name.is_empty()
-                || r.name.len() > 64
-                || !r
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            {
-                return Err(format!(
-                    "rate-limit config: rules[{i}]: name: {:?} must be 1-64 letters, digits, '-', '_' or '.'",
-                    r.name
-                ));
-            }
-            if rules.iter().any(|x| x.name == r.name) {
-                return Err(format!("{}: duplicate rule name", at("name")));
-            }
-            let key = KeySource::parse(&r.key).map_err(|e| format!("{}: {e}", at("key")))?;
-            if r.limit == 0 {
-                return Err(format!("{}: must be at least 1", at("limit")));
-            }
-            if r.window_secs == 0 || r.window_secs > MAX_WINDOW_SECS {
-                return Err(format!(
-                    "{}: {} is out of range (1 to {MAX_WINDOW_SECS})",
-                    at("window_secs"),
-                    r.window_secs
-                ));
-            }
-            if r.penalty_secs > MAX_PENALTY_SECS {
-                return Err(format!(
-                    "{}: {} is out of range (0 to {MAX_PENALTY_SECS})",
-                    at("penalty_secs"),
-                    r.penalty_secs
-                ));
-            }
-            let burst = match (r.algorithm, r.burst) {
-                (Algorithm::TokenBucket, Some(0)) => {
-                    return Err(format!("{}: must be at least 1", at("burst")));
-                }
-                (Algorithm::TokenBucket, Some(b)) => b,
-                (Algorithm::TokenBucket, None) => r.limit,
-                (Algorithm::SlidingWindow, Some(_)) => {
-                    return Err(format!(
-                        "{}: only applies to algorithm = \"token_bucket\" (a sliding window allows `limit` per window)",
-                        at("burst")
-                    ));
-                }
-                (Algorithm::SlidingWindow, None) => r.limit,
-            };
-            let mut methods = Vec::new();
-            for (j, m) in r.methods.iter().enumerate() {
-                if m.is_empty() || !m.chars().all(|c| c.is_ascii_alphabetic()) {
-                    return Err(format!(
-                        "{}[{j}]: {m:?} is not an HTTP method",
-                        at("methods")
-                    ));
-                }
-                methods.push(m.to_ascii_uppercase());
-            }
-            let path_prefix = r.path_prefix.unwrap_or_default();
-            if !path_prefix.is_empty() && !path_prefix.starts_with('/') {
-                return Err(format!(
-                    "{}: {path_prefix:?} must start with '/'",
-                    at("path_prefix")
-                ));
-            }
-            rules.push(Rule {
-                name: r.name,
-                key,
-                path_prefix,
-                methods,
-                limit: r.limit,
-                window_ms: r.window_secs * 1000,
-                algorithm: r.algorithm,
-                burst,
-                penalty_ms: r.penalty_secs * 1000,
-            });
+            let rule = Rule::check(i, r, &rules)?;
+            rules.push(rule);
         }
         Ok(Config { rules, status })
     }
+}
+
+impl Rule {
+    /// Checks rules[i] of the config, given the rules before it.
+    fn check(i: usize, r: RawRule, earlier: &[Rule]) -> Result<Rule, String> {
+        let at = |field: &str| format!("rate-limit config: rules[{i}] ({:?}): {field}", r.name);
+        check_name(i, &r.name)?;
+        if earlier.iter().any(|x| x.name == r.name) {
+            return Err(format!("{}: duplicate rule name", at("name")));
+        }
+        let key = KeySource::parse(&r.key).map_err(|e| format!("{}: {e}", at("key")))?;
+        if r.limit == 0 {
+            return Err(format!("{}: must be at least 1", at("limit")));
+        }
+        if r.window_secs == 0 || r.window_secs > MAX_WINDOW_SECS {
+            return Err(format!(
+                "{}: {} is out of range (1 to {MAX_WINDOW_SECS})",
+                at("window_secs"),
+                r.window_secs
+            ));
+        }
+        if r.penalty_secs > MAX_PENALTY_SECS {
+            return Err(format!(
+                "{}: {} is out of range (0 to {MAX_PENALTY_SECS})",
+                at("penalty_secs"),
+                r.penalty_secs
+            ));
+        }
+        let burst = burst(&r).map_err(|e| format!("{}: {e}", at("burst")))?;
+        let methods = methods(&r.methods).map_err(|e| format!("{}{e}", at("methods")))?;
+        let path_prefix = r.path_prefix.unwrap_or_default();
+        if !path_prefix.is_empty() && !path_prefix.starts_with('/') {
+            return Err(format!(
+                "{}: {path_prefix:?} must start with '/'",
+                at("path_prefix")
+            ));
+        }
+        Ok(Rule {
+            name: r.name,
+            key,
+            path_prefix,
+            methods,
+            limit: r.limit,
+            window_ms: r.window_secs * 1000,
+            algorithm: r.algorithm,
+            burst,
+            penalty_ms: r.penalty_secs * 1000,
+        })
+    }
+}
+
+fn check_name(i: usize, name: &str) -> Result<(), String> {
+    let fits = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if fits {
+        return Ok(());
+    }
+    Err(format!(
+        "rate-limit config: rules[{i}]: name: {name:?} must be 1-64 letters, digits, '-', '_' or '.'"
+    ))
+}
+
+/// The rule's burst: a token bucket's own (default `limit`, at least 1); a
+/// sliding window has none.
+fn burst(r: &RawRule) -> Result<u64, String> {
+    match (r.algorithm, r.burst) {
+        (Algorithm::TokenBucket, Some(0)) => Err("must be at least 1".into()),
+        (Algorithm::TokenBucket, Some(b)) => Ok(b),
+        (Algorithm::TokenBucket, None) => Ok(r.limit),
+        (Algorithm::SlidingWindow, Some(_)) => Err(
+            "only applies to algorithm = \"token_bucket\" (a sliding window allows `limit` per window)"
+                .into(),
+        ),
+        (Algorithm::SlidingWindow, None) => Ok(r.limit),
+    }
+}
+
+/// The methods upper-cased; an error starts with the offending index, `[j]: ...`.
+fn methods(methods: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::with_capacity(methods.len());
+    for (j, m) in methods.iter().enumerate() {
+        if m.is_empty() || !m.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(format!("[{j}]: {m:?} is not an HTTP method"));
+        }
+        out.push(m.to_ascii_uppercase());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -54,6 +54,52 @@ struct Part {
     body: Vec<u8>,
 }
 
+impl Flags {
+    /// Notes a boundary or header line's ending (LF alone or CRLF).
+    fn line_ending(&mut self, ending: &[u8]) {
+        match ending {
+            b"\n" => self.lf_line = true,
+            b"\r\n" => self.crlf_line = true,
+            _ => {}
+        }
+    }
+
+    /// The MULTIPART_* variables, MULTIPART_STRICT_ERROR last (`error`:
+    /// the body could not be parsed to its end).
+    fn variables(&self, error: bool) -> Vec<(&'static str, bool)> {
+        let strict = self.boundary_quoted
+            || self.boundary_whitespace
+            || self.data_before
+            || self.data_after
+            || self.header_folding
+            || self.lf_line
+            || self.missing_semicolon
+            || self.invalid_quoting
+            || self.invalid_part
+            || self.invalid_header_folding
+            || error;
+        vec![
+            ("MULTIPART_BOUNDARY_QUOTED", self.boundary_quoted),
+            ("MULTIPART_BOUNDARY_WHITESPACE", self.boundary_whitespace),
+            ("MULTIPART_DATA_BEFORE", self.data_before),
+            ("MULTIPART_DATA_AFTER", self.data_after),
+            ("MULTIPART_HEADER_FOLDING", self.header_folding),
+            ("MULTIPART_LF_LINE", self.lf_line),
+            ("MULTIPART_CRLF_LF_LINES", self.lf_line && self.crlf_line),
+            ("MULTIPART_MISSING_SEMICOLON", self.missing_semicolon),
+            ("MULTIPART_INVALID_QUOTING", self.invalid_quoting),
+            ("MULTIPART_INVALID_PART", self.invalid_part),
+            (
+                "MULTIPART_INVALID_HEADER_FOLDING",
+                self.invalid_header_folding,
+            ),
+            ("MULTIPART_UNMATCHED_BOUNDARY", self.unmatched_boundary),
+            ("MULTIPART_FILE_LIMIT_EXCEEDED", false),
+            ("MULTIPART_STRICT_ERROR", strict),
+        ]
+    }
+}
+
 /// Parses a multipart body.
 pub fn parse(body: &[u8], content_type: &[u8]) -> BodyResult {
     let mut r = BodyResult::default();
@@ -67,8 +113,25 @@ pub fn parse(body: &[u8], content_type: &[u8]) -> BodyResult {
     fl.boundary_whitespace = bf.1;
     let mut delim = b"--".to_vec();
     delim.extend_from_slice(&b);
+    let mut reader = PartReader::new(&delim);
+    for (content, ending) in split_lines(body) {
+        reader.line(content, ending, &mut fl);
+    }
+    if let Some(p) = reader.cur.take() {
+        fl.invalid_part = true;
+        reader.parts.push(p);
+    }
+    if !reader.finished {
+        r.error = Some("Multipart: final boundary missing".into());
+    }
+    store_parts(reader.parts, &mut fl, &mut r);
+    r.flags = fl.variables(r.error.is_some());
+    r
+}
 
-    // Split into lines, remembering the line ending.
+/// The body's lines, each with its ending (`\r\n`, `\n`, or none for the
+/// last line).
+fn split_lines(body: &[u8]) -> Vec<(&[u8], &[u8])> {
     let mut lines: Vec<(&[u8], &[u8])> = Vec::new();
     let mut start = 0;
     for i in 0..body.len() {
@@ -85,106 +148,131 @@ pub fn parse(body: &[u8], content_type: &[u8]) -> BodyResult {
     if start < body.len() {
         lines.push((&body[start..], b""));
     }
+    lines
+}
 
-    let mut parts: Vec<Part> = Vec::new();
-    let mut cur: Option<Part> = None;
-    let mut in_headers = false;
-    let mut finished = false;
-    let mut seen_boundary = false;
-    for (content, ending) in lines {
-        if finished {
+/// Splits the body's lines into parts (headers, then body) at the
+/// boundaries, noting anomalies in the flags.
+struct PartReader<'d> {
+    /// `--` and the boundary.
+    delim: &'d [u8],
+    parts: Vec<Part>,
+    cur: Option<Part>,
+    in_headers: bool,
+    finished: bool,
+    seen_boundary: bool,
+}
+
+impl<'d> PartReader<'d> {
+    fn new(delim: &'d [u8]) -> Self {
+        PartReader {
+            delim,
+            parts: Vec::new(),
+            cur: None,
+            in_headers: false,
+            finished: false,
+            seen_boundary: false,
+        }
+    }
+
+    fn line(&mut self, content: &[u8], ending: &[u8], fl: &mut Flags) {
+        if self.finished {
             if !content.is_empty() || !ending.is_empty() {
                 fl.data_after = true;
             }
-            continue;
+            return;
         }
-        if content.starts_with(&delim) {
-            let tail = &content[delim.len()..];
-            let is_final = tail.starts_with(b"--");
-            let rest = if is_final { &tail[2..] } else { tail };
-            if rest.iter().all(|c| *c == b' ' || *c == b'\t') {
-                match ending {
-                    b"\n" => fl.lf_line = true,
-                    b"\r\n" => fl.crlf_line = true,
-                    _ => {}
-                }
-                if let Some(mut p) = cur.take() {
-                    if in_headers {
-                        fl.invalid_part = true;
-                    }
-                    // The line break before a boundary belongs to the boundary.
-                    if p.body.ends_with(b"\r\n") {
-                        p.body.truncate(p.body.len() - 2);
-                    } else if p.body.ends_with(b"\n") {
-                        p.body.truncate(p.body.len() - 1);
-                    }
-                    parts.push(p);
-                }
-                seen_boundary = true;
-                if is_final {
-                    finished = true;
-                } else {
-                    cur = Some(Part {
-                        headers: Vec::new(),
-                        body: Vec::new(),
-                    });
-                    in_headers = true;
-                }
-                continue;
+        if let Some(tail) = content.strip_prefix(self.delim) {
+            if self.boundary(tail, ending, fl) {
+                return;
             }
             fl.unmatched_boundary = true;
-        } else if content.starts_with(b"--") && seen_boundary && in_headers {
+        } else if content.starts_with(b"--") && self.seen_boundary && self.in_headers {
             fl.unmatched_boundary = true;
         }
-        let Some(p) = cur.as_mut() else {
+        let Some(p) = self.cur.as_mut() else {
             if !content.is_empty() {
                 fl.data_before = true;
             }
-            continue;
+            return;
         };
-        if in_headers {
-            match ending {
-                b"\n" => fl.lf_line = true,
-                b"\r\n" => fl.crlf_line = true,
-                _ => {}
-            }
-            if content.is_empty() {
-                in_headers = false;
-                continue;
-            }
-            if content[0] == b' ' || content[0] == b'\t' {
-                fl.header_folding = true;
-                match p.headers.last_mut() {
-                    Some((_, v)) => {
-                        v.push(b' ');
-                        v.extend_from_slice(trim(content));
-                    }
-                    None => fl.invalid_header_folding = true,
-                }
-                continue;
-            }
-            match content.iter().position(|&c| c == b':') {
-                Some(colon) => {
-                    let name = String::from_utf8_lossy(&content[..colon])
-                        .trim()
-                        .to_string();
-                    p.headers.push((name, trim(&content[colon + 1..]).to_vec()));
-                }
-                None => fl.invalid_part = true,
-            }
-        } else {
+        if !self.in_headers {
             p.body.extend_from_slice(content);
             p.body.extend_from_slice(ending);
+            return;
+        }
+        fl.line_ending(ending);
+        if content.is_empty() {
+            self.in_headers = false;
+        } else {
+            header_line(p, content, fl);
         }
     }
-    if let Some(p) = cur.take() {
-        fl.invalid_part = true;
-        parts.push(p);
-    }
-    if !finished {
-        r.error = Some("Multipart: final boundary missing".into());
-    }
 
+    /// A line that starts with the delimiter, `tail` the rest of it: true
+    /// when it is a boundary (`--`, for the final one, and blanks only),
+    /// which ends the current part.
+    fn boundary(&mut self, tail: &[u8], ending: &[u8], fl: &mut Flags) -> bool {
+        let is_final = tail.starts_with(b"--");
+        let rest = if is_final { &tail[2..] } else { tail };
+        if !rest.iter().all(|c| *c == b' ' || *c == b'\t') {
+            return false;
+        }
+        fl.line_ending(ending);
+        if let Some(mut p) = self.cur.take() {
+            if self.in_headers {
+                fl.invalid_part = true;
+            }
+            // The line break before a boundary belongs to the boundary.
+            if p.body.ends_with(b"\r\n") {
+                p.body.truncate(p.body.len() - 2);
+            } else if p.body.ends_with(b"\n") {
+                p.body.truncate(p.body.len() - 1);
+            }
+            self.parts.push(p);
+        }
+        self.seen_boundary = true;
+        if is_final {
+            self.finished = true;
+        } else {
+            self.cur = Some(Part {
+                headers: Vec::new(),
+                body: Vec::new(),
+            });
+            self.in_headers = true;
+        }
+        true
+    }
+}
+
+/// A part's header line: `Name: value`, or a folded continuation of the
+/// previous header.
+fn header_line(p: &mut Part, content: &[u8], fl: &mut Flags) {
+    if content[0] == b' ' || content[0] == b'\t' {
+        fl.header_folding = true;
+        match p.headers.last_mut() {
+            Some((_, v)) => {
+                v.push(b' ');
+                v.extend_from_slice(trim(content));
+            }
+            None => fl.invalid_header_folding = true,
+        }
+        return;
+    }
+    match content.iter().position(|&c| c == b':') {
+        Some(colon) => {
+            let name = String::from_utf8_lossy(&content[..colon])
+                .trim()
+                .to_string();
+            p.headers.push((name, trim(&content[colon + 1..]).to_vec()));
+        }
+        None => fl.invalid_part = true,
+    }
+}
+
+/// Each named part as ARGS_POST (a field) or FILES / FILES_SIZES (a file),
+/// its headers as MULTIPART_PART_HEADERS.
+fn store_parts(parts: Vec<Part>, fl: &mut Flags, r: &mut BodyResult) {
     for p in parts {
         let Some((_, cd)) = p
             .headers
@@ -194,7 +282,7 @@ pub fn parse(body: &[u8], content_type: &[u8]) -> BodyResult {
             fl.invalid_part = true;
             continue;
         };
-        let (name, filename) = disposition(cd, &mut fl);
+        let (name, filename) = disposition(cd, fl);
         let Some(name) = name else {
             fl.invalid_part = true;
             continue;
@@ -213,38 +301,6 @@ pub fn parse(body: &[u8], content_type: &[u8]) -> BodyResult {
             None => r.args.push((name, p.body)),
         }
     }
-    let lf_mixed = fl.lf_line && fl.crlf_line;
-    r.flags = vec![
-        ("MULTIPART_BOUNDARY_QUOTED", fl.boundary_quoted),
-        ("MULTIPART_BOUNDARY_WHITESPACE", fl.boundary_whitespace),
-        ("MULTIPART_DATA_BEFORE", fl.data_before),
-        ("MULTIPART_DATA_AFTER", fl.data_after),
-        ("MULTIPART_HEADER_FOLDING", fl.header_folding),
-        ("MULTIPART_LF_LINE", fl.lf_line),
-        ("MULTIPART_CRLF_LF_LINES", lf_mixed),
-        ("MULTIPART_MISSING_SEMICOLON", fl.missing_semicolon),
-        ("MULTIPART_INVALID_QUOTING", fl.invalid_quoting),
-        ("MULTIPART_INVALID_PART", fl.invalid_part),
-        (
-            "MULTIPART_INVALID_HEADER_FOLDING",
-            fl.invalid_header_folding,
-        ),
-        ("MULTIPART_UNMATCHED_BOUNDARY", fl.unmatched_boundary),
-        ("MULTIPART_FILE_LIMIT_EXCEEDED", false),
-    ];
-    let strict = fl.boundary_quoted
-        || fl.boundary_whitespace
-        || fl.data_before
-        || fl.data_after
-        || fl.header_folding
-        || fl.lf_line
-        || fl.missing_semicolon
-        || fl.invalid_quoting
-        || fl.invalid_part
-        || fl.invalid_header_folding
-        || r.error.is_some();
-    r.flags.push(("MULTIPART_STRICT_ERROR", strict));
-    r
 }
 
 fn trim(s: &[u8]) -> &[u8] {

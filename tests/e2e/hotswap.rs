@@ -134,27 +134,30 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-#[test]
-fn hundred_swaps_under_load_drop_nothing_and_take_effect_at_once() {
-    let echo = Echo::start();
-    let waf = Waf::start(&echo.addr, &[("a", &tenant_a(true)), ("b", TENANT_B)]);
-    assert_eq!(waf.get("a.test", PROBE).status, 403);
-
-    // Baseline: the same load without swaps.
-    let baseline_secs = 8.0;
-    let stop = Arc::new(AtomicBool::new(false));
-    let base = Arc::new(Load::default());
-    let mut handles = drive(&waf.addr, "a.test", 2, &stop, &base);
-    handles.extend(drive(&waf.addr, "b.test", 2, &stop, &base));
-    std::thread::sleep(Duration::from_secs_f64(baseline_secs));
-    stop.store(true, Ordering::Relaxed);
-    handles.into_iter().for_each(|h| h.join().unwrap());
-
-    // Under swaps: 100 swaps over at least 30 s.
+/// Runs `during` under benign keep-alive load on both tenants (two
+/// connections each); what the load saw and what `during` returned.
+fn under_load<T>(waf: &Waf, during: impl FnOnce() -> T) -> (Arc<Load>, T) {
     let stop = Arc::new(AtomicBool::new(false));
     let load = Arc::new(Load::default());
     let mut handles = drive(&waf.addr, "a.test", 2, &stop, &load);
     handles.extend(drive(&waf.addr, "b.test", 2, &stop, &load));
+    let out = during();
+    stop.store(true, Ordering::Relaxed);
+    handles.into_iter().for_each(|h| h.join().unwrap());
+    (load, out)
+}
+
+/// What 100 swaps of tenant a measured.
+struct Swaps {
+    /// API response until the next request sees the new version, per swap.
+    effect_ms: Vec<f64>,
+    /// validate + init + swap, as the API reports it, per swap.
+    apply_ms: Vec<f64>,
+    secs: f64,
+}
+
+/// 100 swaps of tenant a, at least 310 ms apart, each checked at once.
+fn hundred_swaps(waf: &Waf, upstream: &str) -> Swaps {
     let started = Instant::now();
     let mut effect_ms = Vec::new();
     let mut apply_ms = Vec::new();
@@ -163,7 +166,7 @@ fn hundred_swaps_under_load_drop_nothing_and_take_effect_at_once() {
     for i in 0..100 {
         let xss_on = i % 2 == 1; // the first swap turns the rule off
         let t0 = Instant::now();
-        let r = put_tenant(&waf, "a", &tenant_a(xss_on), &echo.addr);
+        let r = put_tenant(waf, "a", &tenant_a(xss_on), upstream);
         assert_eq!(r.status, 200, "swap {i}: {r:?}");
         apply_ms.push(r.json()["apply_ms"].as_f64().unwrap());
         let answered = Instant::now();
@@ -187,9 +190,28 @@ fn hundred_swaps_under_load_drop_nothing_and_take_effect_at_once() {
             std::thread::sleep(pace - spent);
         }
     }
-    let swap_secs = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    handles.into_iter().for_each(|h| h.join().unwrap());
+    let secs = started.elapsed().as_secs_f64();
+    Swaps {
+        effect_ms,
+        apply_ms,
+        secs,
+    }
+}
+
+#[test]
+fn hundred_swaps_under_load_drop_nothing_and_take_effect_at_once() {
+    let echo = Echo::start();
+    let waf = Waf::start(&echo.addr, &[("a", &tenant_a(true)), ("b", TENANT_B)]);
+    assert_eq!(waf.get("a.test", PROBE).status, 403);
+
+    // Baseline: the same load without swaps.
+    let baseline_secs = 8.0;
+    let (base, ()) = under_load(&waf, || {
+        std::thread::sleep(Duration::from_secs_f64(baseline_secs))
+    });
+    // Under swaps: 100 swaps over at least 30 s.
+    let (load, mut swaps) = under_load(&waf, || hundred_swaps(&waf, &echo.addr));
+    let swap_secs = swaps.secs;
 
     assert!(swap_secs >= 30.0, "the swap phase lasted {swap_secs:.1} s");
     assert_eq!(
@@ -206,20 +228,26 @@ fn hundred_swaps_under_load_drop_nothing_and_take_effect_at_once() {
         base.failed.load(Ordering::Relaxed) + base.server_errors.load(Ordering::Relaxed),
         0
     );
-    effect_ms.sort_by(f64::total_cmp);
-    apply_ms.sort_by(f64::total_cmp);
+    swaps.effect_ms.sort_by(f64::total_cmp);
+    swaps.apply_ms.sort_by(f64::total_cmp);
     let base_rps = base.ok.load(Ordering::Relaxed) as f64 / baseline_secs;
     let swap_rps = load.ok.load(Ordering::Relaxed) as f64 / swap_secs;
     println!(
         "hot swap: 100 swaps in {swap_secs:.1} s; API response -> effect p50 {:.2} ms p99 {:.2} ms; \
          apply (validate+init+swap) p50 {:.0} ms p99 {:.0} ms; throughput {swap_rps:.0} req/s during swaps vs \
          {base_rps:.0} req/s without ({} requests, 0 failed, 0 5xx)",
-        percentile(&effect_ms, 0.5),
-        percentile(&effect_ms, 0.99),
-        percentile(&apply_ms, 0.5),
-        percentile(&apply_ms, 0.99),
+        percentile(&swaps.effect_ms, 0.5),
+        percentile(&swaps.effect_ms, 0.99),
+        percentile(&swaps.apply_ms, 0.5),
+        percentile(&swaps.apply_ms, 0.99),
         load.ok.load(Ordering::Relaxed),
     );
+}
+
+/// The change was refused with 422 and an error that says `what`.
+fn assert_422_saying(r: &Resp, what: &str) {
+    assert_eq!(r.status, 422, "{r:?}");
+    assert!(r.json()["error"].as_str().unwrap().contains(what), "{r:?}");
 }
 
 #[test]
@@ -231,14 +259,7 @@ fn invalid_changes_get_4xx_and_the_old_version_keeps_serving() {
 
     // Bytes that are not Wasm.
     let r = waf.admin_send("PUT", "/api/modules/junk", "this is not a component");
-    assert_eq!(r.status, 422, "{r:?}");
-    assert!(
-        r.json()["error"]
-            .as_str()
-            .unwrap()
-            .contains("not a valid WebAssembly component"),
-        "{r:?}"
-    );
+    assert_422_saying(&r, "not a valid WebAssembly component");
     // A component of the wrong world: an empty component exports nothing.
     let empty_component = b"\0asm\x0d\0\x01\0";
     let raw = [
@@ -251,25 +272,11 @@ fn invalid_changes_get_4xx_and_the_old_version_keeps_serving() {
     ]
     .concat();
     let r = send_bytes_from(&waf.admin, &raw, None);
-    assert_eq!(r.status, 422, "{r:?}");
-    assert!(
-        r.json()["error"]
-            .as_str()
-            .unwrap()
-            .contains("edgewaf:policy world"),
-        "{r:?}"
-    );
+    assert_422_saying(&r, "edgewaf:policy world");
     // A component whose init fails.
     let bad_init = "hosts = [\"a.test\"]\nupstream = \"http://{upstream}\"\n[[policy]]\nmodule = \"hostile\"\n[policy.config]\ninit = \"fail\"\n";
     let r = put_tenant(&waf, "a", bad_init, &echo.addr);
-    assert_eq!(r.status, 422, "{r:?}");
-    assert!(
-        r.json()["error"]
-            .as_str()
-            .unwrap()
-            .contains("hostile: init refused as configured"),
-        "{r:?}"
-    );
+    assert_422_saying(&r, "hostile: init refused as configured");
     // A TOML typo.
     let r = put_tenant(
         &waf,
@@ -287,25 +294,11 @@ fn invalid_changes_get_4xx_and_the_old_version_keeps_serving() {
         "hosts = [\"a.test\"]\nupstream = \"http://{upstream}\"\n[[policy]]\nmodule = \"no-such-policy\"\n",
         &echo.addr,
     );
-    assert_eq!(r.status, 422, "{r:?}");
-    assert!(
-        r.json()["error"]
-            .as_str()
-            .unwrap()
-            .contains("unknown module \"no-such-policy\""),
-        "{r:?}"
-    );
+    assert_422_saying(&r, "unknown module \"no-such-policy\"");
     // A policy that loops on every request fails the smoke request.
     let spin = "hosts = [\"a.test\"]\nupstream = \"http://{upstream}\"\n[[policy]]\nmodule = \"hostile\"\n[policy.config]\non_request = \"loop\"\n";
     let r = put_tenant(&waf, "a", spin, &echo.addr);
-    assert_eq!(r.status, 422, "{r:?}");
-    assert!(
-        r.json()["error"]
-            .as_str()
-            .unwrap()
-            .contains("smoke request failed"),
-        "{r:?}"
-    );
+    assert_422_saying(&r, "smoke request failed");
     // Through all of it, the old version served.
     assert_eq!(serving(), 403);
     let t = waf.admin_get("/api/tenants/a", Some(TOKEN)).json();

@@ -126,6 +126,7 @@ fn chunked_post(target: &str, extra_headers: &str, body: &str) -> String {
     )
 }
 
+/// Request smuggling across Content-Length and chunked framing.
 fn framing_rows() -> Vec<Row> {
     use Origin::*;
     vec![
@@ -186,6 +187,13 @@ fn framing_rows() -> Vec<Row> {
             &[400],
             Nothing,
         ),
+    ]
+}
+
+/// Transfer-Encoding variants and chunk sizes a parser could read two ways.
+fn transfer_encoding_rows() -> Vec<Row> {
+    use Origin::*;
+    vec![
         row(
             "Transfer-Encoding: chunked, gzip",
             send(
@@ -418,9 +426,14 @@ fn assert_unambiguous(name: &str, seen: &Seen) {
 fn malformed_http_table() {
     let recorder = Recorder::start();
     let waf = start_waf(&recorder);
-    let rows = [framing_rows(), head_rows(), timing_rows()]
-        .into_iter()
-        .flatten();
+    let rows = [
+        framing_rows(),
+        transfer_encoding_rows(),
+        head_rows(),
+        timing_rows(),
+    ]
+    .into_iter()
+    .flatten();
     let mut expected_total = 0;
     for row in rows {
         recorder.clear();

@@ -207,13 +207,12 @@ impl MiniSpin {
     }
 }
 
-#[test]
-fn spin_bundle_keeps_state_in_spins_store_and_reads_spins_variables() {
-    let dir = tempfile::tempdir().unwrap();
-    let echo = Echo::start();
+/// Bundles ip-filter, rate-limit (3 per IP a minute) and signatures for
+/// Spin, into `dir`.
+fn spin_bundle(dir: &std::path::Path) -> std::path::PathBuf {
     // The tenant's upstream points at nothing: only the `origin` variable
     // can bring requests to the echo origin.
-    let tenant = dir.path().join("edge.toml");
+    let tenant = dir.join("edge.toml");
     std::fs::write(
         &tenant,
         "hosts = [\"edge.example\"]\nupstream = \"http://127.0.0.1:9\"\n\
@@ -222,7 +221,7 @@ fn spin_bundle_keeps_state_in_spins_store_and_reads_spins_variables() {
          [[policy]]\nmodule = \"signatures\"\n",
     )
     .unwrap();
-    let out = dir.path().join("edge-spin.wasm");
+    let out = dir.join("edge-spin.wasm");
     let o = edgewaf_tools()
         .arg("bundle")
         .args(["--platform", "spin"])
@@ -240,81 +239,93 @@ fn spin_bundle_keeps_state_in_spins_store_and_reads_spins_variables() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
 
+/// Counters and runtime lists live in Spin's key-value store, shared by the
+/// instances every request gets.
+async fn state_lives_in_spins_store(spin: &MiniSpin) {
+    let client = |ip: &'static str| [("spin-client-addr", ip)];
+
+    // Benign traffic reaches the origin named by the variable.
+    let (status, body) = spin
+        .get("/products?page=2", &client("203.0.113.7:4000"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"target\":\"/products?page=2\""), "{body}");
+
+    // Every request is a new instance; the limit of 3 per IP still holds,
+    // because the counters live in the shared store.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(spin.get("/", &client("203.0.113.7:4000")).await.0);
+    }
+    assert_eq!(statuses, [200, 200, 429], "4 requests from one IP, limit 3");
+    assert!(
+        spin.kv
+            .lock()
+            .unwrap()
+            .keys()
+            .any(|k| k.starts_with("edgewaf:")),
+        "counters are in Spin's store"
+    );
+    // Another client is counted apart.
+    assert_eq!(spin.get("/", &client("198.51.100.1:4000")).await.0, 200);
+
+    // A runtime list entry written to the store blocks that range.
+    assert_eq!(spin.get("/", &client("192.0.2.9:4000")).await.0, 200);
+    spin.kv.lock().unwrap().insert(
+        "edgewaf:list:blocklist".into(),
+        b"# incident 42\n192.0.2.0/24\n".to_vec(),
+    );
+    let (status, body) = spin.get("/", &client("192.0.2.9:4000")).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(spin.get("/", &client("198.51.100.1:4000")).await.0, 200);
+
+    // Attacks are blocked as everywhere else.
+    let (status, _) = spin
+        .get(
+            "/item?id=1%27%20OR%20%271%27%3D%271",
+            &client("198.51.100.2:4000"),
+        )
+        .await;
+    assert_eq!(status, 403);
+}
+
+/// A path prefix for the origin has a variable of its own, `origin_path`:
+/// spin.toml also gives `origin` to allowed_outbound_hosts, which takes no
+/// path (Spin 4.0.2 refuses every outbound call when that entry has one).
+async fn origin_path_is_its_own_variable(spin: &MiniSpin, origin: &str) {
+    let prefixed = spin.with_vars(&[("origin", origin), ("origin_path", "/shop")]);
+    let with_path = spin.with_vars(&[("origin", &format!("{origin}/shop"))]);
+    let client = [("spin-client-addr", "203.0.113.20:4000")];
+    let (status, body) = prefixed.get("/products?page=2", &client).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"target\":\"/shop/products?page=2\""),
+        "{body}"
+    );
+    // This stand-in does not enforce allowed_outbound_hosts (Spin would
+    // refuse the call); what matters is that the component log says why.
+    with_path.get("/", &client).await;
+    let log = String::from_utf8_lossy(&with_path.stderr.contents()).into_owned();
+    assert!(
+        log.contains("has a path") && log.contains("origin_path = \\\"/shop\\\""),
+        "{log}"
+    );
+}
+
+#[test]
+fn spin_bundle_keeps_state_in_spins_store_and_reads_spins_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = Echo::start();
+    let out = spin_bundle(dir.path());
     let origin = format!("http://{}", echo.addr);
     let spin = MiniSpin::load(&out, &[("origin", &origin)]);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
-        let client = |ip: &'static str| [("spin-client-addr", ip)];
-
-        // Benign traffic reaches the origin named by the variable.
-        let (status, body) = spin
-            .get("/products?page=2", &client("203.0.113.7:4000"))
-            .await;
-        assert_eq!(status, 200, "{body}");
-        assert!(body.contains("\"target\":\"/products?page=2\""), "{body}");
-
-        // Every request is a new instance; the limit of 3 per IP still holds,
-        // because the counters live in the shared store.
-        let mut statuses = Vec::new();
-        for _ in 0..3 {
-            statuses.push(spin.get("/", &client("203.0.113.7:4000")).await.0);
-        }
-        assert_eq!(statuses, [200, 200, 429], "4 requests from one IP, limit 3");
-        assert!(
-            spin.kv
-                .lock()
-                .unwrap()
-                .keys()
-                .any(|k| k.starts_with("edgewaf:")),
-            "counters are in Spin's store"
-        );
-        // Another client is counted apart.
-        assert_eq!(spin.get("/", &client("198.51.100.1:4000")).await.0, 200);
-
-        // A runtime list entry written to the store blocks that range.
-        assert_eq!(spin.get("/", &client("192.0.2.9:4000")).await.0, 200);
-        spin.kv.lock().unwrap().insert(
-            "edgewaf:list:blocklist".into(),
-            b"# incident 42\n192.0.2.0/24\n".to_vec(),
-        );
-        let (status, body) = spin.get("/", &client("192.0.2.9:4000")).await;
-        assert_eq!(status, 403, "{body}");
-        assert_eq!(spin.get("/", &client("198.51.100.1:4000")).await.0, 200);
-
-        // Attacks are blocked as everywhere else.
-        let (status, _) = spin
-            .get(
-                "/item?id=1%27%20OR%20%271%27%3D%271",
-                &client("198.51.100.2:4000"),
-            )
-            .await;
-        assert_eq!(status, 403);
-    });
-
-    // A path prefix for the origin has a variable of its own, `origin_path`:
-    // spin.toml also gives `origin` to allowed_outbound_hosts, which takes no
-    // path (Spin 4.0.2 refuses every outbound call when that entry has one).
-    let prefixed = spin.with_vars(&[("origin", &origin), ("origin_path", "/shop")]);
-    let with_path = spin.with_vars(&[("origin", &format!("{origin}/shop"))]);
-    rt.block_on(async {
-        let client = [("spin-client-addr", "203.0.113.20:4000")];
-        let (status, body) = prefixed.get("/products?page=2", &client).await;
-        assert_eq!(status, 200, "{body}");
-        assert!(
-            body.contains("\"target\":\"/shop/products?page=2\""),
-            "{body}"
-        );
-        // This stand-in does not enforce allowed_outbound_hosts (Spin would
-        // refuse the call); what matters is that the component log says why.
-        with_path.get("/", &client).await;
-        let log = String::from_utf8_lossy(&with_path.stderr.contents()).into_owned();
-        assert!(
-            log.contains("has a path") && log.contains("origin_path = \\\"/shop\\\""),
-            "{log}"
-        );
-    });
+    rt.block_on(state_lives_in_spins_store(&spin));
+    rt.block_on(origin_path_is_its_own_variable(&spin, &origin));
 }

@@ -264,17 +264,12 @@ fn refused(result: Result<TlsResp, std::io::Error>, alert: &str) {
     }
 }
 
-#[test]
-fn required_client_certificates() {
-    let echo = Echo::start();
-    let pki = Pki::new();
-    let waf = start(&pki, &echo, "required");
+/// A certificate from the configured CA with an allowed SAN passes, over
+/// TLS 1.3 and 1.2; the origin learns the request came over HTTPS.
+fn valid_client_certificate_passes(waf: &Waf, pki: &Pki) {
     let good = pki
         .client_ca
         .issue("pos-1", &["pos-1.terminals.test"], 0x21, true);
-
-    // A certificate from the configured CA with an allowed SAN passes, over
-    // TLS 1.3 and 1.2; the origin learns the request came over HTTPS.
     for versions in [TLS13, TLS12] {
         let r = tls_get(
             &waf.addr,
@@ -301,8 +296,10 @@ fn required_client_certificates() {
         let pin = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&good.der));
         assert!(annotations.contains(&pin), "{d}");
     }
+}
 
-    // Verified, but its SAN is not allowed: auth-mtls answers 403.
+/// Verified, but its SAN is not allowed: auth-mtls answers 403.
+fn verified_certificate_with_another_san_gets_403(waf: &Waf, pki: &Pki) {
     let stranger = pki
         .client_ca
         .issue("kiosk-9", &["kiosk-9.lobby.test"], 0x22, true);
@@ -316,7 +313,10 @@ fn required_client_certificates() {
     assert_eq!(r.resp.status, 403, "{}", r.resp.body);
     let d = waf.decision(&r.resp.request_id());
     assert_eq!(d["rule_ids"][0], "mtls-not-allowed", "{d}");
+}
 
+/// Handshakes refused: another CA, no certificate, a revoked one.
+fn refused_handshakes(waf: &Waf, pki: &Pki) {
     // Another CA's certificate (same names) never gets to HTTP.
     let rogue = pki
         .other_ca
@@ -360,6 +360,16 @@ fn required_client_certificates() {
         log.contains("UnknownIssuer") && log.contains("Revoked"),
         "{log}"
     );
+}
+
+#[test]
+fn required_client_certificates() {
+    let echo = Echo::start();
+    let pki = Pki::new();
+    let waf = start(&pki, &echo, "required");
+    valid_client_certificate_passes(&waf, &pki);
+    verified_certificate_with_another_san_gets_403(&waf, &pki);
+    refused_handshakes(&waf, &pki);
 
     // Nothing of the refused handshakes reached the origin or the log.
     let logged = waf.decisions();

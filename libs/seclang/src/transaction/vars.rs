@@ -57,6 +57,45 @@ fn key_selected(sel: &KeySel, key: Option<&[u8]>) -> bool {
     }
 }
 
+/// The entries of a named collection (TX, IP, ...) that `key` selects, in
+/// key order whatever the map's own order.
+fn map_into<'k>(kind: VarKind, key: &'k KeySel, m: &VarMap, out: &mut Vec<Target<'k>>) {
+    if let KeySel::Literal(l) = key {
+        // Keys of these collections are stored lower-case.
+        if let Some(v) = m.get(l.as_str()) {
+            out.push(Target {
+                kind,
+                key: Key::Str(l),
+                value: v.clone(),
+            });
+        }
+        return;
+    }
+    let mut hits: Vec<(&String, &Bytes)> = m
+        .iter()
+        .filter(|(k, _)| key_kept(key, k.as_bytes()))
+        .collect();
+    hits.sort_by(|a, b| a.0.cmp(b.0));
+    for (k, v) in hits {
+        out.push(Target {
+            kind,
+            key: Key::Bytes(b(k)),
+            value: v.clone(),
+        });
+    }
+}
+
+/// True when a collection key is kept by `key` (XML and whole-collection
+/// selectors keep every key).
+#[inline]
+fn key_kept(key: &KeySel, k: &[u8]) -> bool {
+    match key {
+        KeySel::Literal(l) => l.as_bytes().eq_ignore_ascii_case(k),
+        KeySel::Regex(r) => r.is_match(k),
+        KeySel::All | KeySel::XPath(_) => true,
+    }
+}
+
 impl<'r> Transaction<'r> {
     /// Appends every value of variable `kind` that `key` selects to `out`
     /// (XML: every value of the XPath).
@@ -67,134 +106,128 @@ impl<'r> Transaction<'r> {
         out: &mut Vec<Target<'k>>,
     ) {
         use VarKind::*;
-        let keep = |k: &[u8]| match key {
-            KeySel::Literal(l) => l.as_bytes().eq_ignore_ascii_case(k),
-            KeySel::Regex(r) => r.is_match(k),
-            KeySel::All | KeySel::XPath(_) => true,
-        };
-        let coll = |k: VarKind| self.colls.get(&k).map(|c| c.as_slice()).unwrap_or(&[]);
-        let pairs = |ks: &[VarKind], names: bool, out: &mut Vec<Target<'k>>| {
-            for k in ks {
-                for (a, v) in coll(*k) {
-                    if keep(a) {
-                        out.push(Target {
-                            kind,
-                            key: Key::Bytes(a.clone()),
-                            value: if names { a.clone() } else { v.clone() },
-                        });
-                    }
-                }
-            }
-        };
-        let map = |m: Option<&VarMap>, out: &mut Vec<Target<'k>>| {
-            let Some(m) = m else { return };
-            if let KeySel::Literal(l) = key {
-                // Keys of these collections are stored lower-case.
-                if let Some(v) = m.get(l.as_str()) {
-                    out.push(Target {
-                        kind,
-                        key: Key::Str(l),
-                        value: v.clone(),
-                    });
-                }
-                return;
-            }
-            // In key order, whatever the map's own order.
-            let mut hits: Vec<(&String, &Bytes)> =
-                m.iter().filter(|(k, _)| keep(k.as_bytes())).collect();
-            hits.sort_by(|a, b| a.0.cmp(b.0));
-            for (k, v) in hits {
-                out.push(Target {
-                    kind,
-                    key: Key::Bytes(b(k)),
-                    value: v.clone(),
-                });
-            }
-        };
-        let mut one = |key: Key<'k>, value: Bytes| out.push(Target { kind, key, value });
         match kind {
-            Args => pairs(&[ArgsGet, ArgsPost], false, out),
+            Args => self.pairs_into(kind, key, &[ArgsGet, ArgsPost], false, out),
             ArgsGet | ArgsPost | RequestHeaders | RequestCookies | ResponseHeaders | Files
-            | FilesSizes | MultipartPartHeaders => pairs(&[kind], false, out),
-            ArgsNames => pairs(&[ArgsGet, ArgsPost], true, out),
-            ArgsGetNames => pairs(&[ArgsGet], true, out),
-            ArgsPostNames => pairs(&[ArgsPost], true, out),
-            RequestHeadersNames => pairs(&[RequestHeaders], true, out),
-            RequestCookiesNames => pairs(&[RequestCookies], true, out),
-            ResponseHeadersNames => pairs(&[ResponseHeaders], true, out),
-            FilesNames => pairs(&[Files], true, out),
+            | FilesSizes | MultipartPartHeaders => self.pairs_into(kind, key, &[kind], false, out),
+            ArgsNames => self.pairs_into(kind, key, &[ArgsGet, ArgsPost], true, out),
+            ArgsGetNames => self.pairs_into(kind, key, &[ArgsGet], true, out),
+            ArgsPostNames => self.pairs_into(kind, key, &[ArgsPost], true, out),
+            RequestHeadersNames => self.pairs_into(kind, key, &[RequestHeaders], true, out),
+            RequestCookiesNames => self.pairs_into(kind, key, &[RequestCookies], true, out),
+            ResponseHeadersNames => self.pairs_into(kind, key, &[ResponseHeaders], true, out),
+            FilesNames => self.pairs_into(kind, key, &[Files], true, out),
             FilesTmpnames | Env | Geo => {}
-            Tx => map(Some(&self.tx), out),
+            Tx => map_into(kind, key, &self.tx, out),
             Ip | Global | Session | User | Resource => {
-                map(self.persistent.get(&kind.name().to_ascii_lowercase()), out)
+                if let Some(m) = self.persistent.get(&kind.name().to_ascii_lowercase()) {
+                    map_into(kind, key, m, out);
+                }
             }
-            MatchedVars => {
-                for m in &self.matched_vars {
-                    let n = b(&m.name());
+            MatchedVars | MatchedVarsNames => self.matched_vars_into(kind, out),
+            MatchedVar | MatchedVarName => {
+                if let Some(m) = &self.matched_var {
+                    let value = if kind == MatchedVar {
+                        m.value.clone()
+                    } else {
+                        b(&m.name())
+                    };
                     out.push(Target {
                         kind,
-                        key: Key::Bytes(n),
-                        value: m.value.clone(),
+                        key: Key::None,
+                        value,
                     });
                 }
             }
-            MatchedVarsNames => {
-                for m in &self.matched_vars {
-                    let n = b(&m.name());
-                    out.push(Target {
-                        kind,
-                        key: Key::Bytes(n.clone()),
-                        value: n,
-                    });
-                }
-            }
-            MatchedVar => {
-                if let Some(m) = &self.matched_var {
-                    one(Key::None, m.value.clone());
-                }
-            }
-            MatchedVarName => {
-                if let Some(m) = &self.matched_var {
-                    one(Key::None, b(&m.name()));
-                }
-            }
-            HighestSeverity => one(Key::None, b(&self.highest_severity.to_string())),
-            Xml => {
-                let xpath = match key {
-                    KeySel::XPath(x) => x.as_str(),
-                    _ => "",
-                };
-                let k = b(xpath);
-                let mut tag = |v: &Bytes| {
-                    out.push(Target {
-                        kind,
-                        key: Key::Bytes(k.clone()),
-                        value: v.clone(),
-                    })
-                };
-                match xpath {
-                    // The CRS forms: each text node, each attribute value.
-                    "/*" => self.xml_text.iter().for_each(&mut tag),
-                    "//@*" => self.xml_attrs.iter().for_each(&mut tag),
-                    "" => self
-                        .xml_text
-                        .iter()
-                        .chain(self.xml_attrs.iter())
-                        .for_each(&mut tag),
-                    x => {
-                        if let Some(vals) =
-                            crate::bodyprocessors::xml::select(&self.xml_elements, x)
-                        {
-                            for v in vals {
-                                tag(&Rc::from(v.as_slice()));
-                            }
-                        }
-                    }
-                }
-            }
+            HighestSeverity => out.push(Target {
+                kind,
+                key: Key::None,
+                value: b(&self.highest_severity.to_string()),
+            }),
+            Xml => self.xml_into(key, out),
             _ => {
                 if let Some(v) = self.scalars.get(&kind) {
-                    one(Key::None, v.clone());
+                    out.push(Target {
+                        kind,
+                        key: Key::None,
+                        value: v.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The pairs of the collections `sources` whose keys `key` keeps, as
+    /// values of `kind`: their values, or their names (`names`).
+    #[inline]
+    fn pairs_into<'k>(
+        &self,
+        kind: VarKind,
+        key: &KeySel,
+        sources: &[VarKind],
+        names: bool,
+        out: &mut Vec<Target<'k>>,
+    ) {
+        for k in sources {
+            let coll = self.colls.get(k).map(|c| c.as_slice()).unwrap_or(&[]);
+            for (a, v) in coll {
+                if key_kept(key, a) {
+                    out.push(Target {
+                        kind,
+                        key: Key::Bytes(a.clone()),
+                        value: if names { a.clone() } else { v.clone() },
+                    });
+                }
+            }
+        }
+    }
+
+    /// MATCHED_VARS (values) or MATCHED_VARS_NAMES, keyed by variable name.
+    fn matched_vars_into(&self, kind: VarKind, out: &mut Vec<Target<'_>>) {
+        for m in &self.matched_vars {
+            let n = b(&m.name());
+            let value = if kind == VarKind::MatchedVars {
+                m.value.clone()
+            } else {
+                n.clone()
+            };
+            out.push(Target {
+                kind,
+                key: Key::Bytes(n),
+                value,
+            });
+        }
+    }
+
+    /// The values of an XPath (the CRS forms `/*` and `//@*` directly, others
+    /// through the XML processor's elements), keyed by the XPath.
+    fn xml_into(&self, key: &KeySel, out: &mut Vec<Target<'_>>) {
+        let xpath = match key {
+            KeySel::XPath(x) => x.as_str(),
+            _ => "",
+        };
+        let k = b(xpath);
+        let mut tag = |v: &Bytes| {
+            out.push(Target {
+                kind: VarKind::Xml,
+                key: Key::Bytes(k.clone()),
+                value: v.clone(),
+            })
+        };
+        match xpath {
+            // The CRS forms: each text node, each attribute value.
+            "/*" => self.xml_text.iter().for_each(&mut tag),
+            "//@*" => self.xml_attrs.iter().for_each(&mut tag),
+            "" => self
+                .xml_text
+                .iter()
+                .chain(self.xml_attrs.iter())
+                .for_each(&mut tag),
+            x => {
+                if let Some(vals) = crate::bodyprocessors::xml::select(&self.xml_elements, x) {
+                    for v in vals {
+                        tag(&Rc::from(v.as_slice()));
+                    }
                 }
             }
         }

@@ -121,6 +121,42 @@ fn pick(seed: &mut u64, n: usize) -> usize {
     (*seed % n as u64) as usize
 }
 
+/// Load times of tenants 2..N (the first one also built the snapshot).
+fn print_load_times(n: usize, times: &[Duration], load: Duration) {
+    let rest = &times[1..];
+    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+    if !rest.is_empty() {
+        let mean = rest.iter().map(ms).sum::<f64>() / rest.len() as f64;
+        let mut sorted: Vec<f64> = rest.iter().map(ms).collect();
+        sorted.sort_by(f64::total_cmp);
+        println!(
+            "N={n}: tenants 2..N load mean {mean:.2} ms, p99 {:.2} ms, max {:.2} ms; all {n} in {:.2} s",
+            sorted[sorted.len() * 99 / 100],
+            sorted[sorted.len() - 1],
+            load.as_secs_f64()
+        );
+    }
+}
+
+/// Up to 50 tenants picked at random: SQLi denied, a benign GET allowed.
+/// Returns how many were checked.
+async fn check_sample(tenants: &[Tenant], n: usize) -> usize {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let sample = n.min(50);
+    for _ in 0..sample {
+        let i = pick(&mut seed, n);
+        assert!(
+            verdict(&tenants[i], "/item?id=1%27%20OR%20%271%27%3D%271", i).await,
+            "t{i}: SQLi allowed"
+        );
+        assert!(
+            !verdict(&tenants[i], "/products?page=3", i).await,
+            "t{i}: benign denied"
+        );
+    }
+    sample
+}
+
 async fn run(n: usize, state: &Path, crs: &Path) {
     let backend: Arc<dyn StateBackend> = Arc::new(MemoryState::new());
     let store = edgewaf::control::store::Store::new(state);
@@ -159,19 +195,7 @@ async fn run(n: usize, state: &Path, crs: &Path) {
     }
     let load = started.elapsed();
     let loaded = Mem::now();
-    let rest = &times[1..];
-    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
-    if !rest.is_empty() {
-        let mean = rest.iter().map(ms).sum::<f64>() / rest.len() as f64;
-        let mut sorted: Vec<f64> = rest.iter().map(ms).collect();
-        sorted.sort_by(f64::total_cmp);
-        println!(
-            "N={n}: tenants 2..N load mean {mean:.2} ms, p99 {:.2} ms, max {:.2} ms; all {n} in {:.2} s",
-            sorted[sorted.len() * 99 / 100],
-            sorted[sorted.len() - 1],
-            load.as_secs_f64()
-        );
-    }
+    print_load_times(n, &times, load);
     let t0 = Instant::now();
     for (i, t) in tenants.iter().enumerate() {
         assert!(
@@ -181,19 +205,7 @@ async fn run(n: usize, state: &Path, crs: &Path) {
     }
     let first_requests = t0.elapsed();
     let served = Mem::now();
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let sample = n.min(50);
-    for _ in 0..sample {
-        let i = pick(&mut seed, n);
-        assert!(
-            verdict(&tenants[i], "/item?id=1%27%20OR%20%271%27%3D%271", i).await,
-            "t{i}: SQLi allowed"
-        );
-        assert!(
-            !verdict(&tenants[i], "/products?page=3", i).await,
-            "t{i}: benign denied"
-        );
-    }
+    let sample = check_sample(&tenants, n).await;
     println!(
         "N={n}: benign GET to every tenant: {:.2} ms mean (first request of each); \
          {sample} random tenants: SQLi 403, benign 200 - all verdicts right",

@@ -100,6 +100,48 @@ fn allowed(pool: &PolicyPool, rt: &tokio::runtime::Runtime, req: &Request) -> bo
     )
 }
 
+/// A ~2 KB urlencoded form POST with browser headers.
+fn form_post() -> Request {
+    let mut form = String::new();
+    let mut i = 0;
+    while form.len() < 2000 {
+        form.push_str(&format!("field{i}=Some+ordinary+text+value+number+{i}&"));
+        i += 1;
+    }
+    let mut h = browser_headers();
+    h.push(("content-type", "application/x-www-form-urlencoded".into()));
+    h.push(("content-length", form.len().to_string()));
+    request("POST", "/account/profile", &h, form.into_bytes())
+}
+
+/// A ~20 KB JSON order POST with browser headers.
+fn json_post() -> Request {
+    let items: Vec<serde_json::Value> = (0..262)
+        .map(|i| serde_json::json!({"sku": format!("SKU-{i:05}"), "name": format!("Ordinary product name {i}"), "qty": i % 7, "price": 19.99}))
+        .collect();
+    let json = serde_json::json!({"customer": {"name": "Ana Silva", "email": "ana@example.com"}, "items": items}).to_string();
+    let mut h = browser_headers();
+    h.push(("content-type", "application/json".into()));
+    h.push(("content-length", json.len().to_string()));
+    request("POST", "/api/orders", &h, json.into_bytes())
+}
+
+/// A small HTML page, the response side of the whole-exchange benchmark.
+fn small_page() -> Response {
+    Response {
+        status: 200,
+        headers: [("content-type", "text/html"), ("content-length", "29")]
+            .into_iter()
+            .map(|(n, v)| Header {
+                name: n.into(),
+                value: v.into(),
+            })
+            .collect(),
+        body: b"<html><body>ok</body></html>\n".to_vec(),
+        body_truncated: false,
+    }
+}
+
 fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) {
     let crs_dir = std::env::var_os("EDGEWAF_CRS_DIR")
         .map(PathBuf::from)
@@ -116,26 +158,8 @@ fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) 
         &browser_headers(),
         vec![],
     );
-    // ~2 KB urlencoded form.
-    let mut form = String::new();
-    let mut i = 0;
-    while form.len() < 2000 {
-        form.push_str(&format!("field{i}=Some+ordinary+text+value+number+{i}&"));
-        i += 1;
-    }
-    let mut h = browser_headers();
-    h.push(("content-type", "application/x-www-form-urlencoded".into()));
-    h.push(("content-length", form.len().to_string()));
-    let post = request("POST", "/account/profile", &h, form.into_bytes());
-    // ~20 KB JSON.
-    let items: Vec<serde_json::Value> = (0..262)
-        .map(|i| serde_json::json!({"sku": format!("SKU-{i:05}"), "name": format!("Ordinary product name {i}"), "qty": i % 7, "price": 19.99}))
-        .collect();
-    let json = serde_json::json!({"customer": {"name": "Ana Silva", "email": "ana@example.com"}, "items": items}).to_string();
-    let mut h = browser_headers();
-    h.push(("content-type", "application/json".into()));
-    h.push(("content-length", json.len().to_string()));
-    let post_json = request("POST", "/api/orders", &h, json.into_bytes());
+    let post = form_post();
+    let post_json = json_post();
     for (name, req) in [
         ("benign GET", &get),
         ("2KB urlencoded POST", &post),
@@ -171,18 +195,7 @@ fn crs(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Arc<Runtime>) 
     // The whole exchange of an allowed GET as the proxy runs it: on-request,
     // then on-response with a small HTML page (the CRS's phases 3-5 on the
     // transaction that on-request left in the same instance).
-    let page = Response {
-        status: 200,
-        headers: [("content-type", "text/html"), ("content-length", "29")]
-            .into_iter()
-            .map(|(n, v)| Header {
-                name: n.into(),
-                value: v.into(),
-            })
-            .collect(),
-        body: b"<html><body>ok</body></html>\n".to_vec(),
-        body_truncated: false,
-    };
+    let page = small_page();
     g.bench_function("benign GET + 29 B response", |b| {
         b.iter(|| {
             rt.block_on(async {

@@ -139,6 +139,17 @@ impl<F> Fold<F> {
         }
     }
 
+    /// Continues the fold of an earlier phase: the response phase's verdicts
+    /// join the request phase's decision by the same rules.
+    pub fn resume(mode: Mode, deny_status: u16, on_error: OnError, d: Decision<F>) -> Self {
+        Fold {
+            mode,
+            deny_status,
+            on_error,
+            d,
+        }
+    }
+
     /// The annotations so far (what the next policy sees).
     pub fn annotations(&self) -> &[Annotation] {
         &self.d.annotations
@@ -153,16 +164,18 @@ impl<F> Fold<F> {
             d.annotations.retain(|x| x.key != a.key);
             d.annotations.push(a);
         }
-        d.remove_headers.extend(
-            v.remove_request_headers
-                .into_iter()
-                .map(|h| h.to_ascii_lowercase()),
-        );
+        d.remove_headers
+            .extend(v.remove_request_headers.into_iter().map(|mut h| {
+                h.make_ascii_lowercase();
+                h
+            }));
         let (outcome, reason) = match v.action {
             Action::Allow => {
                 let added = v.add_request_headers.into_iter();
-                d.add_headers
-                    .extend(added.map(|(n, v)| (n.to_ascii_lowercase(), v)));
+                d.add_headers.extend(added.map(|(mut n, v)| {
+                    n.make_ascii_lowercase();
+                    (n, v)
+                }));
                 return Step::Continue;
             }
             Action::Deny {

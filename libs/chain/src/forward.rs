@@ -1,4 +1,7 @@
-//! The header list sent to the origin for an allowed request.
+//! The headers sent to the origin for an allowed request, edited in place on
+//! the caller's own header list ([`HeaderEdit`]: a `Vec` of pairs in the bundle
+//! adapter, `http::HeaderMap` in the host), so the
+//! host's request path copies nothing it did not copy before.
 
 use crate::Header;
 
@@ -13,54 +16,128 @@ pub struct Forwarding<'a> {
     pub client_ip: Option<&'a str>,
 }
 
-/// The origin's request headers: the client's (names lowercased; the caller
-/// has dropped hop-by-hop ones), minus the chain's removals, with the chain's
-/// additions replacing same-named headers, then `x-request-id`,
-/// `x-forwarded-host` (the client's `host`), `x-forwarded-proto` set by the WAF
-/// (a client's values replaced) and the client address appended to
-/// `x-forwarded-for` when known.
-pub fn forward_headers(
-    client: &[Header],
+/// The edits [`forward`] makes on a header list. Names given to these methods
+/// are lowercase; implementations match names without regard to case.
+pub trait HeaderEdit {
+    /// Removes every header called `name`.
+    fn remove(&mut self, name: &str);
+    /// Replaces every header called `name` with one whose value is `value`
+    /// (a name or value the list cannot hold is skipped).
+    fn set(&mut self, name: &str, value: &[u8]);
+    /// [`HeaderEdit::set`] for a header the WAF owns.
+    fn set_own(&mut self, name: &'static str, value: &str);
+    /// Sets `to` to the first value of `from`, or removes `to` when there is
+    /// no `from`.
+    fn copy_own(&mut self, from: &'static str, to: &'static str);
+    /// Makes `name` one comma-joined list of its values with `item` appended.
+    fn append_list(&mut self, name: &'static str, item: &str);
+}
+
+/// Turns the client's headers (the caller has dropped hop-by-hop ones) into
+/// the origin's: the chain's removals, then its additions (each replaces every
+/// header of its name, an earlier policy's addition included: the last writer
+/// wins), then `x-request-id`, `x-forwarded-host` (the client's `host`) and
+/// `x-forwarded-proto` set by the WAF (a client's values are replaced, never
+/// trusted), and the client address appended to `x-forwarded-for` when known
+/// (without it the client's value goes on unchanged).
+pub fn forward<H: HeaderEdit + ?Sized>(
+    headers: &mut H,
     remove: &[String],
     add: &[Header],
     f: &Forwarding<'_>,
-) -> Vec<Header> {
-    const OWN: [&str; 3] = ["x-request-id", "x-forwarded-host", "x-forwarded-proto"];
-    let host = client
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("host"))
-        .map(|(_, v)| v.clone());
-    let mut out: Vec<Header> = client
-        .iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-        .filter(|(n, _)| !remove.iter().any(|r| r.eq_ignore_ascii_case(n)))
-        .filter(|(n, _)| !add.iter().any(|(a, _)| a.eq_ignore_ascii_case(n)))
-        .collect();
-    out.extend(add.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())));
-    out.retain(|(n, _)| !OWN.contains(&n.as_str()));
-    out.push(("x-request-id".into(), f.request_id.as_bytes().to_vec()));
-    if let Some(host) = host {
-        out.push(("x-forwarded-host".into(), host));
+) {
+    for name in remove {
+        headers.remove(name);
     }
-    out.push(("x-forwarded-proto".into(), f.proto.as_bytes().to_vec()));
+    for (name, value) in add {
+        headers.set(name, value);
+    }
+    headers.set_own("x-request-id", f.request_id);
+    headers.copy_own("host", "x-forwarded-host");
+    headers.set_own("x-forwarded-proto", f.proto);
     if let Some(ip) = f.client_ip {
-        append_forwarded_for(&mut out, ip);
+        headers.append_list("x-forwarded-for", ip);
     }
-    out
 }
 
-/// Appends `ip` to the (single, comma-joined) `x-forwarded-for`.
-fn append_forwarded_for(out: &mut Vec<Header>, ip: &str) {
-    let prev: Vec<Vec<u8>> = out
-        .iter()
-        .filter(|(n, _)| n == "x-forwarded-for")
-        .map(|(_, v)| v.clone())
-        .collect();
-    out.retain(|(n, _)| n != "x-forwarded-for");
-    let mut joined = prev.join(&b", "[..]);
-    if !joined.is_empty() {
-        joined.extend_from_slice(b", ");
+impl HeaderEdit for Vec<Header> {
+    fn remove(&mut self, name: &str) {
+        self.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     }
-    joined.extend_from_slice(ip.as_bytes());
-    out.push(("x-forwarded-for".into(), joined));
+
+    fn set(&mut self, name: &str, value: &[u8]) {
+        HeaderEdit::remove(self, name);
+        self.push((name.to_ascii_lowercase(), value.to_vec()));
+    }
+
+    fn set_own(&mut self, name: &'static str, value: &str) {
+        self.set(name, value.as_bytes());
+    }
+
+    fn copy_own(&mut self, from: &'static str, to: &'static str) {
+        let value = self
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(from))
+            .map(|(_, v)| v.clone());
+        match value {
+            Some(v) => self.set(to, &v),
+            None => HeaderEdit::remove(self, to),
+        }
+    }
+
+    fn append_list(&mut self, name: &'static str, item: &str) {
+        let mut joined = Vec::new();
+        for (_, v) in self.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            joined.extend_from_slice(v);
+            joined.extend_from_slice(b", ");
+        }
+        joined.extend_from_slice(item.as_bytes());
+        self.set(name, &joined);
+    }
+}
+
+mod header_map {
+    use super::HeaderEdit;
+    use http::{HeaderMap, HeaderName, HeaderValue};
+
+    impl HeaderEdit for HeaderMap {
+        fn remove(&mut self, name: &str) {
+            HeaderMap::remove(self, name);
+        }
+
+        fn set(&mut self, name: &str, value: &[u8]) {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_bytes(value),
+            ) {
+                self.insert(n, v);
+            }
+        }
+
+        fn set_own(&mut self, name: &'static str, value: &str) {
+            match HeaderValue::from_str(value) {
+                Ok(v) => self.insert(HeaderName::from_static(name), v),
+                Err(_) => HeaderMap::remove(self, name),
+            };
+        }
+
+        fn copy_own(&mut self, from: &'static str, to: &'static str) {
+            match self.get(from).cloned() {
+                Some(v) => self.insert(HeaderName::from_static(to), v),
+                None => HeaderMap::remove(self, to),
+            };
+        }
+
+        fn append_list(&mut self, name: &'static str, item: &str) {
+            let mut joined = Vec::new();
+            for v in self.get_all(name) {
+                joined.extend_from_slice(v.as_bytes());
+                joined.extend_from_slice(b", ");
+            }
+            joined.extend_from_slice(item.as_bytes());
+            if let Ok(v) = HeaderValue::from_bytes(&joined) {
+                self.insert(HeaderName::from_static(name), v);
+            }
+        }
+    }
 }

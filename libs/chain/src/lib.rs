@@ -6,7 +6,12 @@
 //! 2. [`cut`] gives the part of a body the policies inspect.
 //! 3. [`Fold`] takes the policies' verdicts in chain order and yields a
 //!    [`Decision`].
-//! 4. [`forward_headers`] makes the header list sent to the origin.
+//! 4. [`forward`] edits the client's headers into the origin's.
+//! 5. [`Outcome::answer`], [`policy_answer_header`] and [`answer_body`] make
+//!    the WAF's own answer to a request it does not forward.
+//!
+//! The response phase continues the request phase's fold
+//! ([`Fold::resume`]): one decision per request, by the same rules.
 //!
 //! The chain's behaviour, decided once:
 //! - Annotations: a later policy's annotation replaces an earlier one with the
@@ -21,14 +26,21 @@
 //!   without one (a wasi:http runtime that does not give it) the client's
 //!   header is passed on unchanged.
 //! - A redirect's reason is `redirect to <location>`, in block and detect mode.
+//!
+//! Beside these: an added header replaces every header of its name (the
+//! client's and an earlier policy's addition: the last writer wins, as for
+//! annotations), and a denying policy's answer headers never replace the
+//! framing, `content-type`, `cache-control` or `x-request-id`.
 #![deny(missing_docs)]
 
+mod answer;
 mod fold;
 mod forward;
 mod settings;
 
+pub use answer::{answer_body, policy_answer_header};
 pub use fold::{Action, Annotation, Decision, Fold, Outcome, Step, Verdict};
-pub use forward::{Forwarding, forward_headers};
+pub use forward::{Forwarding, HeaderEdit, forward};
 pub use settings::{MAX_POLICIES, Mode, OnError, PolicySettings, Settings};
 
 /// A header as policies see it: lowercase name, raw value.

@@ -2,7 +2,8 @@
 //! forwarded headers.
 
 use edgewaf_chain::{
-    Action, Annotation, Fold, Forwarding, Mode, OnError, Outcome, Step, Verdict, forward_headers,
+    Action, Annotation, Fold, Forwarding, Mode, OnError, Outcome, Step, Verdict, forward,
+    policy_answer_header,
 };
 use serde_json::Value;
 
@@ -55,6 +56,37 @@ fn verdict(v: &Value) -> Verdict<String> {
     }
 }
 
+/// What the scripted test policy (testing/scripted) does with
+/// `report_annotations`: an added header listing the annotations it saw.
+fn report(fold: &Fold<String>, v: &mut Verdict<String>, header: &str) {
+    let seen: Vec<String> = fold
+        .annotations()
+        .iter()
+        .map(|a| format!("{}={}", a.key, a.value))
+        .collect();
+    v.add_request_headers
+        .push((header.to_string(), seen.join("; ").into_bytes()));
+}
+
+/// The answer's headers: the WAF's own, then the policy's it lets through.
+fn answer_headers(outcome: &Outcome) -> Vec<(String, Vec<u8>)> {
+    let mut out = vec![
+        ("content-type".to_string(), b"application/json".to_vec()),
+        ("cache-control".to_string(), b"no-store".to_vec()),
+    ];
+    match outcome {
+        Outcome::Allow => return Vec::new(),
+        Outcome::Deny { headers, .. } => out.extend(
+            headers
+                .iter()
+                .filter(|(n, _)| policy_answer_header(n))
+                .cloned(),
+        ),
+        Outcome::Redirect(to) => out.push(("location".into(), to.as_bytes().to_vec())),
+    }
+    out
+}
+
 fn run_case(case: &Value) {
     let name = case["name"].as_str().unwrap();
     let mode = if case["mode"] == "block" {
@@ -68,7 +100,11 @@ fn run_case(case: &Value) {
         let step = if v["action"] == "error" {
             fold.error(policy, v["reason"].as_str().unwrap())
         } else {
-            fold.take(policy, verdict(v))
+            let mut verdict = verdict(v);
+            if let Some(h) = v["report_annotations"].as_str() {
+                report(&fold, &mut verdict, h);
+            }
+            fold.take(policy, verdict)
         };
         if step == Step::Stop {
             break;
@@ -77,11 +113,8 @@ fn run_case(case: &Value) {
     let d = fold.finish();
     let e = &case["expect"];
     assert_eq!(d.action(), e["action"].as_str().unwrap(), "{name}");
-    let (status, resp_headers) = match &d.outcome {
-        Outcome::Allow => (200, Vec::new()),
-        Outcome::Deny { status, headers } => (*status, headers.clone()),
-        Outcome::Redirect(to) => (302, vec![("location".into(), to.as_bytes().to_vec())]),
-    };
+    let status = d.outcome.answer().map_or(200, |(s, _)| s);
+    let resp_headers = answer_headers(&d.outcome);
     assert_eq!(u64::from(status), e["status"].as_u64().unwrap(), "{name}");
     assert_eq!(d.policy.as_deref(), e["policy"].as_str(), "{name}: policy");
     assert_eq!(
@@ -94,13 +127,14 @@ fn run_case(case: &Value) {
     assert_eq!(rule_ids, strings(&e["rule_ids"]), "{name}: rule ids");
     if let Some(want) = e["response_headers"].as_object() {
         for (n, v) in want {
-            let got = resp_headers
+            let got: Vec<&[u8]> = resp_headers
                 .iter()
-                .find(|(h, _)| h == n)
-                .map(|(_, v)| v.as_slice());
+                .filter(|(h, _)| h == n)
+                .map(|(_, v)| v.as_slice())
+                .collect();
             assert_eq!(
                 got,
-                Some(v.as_str().unwrap().as_bytes()),
+                [v.as_str().unwrap().as_bytes()],
                 "{name}: response {n}"
             );
         }
@@ -119,14 +153,31 @@ fn run_case(case: &Value) {
     let r = &case["request"];
     let f = Forwarding {
         request_id: "req-1",
-        proto: r["proto"].as_str().unwrap(),
+        proto: r["proto"].as_str().unwrap_or("http"),
         client_ip: r["client_ip"].as_str(),
     };
-    let out = forward_headers(&pairs(&r["headers"]), &d.remove_headers, &d.add_headers, &f);
+    let mut out = pairs(&r["headers"]);
+    forward(&mut out, &d.remove_headers, &d.add_headers, &f);
+    check_forwarded(name, want, &out);
+    // The host edits an http::HeaderMap by the same rule.
+    let mut map = http::HeaderMap::new();
+    for (n, v) in pairs(&r["headers"]) {
+        let n = http::HeaderName::from_bytes(n.as_bytes()).unwrap();
+        map.append(n, http::HeaderValue::from_bytes(&v).unwrap());
+    }
+    forward(&mut map, &d.remove_headers, &d.add_headers, &f);
+    let out: Vec<(String, Vec<u8>)> = map
+        .iter()
+        .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+        .collect();
+    check_forwarded(&format!("{name} (HeaderMap)"), want, &out);
+}
+
+fn check_forwarded(name: &str, want: &serde_json::Map<String, Value>, out: &[(String, Vec<u8>)]) {
     for (n, v) in want {
         let got: Vec<&[u8]> = out
             .iter()
-            .filter(|(h, _)| h == n)
+            .filter(|(h, _)| h.eq_ignore_ascii_case(n))
             .map(|(_, v)| v.as_slice())
             .collect();
         match v.as_str() {
@@ -141,7 +192,8 @@ fn chain_table() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/cases.json"))
         .expect("testdata/cases.json");
     let cases: Vec<Value> = serde_json::from_str(&text).expect("cases.json is JSON");
-    assert!(cases.len() >= 8);
+    assert!(cases.len() >= 12);
+    println!("chain table: {} cases", cases.len());
     for case in &cases {
         run_case(case);
     }

@@ -150,7 +150,8 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<ProxyBody> {
     }
 }
 
-/// The routes, for a caller whose scope allows the call.
+/// The routes, for a caller whose scope allows the call: the dashboard's
+/// first, then the API's (one function per endpoint, in the table above).
 async fn route(app: &App, caller: &Caller, req: Request<Incoming>) -> Response<ProxyBody> {
     if let Some(resp) = crate::control::dashboard::route(app, caller, &req).await {
         return resp;
@@ -159,127 +160,153 @@ async fn route(app: &App, caller: &Caller, req: Request<Incoming>) -> Response<P
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (req.method().clone(), segments.as_slice()) {
         (Method::GET, ["metrics"]) => metrics(app),
-        (Method::GET, ["api", "events"]) => {
-            let limit = query_param(&req, "limit")
-                .and_then(|l| l.parse().ok())
-                .unwrap_or(100usize);
-            let tenant = match caller.narrow(query_param(&req, "tenant")) {
-                Ok(t) => t,
-                Err(e) => return error(StatusCode::FORBIDDEN, &e),
-            };
-            let events = app.events.recent(limit.min(10_000), tenant);
-            json(StatusCode::OK, serde_json::json!({ "events": events }))
-        }
-        (Method::GET, ["api", "tenants"]) => {
-            let tenants: Vec<_> = app
-                .registry
-                .snapshot()
-                .all()
-                .iter()
-                .filter(|t| caller.tenant().is_none_or(|own| own == t.name))
-                .map(|t| {
-                    serde_json::json!({
-                        "name": t.name,
-                        "version": t.version,
-                        "hosts": t.config.hosts,
-                        "mode": t.config.mode,
-                        "policies": t.chain.iter().map(|p| p.name().to_string()).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            json(StatusCode::OK, serde_json::json!({ "tenants": tenants }))
-        }
-        (Method::GET, ["api", "tenants", name]) => match app.registry.snapshot().get(name) {
-            Some(t) => json(
-                StatusCode::OK,
-                serde_json::json!({
-                    "name": t.name,
-                    "version": t.version,
-                    "config": t.config,
-                    "text": t.text,
-                    "policies": t.chain.iter().map(|p| p.name().to_string()).collect::<Vec<_>>(),
-                }),
-            ),
-            None => error(StatusCode::NOT_FOUND, &format!("no tenant {name:?}")),
-        },
-        (Method::PUT, ["api", "tenants", name]) => {
-            let name = name.to_string();
-            put_tenant(app, &name, req).await
-        }
-        (Method::DELETE, ["api", "tenants", name]) => {
-            match app.manager.remove(name, Source::Api).await {
-                Ok(()) => json(StatusCode::OK, serde_json::json!({ "removed": name })),
-                Err(e) => apply_error(e),
-            }
-        }
-        (Method::GET, ["api", "tenants", name, "versions"]) => {
-            let current = app.registry.snapshot().get(name).map(|t| t.version.clone());
-            let versions = app.manager.store().versions(name);
-            if versions.is_empty() && current.is_none() {
-                return error(StatusCode::NOT_FOUND, &format!("no tenant {name:?}"));
-            }
-            json(
-                StatusCode::OK,
-                serde_json::json!({ "tenant": name, "current": current, "versions": versions }),
-            )
-        }
-        (Method::POST, ["api", "tenants", name, "rollback"]) => {
-            let name = name.to_string();
-            let body = match read_body(req, 64 * 1024).await {
-                Ok(b) => b,
-                Err(resp) => return resp,
-            };
-            let version = if body.iter().all(|b| b.is_ascii_whitespace()) {
-                None
-            } else {
-                match serde_json::from_slice::<RollbackBody>(&body) {
-                    Ok(r) => r.version,
-                    Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
-                }
-            };
-            match app.manager.rollback(&name, version.as_deref()).await {
-                Ok(applied) => json(
-                    StatusCode::OK,
-                    serde_json::to_value(applied).unwrap_or_default(),
-                ),
-                Err(e) => apply_error(e),
-            }
-        }
-        (Method::PUT, ["api", "modules", name]) => {
-            let name = name.to_string();
-            put_module(app, &name, req).await
-        }
-        (Method::GET, ["api", "lists", name]) => {
-            let entries = app.state.list_entries(name, now_ms());
-            json(
-                StatusCode::OK,
-                serde_json::json!({ "name": name, "entries": entries }),
-            )
-        }
-        (Method::POST, ["api", "lists", name, "entries"]) => {
-            let name = name.to_string();
-            add_list_entry(app, &name, req).await
-        }
+        (Method::GET, ["api", "events"]) => events(app, caller, &req),
+        (Method::GET, ["api", "tenants"]) => tenants(app, caller),
+        (Method::GET, ["api", "tenants", name]) => tenant(app, name),
+        (Method::PUT, ["api", "tenants", name]) => put_tenant(app, name, req).await,
+        (Method::DELETE, ["api", "tenants", name]) => delete_tenant(app, name).await,
+        (Method::GET, ["api", "tenants", name, "versions"]) => versions(app, name),
+        (Method::POST, ["api", "tenants", name, "rollback"]) => rollback(app, name, req).await,
+        (Method::PUT, ["api", "modules", name]) => put_module(app, name, req).await,
+        (Method::GET, ["api", "lists", name]) => list(app, name),
+        (Method::POST, ["api", "lists", name, "entries"]) => add_list_entry(app, name, req).await,
         (Method::DELETE, ["api", "lists", name, "entries", cidr]) => {
-            let cidr = percent_encoding::percent_decode_str(cidr).decode_utf8_lossy();
-            match parse_cidr(&cidr) {
-                Ok(net) => {
-                    if app.state.list_remove(name, &net) {
-                        json(
-                            StatusCode::OK,
-                            serde_json::json!({ "removed": net.to_string() }),
-                        )
-                    } else {
-                        error(
-                            StatusCode::NOT_FOUND,
-                            &format!("{net} is not in list {name}"),
-                        )
-                    }
-                }
-                Err(e) => error(StatusCode::BAD_REQUEST, &e),
-            }
+            remove_list_entry(app, name, cidr)
         }
         _ => error(StatusCode::NOT_FOUND, "no such endpoint"),
+    }
+}
+
+/// `GET /api/events?limit=N&tenant=T`: a tenant-scoped caller sees its own
+/// tenant only (403 when it asks for another).
+fn events(app: &App, caller: &Caller, req: &Request<Incoming>) -> Response<ProxyBody> {
+    let limit = query_param(req, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100usize);
+    let tenant = match caller.narrow(query_param(req, "tenant")) {
+        Ok(t) => t,
+        Err(e) => return error(StatusCode::FORBIDDEN, &e),
+    };
+    let events = app.events.recent(limit.min(10_000), tenant);
+    json(StatusCode::OK, serde_json::json!({ "events": events }))
+}
+
+/// The names of a tenant's policies, in chain order.
+fn policy_names(t: &crate::control::tenants::Tenant) -> Vec<String> {
+    t.chain.iter().map(|p| p.name().to_string()).collect()
+}
+
+/// `GET /api/tenants`: the tenants served (only its own for a tenant-scoped
+/// caller).
+fn tenants(app: &App, caller: &Caller) -> Response<ProxyBody> {
+    let tenants: Vec<_> = app
+        .registry
+        .snapshot()
+        .all()
+        .iter()
+        .filter(|t| caller.tenant().is_none_or(|own| own == t.name))
+        .map(|t| {
+            serde_json::json!({
+                "name": t.name,
+                "version": t.version,
+                "hosts": t.config.hosts,
+                "mode": t.config.mode,
+                "policies": policy_names(t),
+            })
+        })
+        .collect();
+    json(StatusCode::OK, serde_json::json!({ "tenants": tenants }))
+}
+
+/// `GET /api/tenants/{t}`: config, its text, version and policies.
+fn tenant(app: &App, name: &str) -> Response<ProxyBody> {
+    match app.registry.snapshot().get(name) {
+        Some(t) => json(
+            StatusCode::OK,
+            serde_json::json!({
+                "name": t.name,
+                "version": t.version,
+                "config": t.config,
+                "text": t.text,
+                "policies": policy_names(t),
+            }),
+        ),
+        None => error(StatusCode::NOT_FOUND, &format!("no tenant {name:?}")),
+    }
+}
+
+/// `DELETE /api/tenants/{t}`: stop serving it.
+async fn delete_tenant(app: &App, name: &str) -> Response<ProxyBody> {
+    match app.manager.remove(name, Source::Api).await {
+        Ok(()) => json(StatusCode::OK, serde_json::json!({ "removed": name })),
+        Err(e) => apply_error(e),
+    }
+}
+
+/// `GET /api/tenants/{t}/versions`: recorded versions, newest first, and
+/// the one served.
+fn versions(app: &App, name: &str) -> Response<ProxyBody> {
+    let current = app.registry.snapshot().get(name).map(|t| t.version.clone());
+    let versions = app.manager.store().versions(name);
+    if versions.is_empty() && current.is_none() {
+        return error(StatusCode::NOT_FOUND, &format!("no tenant {name:?}"));
+    }
+    json(
+        StatusCode::OK,
+        serde_json::json!({ "tenant": name, "current": current, "versions": versions }),
+    )
+}
+
+/// `POST /api/tenants/{t}/rollback`: the previous version, or the one named
+/// by `{"version": id}`.
+async fn rollback(app: &App, name: &str, req: Request<Incoming>) -> Response<ProxyBody> {
+    let body = match read_body(req, 64 * 1024).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let version = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        None
+    } else {
+        match serde_json::from_slice::<RollbackBody>(&body) {
+            Ok(r) => r.version,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+        }
+    };
+    match app.manager.rollback(name, version.as_deref()).await {
+        Ok(applied) => json(
+            StatusCode::OK,
+            serde_json::to_value(applied).unwrap_or_default(),
+        ),
+        Err(e) => apply_error(e),
+    }
+}
+
+/// `GET /api/lists/{name}`: a runtime IP list's live entries.
+fn list(app: &App, name: &str) -> Response<ProxyBody> {
+    let entries = app.state.list_entries(name, now_ms());
+    json(
+        StatusCode::OK,
+        serde_json::json!({ "name": name, "entries": entries }),
+    )
+}
+
+/// `DELETE /api/lists/{name}/entries/{cidr}` (`/` sent as `%2F`).
+fn remove_list_entry(app: &App, name: &str, cidr: &str) -> Response<ProxyBody> {
+    let cidr = percent_encoding::percent_decode_str(cidr).decode_utf8_lossy();
+    let net = match parse_cidr(&cidr) {
+        Ok(net) => net,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    if app.state.list_remove(name, &net) {
+        json(
+            StatusCode::OK,
+            serde_json::json!({ "removed": net.to_string() }),
+        )
+    } else {
+        error(
+            StatusCode::NOT_FOUND,
+            &format!("{net} is not in list {name}"),
+        )
     }
 }
 

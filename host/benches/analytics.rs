@@ -49,6 +49,7 @@ fn event(i: u64, n: u64) -> DecisionEvent {
         tenant: ["shop", "api", "payments"][(i % 3) as usize].into(),
         tenant_version: Some("15872a26db9f".into()),
         client_ip: format!("203.0.113.{}", i % 200),
+        country: Some(["NL", "US", "DE", "BR", "JP"][(i % 200 % 5) as usize].into()),
         method: "GET".into(),
         path: format!("/products/{}", i % 50),
         action: if attack { "deny" } else { "allow" },

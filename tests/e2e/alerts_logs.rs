@@ -192,7 +192,7 @@ fn get_ua(waf: &Waf, target: &str) -> Resp {
     send(
         &waf.addr,
         &format!(
-            "GET {target} HTTP/1.1\r\nHost: shop.test\r\nUser-Agent: e2e-agent/1\r\nConnection: close\r\n\r\n"
+            "GET {target} HTTP/1.1\r\nHost: shop.test\r\nUser-Agent: e2e-agent/1\r\nX-Country: DE\r\nConnection: close\r\n\r\n"
         ),
     )
 }
@@ -207,7 +207,13 @@ fn ecs_log_has_typed_fields() {
             "hosts = [\"shop.test\"]\nupstream = \"http://{upstream}\"\n[[policy]]\nmodule = \"signatures\"\n",
         )],
     );
-    ecs_config(&waf, "format = \"ecs\"\nfile = \"siem.log\"");
+    let geo = crate::analytics::geo_config();
+    // The header is trusted only from 127.0.0.2: it does not count from 127.0.0.1.
+    let untrusted = "country_header = \"x-country\"\ntrusted_proxies = [\"127.0.0.2/32\"]\n";
+    ecs_config(
+        &waf,
+        &format!("format = \"ecs\"\nfile = \"siem.log\"\n{geo}{untrusted}"),
+    );
     let _proc = spawn(&mut waf);
     let r = get_ua(&waf, ATTACK);
     assert_eq!(r.status, 403);
@@ -221,6 +227,7 @@ fn ecs_log_has_typed_fields() {
     assert_eq!(d["event"]["action"], "deny");
     assert_eq!(d["event"]["outcome"], "failure");
     assert_eq!(d["source"]["ip"], "127.0.0.1");
+    assert_eq!(d["source"]["geo"]["country_iso_code"], "QT");
     assert_eq!(d["url"]["path"], "/search");
     assert_eq!(d["url"]["query"], "q=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
     assert_eq!(d["http"]["request"]["method"], "GET");
@@ -237,6 +244,18 @@ fn ecs_log_has_typed_fields() {
     assert!(d["rule"]["id"].as_array().is_some_and(|a| !a.is_empty()));
     assert_eq!(d["observer"]["type"], "waf");
     assert_eq!(d["http"]["request"]["id"], r.request_id());
+    // From the trusted proxy, its header names the country.
+    let raw =
+        "GET /via-proxy HTTP/1.1\r\nHost: shop.test\r\nX-Country: de\r\nConnection: close\r\n\r\n";
+    let r = send_bytes_from(&waf.addr, raw.as_bytes(), Some("127.0.0.2"));
+    assert_eq!(r.status, 200);
+    let start = Instant::now();
+    while lines(&path).len() < 2 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let d = &lines(&path)[1];
+    assert_eq!(d["url"]["path"], "/via-proxy");
+    assert_eq!(d["source"]["geo"]["country_iso_code"], "DE");
 }
 
 #[test]

@@ -39,6 +39,12 @@ scope = "tenant"
 tenant = "shop"
 "#;
 
+/// `[geo]` with the test country database: loopback is "QT".
+pub fn geo_config() -> String {
+    let db = repo().join("tests/e2e/testdata/countries.csv");
+    format!("\n[geo]\ncountry_db = {:?}\n", db.display().to_string())
+}
+
 /// An `edgewaf serve` with the named tokens in its environment.
 pub struct Node {
     pub waf: Waf,
@@ -48,7 +54,7 @@ pub struct Node {
 impl Node {
     pub fn start(upstream: &str) -> Node {
         let waf = Waf::prepare(upstream, &[("shop", SHOP), ("other", OTHER)]);
-        waf.write_config(TOKENS);
+        waf.write_config(&format!("{TOKENS}{}", geo_config()));
         let mut node = Node { waf, proc: None };
         node.spawn();
         node
@@ -133,6 +139,7 @@ fn events_survive_a_restart() {
     assert_eq!(found.len(), 1, "the event is still there after a restart");
     let e = &found[0];
     assert_eq!(e["client_ip"], "127.0.0.21");
+    assert_eq!(e["country"], "QT", "from the [geo] database: {e}");
     assert_eq!(e["blocked"], true);
     assert_eq!(e["class"], "sqli");
     assert!(
@@ -150,6 +157,21 @@ fn events_survive_a_restart() {
         .json();
     assert_eq!(o["blocked"], 1, "{o}");
     assert_eq!(o["top_ips"][0]["key"], "127.0.0.21");
+    assert_eq!(
+        o["top_countries"],
+        serde_json::json!([{ "key": "QT", "count": 1 }])
+    );
+    let other = node.call(
+        TOKEN,
+        "GET",
+        "/api/analytics/overview?tenant=other&from=0",
+        "",
+    );
+    assert_eq!(
+        other.json()["top_countries"],
+        serde_json::json!([]),
+        "per tenant"
+    );
     assert!(
         o["versions"].as_array().is_some_and(|v| !v.is_empty()),
         "{o}"

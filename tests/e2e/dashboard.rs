@@ -1,7 +1,7 @@
 //! The dashboard in a real headless Chromium (issue 14): log in, see the
-//! attack the test sent in the event list and the top-rules chart, block the
-//! attacker's IP from the page, and the next attack from that IP is denied by
-//! the IP list. Screenshots of the dashboard and the compliance report go to
+//! attack the test sent in the event list, its rule in the top-rules chart and
+//! its country in the top countries, block the attacker's IP from the page, and
+//! the next attack from that IP is denied by the IP list. Screenshots of the dashboard and the compliance report go to
 //! `target/screenshots/` (and `docs/img/` with `EDGEWAF_SCREENSHOTS_TO_DOCS=1`).
 
 use crate::analytics::Node;
@@ -64,6 +64,12 @@ fn see_and_block(b: &mut Browser, request_id: &str, rule: &str) {
     assert_eq!(b.eval(&format!("{row}.children[2].textContent")), ATTACKER);
     let bar = format!("document.querySelector('#chart-rules .rule-bar[data-rule=\"{rule}\"]')");
     b.wait_for(&bar, "the attack's rule in the top-rules chart");
+    // The attacker's country (loopback is "QT" in tests/e2e/testdata/countries.csv).
+    let country = "document.querySelector('#top-countries tbody tr td')";
+    b.wait_for(
+        &format!("{country} && {country}.textContent === 'QT'"),
+        "the attacker's country in the Top countries panel",
+    );
     b.eval(&format!(
         "{row}.querySelector('button.block').click(); true"
     ));

@@ -36,6 +36,32 @@ pub struct ServerConfig {
     /// `[analytics]`: the durable event store (see [`crate::observe::analytics`]).
     #[serde(default)]
     pub analytics: crate::observe::analytics::AnalyticsConfig,
+    /// `[geo]`: the client's country (see [`crate::serve::geo`]).
+    #[serde(default)]
+    pub geo: GeoConfig,
+}
+
+/// `[geo]`: where the client's country comes from. Without it no country is
+/// looked up (events carry none).
+///
+/// ```toml
+/// [geo]
+/// country_db = "countries.csv"          # network,country lines (CIDR, ISO 3166-1 alpha-2)
+/// country_header = "cf-ipcountry"       # optional: a proxy's header, trusted only from
+/// trusted_proxies = ["173.245.48.0/20"] # these peers (otherwise ignored)
+/// ```
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GeoConfig {
+    /// `country_db = "countries.csv"`: read at start; relative to `edgewaf.toml`.
+    #[serde(default)]
+    pub country_db: Option<PathBuf>,
+    /// `country_header = "cf-ipcountry"`: the country a trusted proxy sends.
+    #[serde(default)]
+    pub country_header: Option<String>,
+    /// `trusted_proxies = ["10.0.0.0/8"]`: peers whose `country_header` counts.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[state]`.
@@ -372,6 +398,9 @@ impl ServerConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         cfg.policies.dir = base.join(&cfg.policies.dir);
         cfg.state.dir = base.join(&cfg.state.dir);
+        if let Some(db) = &mut cfg.geo.country_db {
+            *db = base.join(&*db);
+        }
         for m in &mut cfg.policies.modules {
             *m = base.join(&*m);
         }

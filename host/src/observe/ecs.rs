@@ -2,7 +2,7 @@
 //!
 //! One [`DecisionEvent`] becomes one ECS document (nested objects, as Filebeat
 //! and Elastic Agent expect from an NDJSON input). Fields the event does not
-//! hold (query, user agent, bytes, requested host, country) come from
+//! hold (query, user agent, bytes, requested host) come from
 //! [`RequestFacts`]; absent ones are left out, never written as empty strings.
 //! Values are the event's, which are already masked.
 
@@ -25,8 +25,6 @@ pub struct RequestFacts {
     pub request_bytes: Option<u64>,
     /// Response size in bytes (body sent).
     pub response_bytes: Option<u64>,
-    /// The client's country, ISO 3166-1 alpha-2.
-    pub country_iso_code: Option<String>,
 }
 
 impl RequestFacts {
@@ -68,7 +66,6 @@ impl RequestFacts {
             domain: header("host").map(|h| strip_port(&h).to_ascii_lowercase()),
             request_bytes: Some((head + body_len) as u64),
             response_bytes,
-            country_iso_code: None,
         }
     }
 }
@@ -142,13 +139,13 @@ fn http_object(ev: &DecisionEvent, facts: &RequestFacts) -> Value {
     json!({ "request": request, "response": response })
 }
 
-fn source_object(ev: &DecisionEvent, facts: &RequestFacts) -> Value {
+fn source_object(ev: &DecisionEvent) -> Value {
     let mut source = Map::new();
     if ev.client_ip.parse::<std::net::IpAddr>().is_ok() {
         source.insert("ip".into(), ev.client_ip.clone().into());
     }
     source.insert("address".into(), ev.client_ip.clone().into());
-    if let Some(cc) = &facts.country_iso_code {
+    if let Some(cc) = &ev.country {
         source.insert("geo".into(), json!({ "country_iso_code": cc }));
     }
     Value::Object(source)
@@ -197,7 +194,7 @@ pub fn document(ev: &DecisionEvent, facts: &RequestFacts, observer: &Observer) -
             "module": "edgewaf",
             "duration": ev.eval_us.saturating_mul(1000),
         },
-        "source": source_object(ev, facts),
+        "source": source_object(ev),
         "url": url_object(ev, facts),
         "http": http_object(ev, facts),
         "host": { "name": observer.hostname },
@@ -235,6 +232,7 @@ mod tests {
             tenant: "api".into(),
             tenant_version: Some("v7".into()),
             client_ip: "203.0.113.9".into(),
+            country: Some("NL".into()),
             method: "GET".into(),
             path: "/search".into(),
             action: "deny",
@@ -265,7 +263,6 @@ mod tests {
             domain: Some("api.localhost".into()),
             request_bytes: Some(97),
             response_bytes: Some(52),
-            country_iso_code: Some("NL".into()),
         }
     }
 
@@ -311,6 +308,7 @@ mod tests {
         ev.status = 0;
         ev.rule_ids.clear();
         ev.client_ip = "unknown".into();
+        ev.country = None;
         let d = document(&ev, &RequestFacts::default(), &Observer::local());
         assert_eq!(d["event"]["outcome"], "success");
         assert!(d.get("user_agent").is_none());

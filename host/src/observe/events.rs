@@ -40,6 +40,9 @@ pub struct DecisionEvent {
     pub tenant_version: Option<String>,
     /// Client IP.
     pub client_ip: String,
+    /// The client's country (ISO 3166-1 alpha-2, see [`crate::serve::geo`]), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
     /// Method.
     pub method: String,
     /// Path without the query.
@@ -299,6 +302,7 @@ mod tests {
                 tenant: if i == 1 { "b".into() } else { "a".into() },
                 tenant_version: None,
                 client_ip: "127.0.0.1".into(),
+                country: None,
                 method: "GET".into(),
                 path: "/".into(),
                 action: "allow",

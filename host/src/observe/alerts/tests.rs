@@ -19,6 +19,7 @@ fn event(action: &'static str, rules: &[&str]) -> DecisionEvent {
         tenant: "api".into(),
         tenant_version: None,
         client_ip: "192.0.2.1".into(),
+        country: None,
         method: "GET".into(),
         path: "/".into(),
         action,

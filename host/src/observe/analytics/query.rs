@@ -1,5 +1,5 @@
 //! The dashboard's queries: an overview of a time range (requests and blocked
-//! over time, top rules, client IPs, paths and attack classes, decision latency
+//! over time, top rules, client IPs, paths, countries and attack classes, decision latency
 //! percentiles, tenant versions) and a search over events.
 
 use rusqlite::types::Value;
@@ -73,6 +73,9 @@ pub struct Overview {
     pub top_ips: Vec<Count>,
     /// Paths with the most blocked requests.
     pub top_paths: Vec<Count>,
+    /// Client countries (ISO 3166-1 alpha-2) with the most blocked requests;
+    /// events without a known country are left out.
+    pub top_countries: Vec<Count>,
     /// Blocked requests per attack class.
     pub classes: Vec<Count>,
     /// Time in policies: p50, p90, p99, max (µs).
@@ -155,6 +158,14 @@ pub fn overview(conn: &Connection, range: &Range) -> rusqlite::Result<Overview> 
         &p,
         false,
     )?;
+    let top_countries = counts(
+        conn,
+        &format!(
+            "SELECT country, count(*) AS n FROM events WHERE {blocked_w} AND country IS NOT NULL GROUP BY country ORDER BY n DESC, country LIMIT 10"
+        ),
+        &p,
+        false,
+    )?;
     let classes = counts(
         conn,
         &format!(
@@ -171,6 +182,7 @@ pub fn overview(conn: &Connection, range: &Range) -> rusqlite::Result<Overview> 
         top_rules,
         top_ips,
         top_paths,
+        top_countries,
         classes,
         latency_us: latency(conn, &w, &p)?,
         versions: versions_in(conn, range)?,

@@ -9,7 +9,7 @@
 //!
 //! The time indexes carry `blocked` and `eval_us`, so the dashboard's series
 //! and latency percentiles read the index alone; the partial indexes over
-//! blocked events serve the top IPs, paths and classes.
+//! blocked events serve the top IPs, paths, countries and classes.
 
 use super::audit::AuditRecord;
 use super::classify::{class_of, event_class};
@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS events (
     class TEXT NOT NULL,
     eval_us INTEGER NOT NULL,
     tenant_version TEXT,
-    detail TEXT NOT NULL
+    detail TEXT NOT NULL,
+    country TEXT
 );
 CREATE INDEX IF NOT EXISTS events_time ON events(ts_ms, blocked, eval_us);
 CREATE INDEX IF NOT EXISTS events_tenant_time ON events(tenant, ts_ms, blocked, eval_us);
@@ -94,7 +95,20 @@ pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
+    migrate(&conn)?;
     Ok(conn)
+}
+
+/// Brings a store made by an older edgewaf up to the current tables: the
+/// `country` column (added with `[geo]`; older events keep it NULL).
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_country = conn
+        .prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'country'")?
+        .exists([])?;
+    if !has_country {
+        conn.execute_batch("ALTER TABLE events ADD COLUMN country TEXT")?;
+    }
+    Ok(())
 }
 
 /// Opens a read-only connection (the dashboard's).
@@ -136,8 +150,9 @@ pub(super) fn insert_event(
         .unwrap_or_else(|| serde_json::to_string(e).unwrap_or_default());
     tx.prepare_cached(
         "INSERT INTO events (ts_ms, tenant, request_id, client_ip, method, path, action, status,
-         mode, blocked, policy, would_deny, rule_ids, class, eval_us, tenant_version, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+         mode, blocked, policy, would_deny, rule_ids, class, eval_us, tenant_version, detail,
+         country)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         ts,
@@ -157,6 +172,7 @@ pub(super) fn insert_event(
         e.eval_us as i64,
         e.tenant_version,
         detail,
+        e.country,
     ])?;
     let id = tx.last_insert_rowid();
     let mut seen: Vec<&str> = Vec::new();

@@ -14,6 +14,7 @@ pub(crate) fn event(ts_ms: u64, tenant: &str, ip: &str, rule: Option<&str>) -> D
         tenant: tenant.into(),
         tenant_version: Some("abc123".into()),
         client_ip: ip.into(),
+        country: None,
         method: "GET".into(),
         path: if rule.is_some() {
             "/products".into()
@@ -262,4 +263,102 @@ fn compliance_report_counts_versions_and_changes() {
     );
     let reqs: Vec<&str> = r.pci_dss.iter().map(|e| e.requirement).collect();
     assert_eq!(reqs, ["6.4.1", "6.4.2", "10.2"]);
+}
+
+fn with_country(mut e: DecisionEvent, cc: &str) -> Arc<DecisionEvent> {
+    e.country = Some(cc.into());
+    Arc::new(e)
+}
+
+#[test]
+fn top_countries_per_tenant_and_overall() {
+    let d = tempfile::tempdir().unwrap();
+    let a = open(d.path());
+    let sqli = Some("sig-sqli-1");
+    for i in 0..3 {
+        a.record(
+            with_country(event(DAY + i, "shop", "198.51.100.1", sqli), "NL"),
+            None,
+        );
+    }
+    a.record(
+        with_country(event(DAY + 10, "shop", "192.0.2.1", sqli), "BR"),
+        None,
+    );
+    for i in 0..5 {
+        a.record(
+            with_country(event(DAY + 20 + i, "api", "192.0.2.2", sqli), "BR"),
+            None,
+        );
+    }
+    // Allowed requests and unknown countries do not count.
+    a.record(
+        with_country(event(DAY + 30, "shop", "10.0.0.1", None), "DE"),
+        None,
+    );
+    a.record(Arc::new(event(DAY + 31, "shop", "10.0.0.2", sqli)), None);
+    assert!(a.flush(Duration::from_secs(5)));
+    let top = |tenant: Option<&str>| {
+        let range = query::Range {
+            tenant: tenant.map(str::to_string),
+            from_ms: DAY,
+            to_ms: DAY + 60_000,
+        };
+        let o = a.read(|c| query::overview(c, &range)).unwrap();
+        o.top_countries
+            .iter()
+            .map(|c| (c.key.clone(), c.count))
+            .collect::<Vec<_>>()
+    };
+    let pair = |k: &str, n| (k.to_string(), n);
+    assert_eq!(top(None), [pair("BR", 6), pair("NL", 3)]);
+    assert_eq!(top(Some("shop")), [pair("NL", 3), pair("BR", 1)]);
+    assert_eq!(top(Some("api")), [pair("BR", 5)]);
+}
+
+#[test]
+fn a_store_without_the_country_column_is_migrated() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("a.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,
+               tenant TEXT NOT NULL, request_id TEXT NOT NULL, client_ip TEXT NOT NULL,
+               method TEXT NOT NULL, path TEXT NOT NULL, action TEXT NOT NULL,
+               status INTEGER NOT NULL, mode TEXT NOT NULL, blocked INTEGER NOT NULL,
+               policy TEXT, would_deny TEXT, rule_ids TEXT NOT NULL, class TEXT NOT NULL,
+               eval_us INTEGER NOT NULL, tenant_version TEXT, detail TEXT NOT NULL);
+             INSERT INTO events (ts_ms, tenant, request_id, client_ip, method, path, action,
+               status, mode, blocked, rule_ids, class, eval_us, detail)
+             VALUES (1796083200001, 'shop', 'old', '192.0.2.9', 'GET', '/', 'deny', 403,
+               'block', 1, 'x', 'sqli', 5, '{}');",
+        )
+        .unwrap();
+    }
+    let a = open(d.path());
+    a.record(
+        with_country(event(DAY + 5, "shop", "192.0.2.9", Some("x")), "FR"),
+        None,
+    );
+    assert!(a.flush(Duration::from_secs(5)));
+    let range = query::Range {
+        tenant: None,
+        from_ms: DAY,
+        to_ms: DAY + 60_000,
+    };
+    let o = a.read(|c| query::overview(c, &range)).unwrap();
+    assert_eq!(o.blocked, 2, "the old event is still there");
+    assert_eq!(o.top_countries.len(), 1);
+    assert_eq!(
+        (o.top_countries[0].key.as_str(), o.top_countries[0].count),
+        ("FR", 1)
+    );
+    drop(a);
+    let a = open(d.path());
+    assert_eq!(
+        a.read(|c| query::overview(c, &range)).unwrap().blocked,
+        2,
+        "reopened"
+    );
 }

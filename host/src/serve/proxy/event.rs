@@ -42,6 +42,7 @@ pub fn decision_event(
         tenant: tenant.name.clone(),
         tenant_version: Some(tenant.version.clone()),
         client_ip: record.connection.client_addr.clone(),
+        country: None,
         method: record.method.clone(),
         path: masker.mask(&path),
         action: decision.action(),

@@ -426,7 +426,17 @@ fn finish(
     sent: Sent,
 ) {
     app.metrics.request(&tenant.name, decision.action());
-    let event = decision_event(tenant, record, decision, sent.status);
+    let mut event = decision_event(tenant, record, decision, sent.status);
+    event.country = app
+        .geo
+        .country(
+            &record.connection.client_addr,
+            record
+                .headers
+                .iter()
+                .map(|h| (h.name.as_str(), h.value.as_slice())),
+        )
+        .map(|c| crate::serve::geo::country_str(&c).to_string());
     if let Some(alerts) = &tenant.config.alerts {
         app.alerts.observe(alerts, &event);
     }

@@ -126,6 +126,7 @@ async function loadOverview() {
   drawSeries(o);
   drawRules(o.top_rules);
   fillTable("top-ips", o.top_ips, (r) => [r.key, r.count, blockButton(r.key)]);
+  fillTable("top-countries", o.top_countries, (r) => [r.key, r.count]);
   fillTable("top-paths", o.top_paths, (r) => [r.key, r.count]);
   fillTable("classes", o.classes, (r) => [r.key, r.count]);
   fillTable("versions", o.versions, (v) => [fmtTime(v.ts_ms), v.tenant, v.version, v.mode,

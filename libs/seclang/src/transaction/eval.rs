@@ -5,7 +5,7 @@ use super::vars::Target;
 use super::{Bytes, Intervention, Match, RemoveSel, Transaction};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetOp};
 use crate::config::EngineMode;
-use crate::operators::{OpContext, atoi};
+use crate::operators::{OpContext, Operator, atoi};
 use crate::rule::{Rule, RuleKind};
 use crate::transform::ByteSet;
 use std::rc::Rc;
@@ -15,6 +15,14 @@ const UNCACHED_MAX: usize = 64;
 
 /// Longest logdata kept, as ModSecurity does.
 const LOGDATA_MAX: usize = 512;
+
+/// A link's test: its operator, negated or not, and the bytes one of which
+/// a value must hold to match (when the operator knows them).
+struct LinkTest<'o> {
+    op: &'o dyn Operator,
+    negate: bool,
+    need: Option<ByteSet>,
+}
 
 impl<'r> Transaction<'r> {
     /// Runs one phase's rules (once per phase; logging may run again).
@@ -179,81 +187,25 @@ impl<'r> Transaction<'r> {
                 op,
                 negate,
                 ..
-            } => (targets, exclusions, op, *negate),
+            } => (targets, exclusions, op.as_ref(), *negate),
         };
         let mut values = std::mem::take(&mut self.targets_buf);
         values.clear();
         self.resolve_targets(starter, targets, exclusions, &mut values);
         let mut found: Vec<Target<'r>> = Vec::new();
         let first = std::ptr::eq(starter, link);
-        let need = op.required_bytes();
+        let test = LinkTest {
+            op,
+            negate,
+            need: op.required_bytes(),
+        };
         for t in &values {
             // The first link of a prefiltered rule: values that cannot hold
             // one of its literals are not transformed nor tested.
             if first && self.value_lacks_literals(self.current_idx, t.kind, &t.value) {
                 continue;
             }
-            // The bytes of the value, once for the transformations' triggers
-            // and the operator's required bytes.
-            let raw = ByteSet::of(&t.value);
-            let single;
-            let steps;
-            let candidates: &[Bytes] = if link.actions.multi_match {
-                steps = self.transform_steps(link, &t.value, raw);
-                &steps
-            } else {
-                single = [self.transform(link, &t.value, raw)];
-                &single
-            };
-            for v in candidates {
-                // A value without any byte the operator requires cannot match.
-                let bytes = |v: &Bytes| {
-                    if Bytes::ptr_eq(v, &t.value) {
-                        raw
-                    } else {
-                        ByteSet::of(v)
-                    }
-                };
-                if need.is_some_and(|b| !b.intersects(bytes(v))) {
-                    self.stats.bytes_skipped += 1;
-                    if !negate {
-                        continue;
-                    }
-                }
-                let (hit, caps) = {
-                    let mut expand = |m: &crate::macros::Macro| self.expand_shared(m);
-                    let mut ctx = OpContext {
-                        capture: link.actions.capture,
-                        captures: Vec::new(),
-                        expand: &mut expand,
-                    };
-                    let hit = op.evaluate(&mut ctx, v) != negate;
-                    (hit, ctx.captures)
-                };
-                self.stats.operator_calls += 1;
-                if !hit {
-                    continue;
-                }
-                if link.actions.capture && !caps.is_empty() {
-                    for i in 0..10 {
-                        self.tx.remove(&i.to_string());
-                    }
-                    for (i, c) in caps.iter().enumerate() {
-                        self.tx.insert(i.to_string(), Rc::from(c.as_slice()));
-                    }
-                }
-                let m = Target {
-                    kind: t.kind,
-                    key: t.key.clone(),
-                    value: v.clone(),
-                };
-                self.matched_var = Some(m.clone());
-                found.push(m);
-                self.run_effects(link);
-                if !link.actions.multi_match {
-                    break;
-                }
-            }
+            self.eval_value(link, &test, t, &mut found);
         }
         values.clear();
         self.targets_buf = values;
@@ -262,6 +214,89 @@ impl<'r> Transaction<'r> {
         }
         self.matched_vars = found;
         true
+    }
+
+    /// One value of a link: transformed (every step with multiMatch), then
+    /// tested; each match goes to `found` and runs the link's side effects.
+    #[inline(always)]
+    fn eval_value(
+        &mut self,
+        link: &'r Rule,
+        test: &LinkTest<'_>,
+        t: &Target<'r>,
+        found: &mut Vec<Target<'r>>,
+    ) {
+        // The bytes of the value, once for the transformations' triggers
+        // and the operator's required bytes.
+        let raw = ByteSet::of(&t.value);
+        let single;
+        let steps;
+        let candidates: &[Bytes] = if link.actions.multi_match {
+            steps = self.transform_steps(link, &t.value, raw);
+            &steps
+        } else {
+            single = [self.transform(link, &t.value, raw)];
+            &single
+        };
+        for v in candidates {
+            // A value without any byte the operator requires cannot match.
+            if let Some(need) = test.need {
+                let bytes = if Bytes::ptr_eq(v, &t.value) {
+                    raw
+                } else {
+                    ByteSet::of(v)
+                };
+                if !need.intersects(bytes) {
+                    self.stats.bytes_skipped += 1;
+                    if !test.negate {
+                        continue;
+                    }
+                }
+            }
+            let (hit, caps) = self.run_operator(link, test, v);
+            self.stats.operator_calls += 1;
+            if !hit {
+                continue;
+            }
+            if link.actions.capture && !caps.is_empty() {
+                self.store_captures(&caps);
+            }
+            let m = Target {
+                kind: t.kind,
+                key: t.key.clone(),
+                value: v.clone(),
+            };
+            self.matched_var = Some(m.clone());
+            found.push(m);
+            self.run_effects(link);
+            if !link.actions.multi_match {
+                break;
+            }
+        }
+    }
+
+    /// The link's operator on `v` (negated with `!`): whether it matched,
+    /// and the groups it captured when the link has `capture`.
+    #[inline(always)]
+    fn run_operator(&self, link: &Rule, test: &LinkTest<'_>, v: &Bytes) -> (bool, Vec<Vec<u8>>) {
+        let mut expand = |m: &crate::macros::Macro| self.expand_shared(m);
+        let mut ctx = OpContext {
+            capture: link.actions.capture,
+            captures: Vec::new(),
+            expand: &mut expand,
+        };
+        let hit = test.op.evaluate(&mut ctx, v) != test.negate;
+        (hit, ctx.captures)
+    }
+
+    /// `capture`: TX.0 to TX.9 become the groups of the last match.
+    fn store_captures(&mut self, caps: &[Vec<u8>]) {
+        for i in 0..10 {
+            self.tx.remove(&i.to_string());
+        }
+        for (i, c) in caps.iter().enumerate() {
+            self.tx.insert(i.to_string(), Rc::from(c.as_slice()));
+        }
     }
 
     /// Applies the link's transformations, cached per (transformation list,

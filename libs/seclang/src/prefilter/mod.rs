@@ -168,130 +168,185 @@ fn scannable(spec: &VarSpec) -> bool {
     }
 }
 
+/// The prefiltered rules of one transformation list (and multiMatch or
+/// not): each rule's index with its required literals.
+struct ChainMembers {
+    chain: u32,
+    multi: bool,
+    transforms: Vec<TransformFn>,
+    members: Vec<(usize, Vec<Vec<u8>>)>,
+}
+
+/// The required literals of a rule the prefilter can skip: not negated, only
+/// scannable targets, an operator that knows its literals and none of them
+/// made only of bytes ordinary values are full of.
+fn prefilter_literals(r: &Rule) -> Option<Vec<Vec<u8>>> {
+    let RuleKind::Rule {
+        targets,
+        op,
+        negate,
+        ..
+    } = &r.kind
+    else {
+        return None;
+    };
+    if *negate || targets.is_empty() || !targets.iter().all(scannable) {
+        return None;
+    }
+    let lits = op.required_literals()?;
+    // A set holding a byte that ordinary values are full of would pass
+    // nearly every value while slowing every scan: the rule just runs.
+    if lits.iter().any(|l| literals::rarity(l) == 0) {
+        return None;
+    }
+    Some(lits)
+}
+
+/// The prefiltered rules grouped by (transformation list, multiMatch), in
+/// the order the lists first appear.
+fn chain_members(rules: &[Rule]) -> Vec<ChainMembers> {
+    let mut by_chain: Vec<ChainMembers> = Vec::new();
+    let mut chain_pos: HashMap<(u32, bool), usize> = HashMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        let Some(lits) = prefilter_literals(r) else {
+            continue;
+        };
+        let multi = r.actions.multi_match;
+        let pos = *chain_pos
+            .entry((r.transform_chain, multi))
+            .or_insert_with(|| {
+                by_chain.push(ChainMembers {
+                    chain: r.transform_chain,
+                    multi,
+                    transforms: r.transforms.clone(),
+                    members: Vec::new(),
+                });
+                by_chain.len() - 1
+            });
+        by_chain[pos].members.push((i, lits));
+    }
+    by_chain
+}
+
+/// A group's distinct literals, and per literal the bits (members) that
+/// require it.
+fn group_patterns(members: &[(usize, Vec<Vec<u8>>)]) -> (Vec<Vec<u8>>, Vec<Vec<u32>>) {
+    let mut patterns: Vec<Vec<u8>> = Vec::new();
+    let mut pattern_bits: Vec<Vec<u32>> = Vec::new();
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    for (bit, (_, lits)) in members.iter().enumerate() {
+        for l in lits {
+            let p = *index.entry(l.clone()).or_insert_with(|| {
+                patterns.push(l.clone());
+                pattern_bits.push(Vec::new());
+                patterns.len() - 1
+            });
+            pattern_bits[p].push(bit as u32);
+        }
+    }
+    (patterns, pattern_bits)
+}
+
+/// An ASCII-case-insensitive automaton over `patterns` (`None`: too big).
+fn automaton(patterns: &[Vec<u8>]) -> Option<AhoCorasick> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(automaton_kind(patterns))
+        .build(patterns)
+        .ok()
+}
+
+/// The prefilter while its groups are added.
+struct Builder {
+    pf: Prefilter,
+    global_patterns: Vec<Vec<u8>>,
+    global_index: HashMap<Vec<u8>, usize>,
+    slot_of: HashMap<(u32, VarKind), u32>,
+}
+
+impl Builder {
+    /// Adds one group (skipped when its automaton would be too big: its
+    /// rules just run).
+    fn add_group(&mut self, rules: &[Rule], cm: ChainMembers) {
+        let (patterns, pattern_bits) = group_patterns(&cm.members);
+        let Some(ac) = automaton(&patterns) else {
+            return;
+        };
+        let group = self.pf.groups.len() as u32;
+        let words = cm.members.len().div_ceil(64);
+        for (p, bits) in patterns.iter().zip(&pattern_bits) {
+            let g = *self.global_index.entry(p.clone()).or_insert_with(|| {
+                self.global_patterns.push(p.clone());
+                self.pf.global_bits.push(Vec::new());
+                self.global_patterns.len() - 1
+            });
+            self.pf.global_bits[g].extend(bits.iter().map(|&b| (group, b)));
+        }
+        self.pf.groups.push(Group {
+            chain: cm.chain,
+            triggers: crate::transform::chain_identity_triggers(&cm.transforms),
+            transforms: cm.transforms,
+            ac,
+            pattern_bits,
+            words,
+            multi: cm.multi,
+        });
+        for (bit, (rule, _)) in cm.members.iter().enumerate() {
+            let RuleKind::Rule { targets, .. } = &rules[*rule].kind else {
+                continue;
+            };
+            let slots = self.slots_for(group, words, targets);
+            self.pf.rules[*rule] = Some(RuleFilter {
+                bit: bit as u32,
+                slots,
+            });
+        }
+    }
+
+    /// The slots of a rule's targets in `group`, each (group, variable) slot
+    /// made once.
+    fn slots_for(&mut self, group: u32, words: usize, targets: &[VarSpec]) -> Vec<u32> {
+        let mut slots = Vec::new();
+        for t in targets {
+            let s = *self.slot_of.entry((group, t.kind)).or_insert_with(|| {
+                self.pf.slots.push(Slot {
+                    group,
+                    kind: t.kind,
+                    offset: self.pf.words as u32,
+                });
+                self.pf.words += words;
+                self.pf.slots.len() as u32 - 1
+            });
+            if !slots.contains(&s) {
+                slots.push(s);
+            }
+        }
+        slots
+    }
+}
+
 impl Prefilter {
     /// Builds the groups and slots for `rules`.
     pub(crate) fn build(rules: &[Rule]) -> Prefilter {
-        // chain id -> (transforms, rules as (rule index, literals)).
-        type Members = Vec<(usize, Vec<Vec<u8>>)>;
-        let mut by_chain: Vec<(u32, bool, Vec<TransformFn>, Members)> = Vec::new();
-        let mut chain_pos: HashMap<(u32, bool), usize> = HashMap::new();
-        for (i, r) in rules.iter().enumerate() {
-            let RuleKind::Rule {
-                targets,
-                op,
-                negate,
-                ..
-            } = &r.kind
-            else {
-                continue;
-            };
-            if *negate || targets.is_empty() {
-                continue;
-            }
-            if !targets.iter().all(scannable) {
-                continue;
-            }
-            let Some(lits) = op.required_literals() else {
-                continue;
-            };
-            // A set holding a byte that ordinary values are full of would
-            // pass nearly every value while slowing every scan: the rule
-            // just runs.
-            if lits.iter().any(|l| literals::rarity(l) == 0) {
-                continue;
-            }
-            let multi = r.actions.multi_match;
-            let pos = *chain_pos
-                .entry((r.transform_chain, multi))
-                .or_insert_with(|| {
-                    by_chain.push((r.transform_chain, multi, r.transforms.clone(), Vec::new()));
-                    by_chain.len() - 1
-                });
-            by_chain[pos].3.push((i, lits));
-        }
-        let mut pf = Prefilter {
-            rules: (0..rules.len()).map(|_| None).collect(),
-            ..Prefilter::default()
+        let mut b = Builder {
+            pf: Prefilter {
+                rules: (0..rules.len()).map(|_| None).collect(),
+                ..Prefilter::default()
+            },
+            global_patterns: Vec::new(),
+            global_index: HashMap::new(),
+            slot_of: HashMap::new(),
         };
-        let mut global_patterns: Vec<Vec<u8>> = Vec::new();
-        let mut global_index: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut slot_of: HashMap<(u32, VarKind), u32> = HashMap::new();
-        for (chain, multi, transforms, members) in by_chain {
-            let mut patterns: Vec<Vec<u8>> = Vec::new();
-            let mut pattern_bits: Vec<Vec<u32>> = Vec::new();
-            let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-            for (bit, (_, lits)) in members.iter().enumerate() {
-                for l in lits {
-                    let p = *index.entry(l.clone()).or_insert_with(|| {
-                        patterns.push(l.clone());
-                        pattern_bits.push(Vec::new());
-                        patterns.len() - 1
-                    });
-                    pattern_bits[p].push(bit as u32);
-                }
-            }
-            let Ok(ac) = AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(automaton_kind(&patterns))
-                .build(&patterns)
-            else {
-                continue; // Too big for the automaton: these rules just run.
-            };
-            let group = pf.groups.len() as u32;
-            let words = members.len().div_ceil(64);
-            for (p, bits) in patterns.iter().zip(&pattern_bits) {
-                let g = *global_index.entry(p.clone()).or_insert_with(|| {
-                    global_patterns.push(p.clone());
-                    pf.global_bits.push(Vec::new());
-                    global_patterns.len() - 1
-                });
-                pf.global_bits[g].extend(bits.iter().map(|&b| (group, b)));
-            }
-            pf.groups.push(Group {
-                chain,
-                triggers: crate::transform::chain_identity_triggers(&transforms),
-                transforms,
-                ac,
-                pattern_bits,
-                words,
-                multi,
-            });
-            for (bit, (rule, _)) in members.iter().enumerate() {
-                let RuleKind::Rule { targets, .. } = &rules[*rule].kind else {
-                    continue;
-                };
-                let mut slots = Vec::new();
-                for t in targets {
-                    let s = *slot_of.entry((group, t.kind)).or_insert_with(|| {
-                        pf.slots.push(Slot {
-                            group,
-                            kind: t.kind,
-                            offset: pf.words as u32,
-                        });
-                        pf.words += words;
-                        pf.slots.len() as u32 - 1
-                    });
-                    if !slots.contains(&s) {
-                        slots.push(s);
-                    }
-                }
-                pf.rules[*rule] = Some(RuleFilter {
-                    bit: bit as u32,
-                    slots,
-                });
-            }
+        for cm in chain_members(rules) {
+            b.add_group(rules, cm);
         }
+        let mut pf = b.pf;
         for bits in &mut pf.global_bits {
             bits.sort_unstable();
         }
         pf.tx_compares = rules.iter().map(TxCompare::of).collect();
-        pf.global = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(automaton_kind(&global_patterns))
-            .build(&global_patterns)
-            .ok();
+        pf.global = automaton(&b.global_patterns);
         pf
     }
 

@@ -9,6 +9,15 @@ use std::process::{Command, Stdio};
 
 /// The `wasmtime` CLI: `EDGEWAF_WASMTIME`, else on PATH, else ~/.cargo/bin.
 fn wasmtime_cli() -> PathBuf {
+    find_wasmtime_cli().unwrap_or_else(|| {
+        panic!(
+            "wasmtime-cli 48 not found: `make test` installs it (cargo install wasmtime-cli --version 48.0.8 --locked)"
+        )
+    })
+}
+
+/// [`wasmtime_cli`], or `None` when it is not installed.
+pub(crate) fn find_wasmtime_cli() -> Option<PathBuf> {
     let candidates = std::env::var_os("EDGEWAF_WASMTIME")
         .map(PathBuf::from)
         .into_iter()
@@ -24,12 +33,10 @@ fn wasmtime_cli() -> PathBuf {
                 "{} is {v}; the bundle tests need wasmtime-cli 48 (make test installs it)",
                 c.display()
             );
-            return c;
+            return Some(c);
         }
     }
-    panic!(
-        "wasmtime-cli 48 not found: `make test` installs it (cargo install wasmtime-cli --version 48.0.8 --locked)"
-    );
+    None
 }
 
 /// Runs `edgewaf-tools bundle`; returns its stdout.
@@ -38,7 +45,7 @@ fn bundle(out: &Path, policies: &[&str], config: &Path, platform: &str) -> Strin
 }
 
 /// [`bundle`] with extra arguments (`--no-snapshot`).
-fn bundle_with(
+pub(crate) fn bundle_with(
     out: &Path,
     policies: &[&str],
     config: &Path,
@@ -65,26 +72,32 @@ fn bundle_with(
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Runtime {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Runtime {
     WasmtimeServe,
     EdgewafHost,
 }
 
 /// A runtime serving a bundle; its stderr goes to a file.
-struct Served {
-    addr: String,
+pub(crate) struct Served {
+    pub(crate) addr: String,
     log: PathBuf,
     _proc: Proc,
 }
 
 impl Served {
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
-fn serve(rt: Runtime, bundle: &Path, origin: &str, dirs: &[(PathBuf, &str)], dir: &Path) -> Served {
+pub(crate) fn serve(
+    rt: Runtime,
+    bundle: &Path,
+    origin: &str,
+    dirs: &[(PathBuf, &str)],
+    dir: &Path,
+) -> Served {
     let addr = format!("127.0.0.1:{}", free_port());
     let log = dir.join(format!("{rt:?}-{}.log", free_port()));
     let env = format!("EDGEWAF_ORIGIN=http://{origin}");

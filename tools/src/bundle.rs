@@ -23,14 +23,15 @@
 //! at run time. `--no-snapshot` bundles the components as they are.
 
 use anyhow::{Context as _, bail};
-use edgewaf::config::{Mode, ServerConfig, TenantConfig};
+use edgewaf::config::{Mode, OnError, ServerConfig, TenantConfig};
+use edgewaf_chain::{PolicySettings, Settings};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
 
 /// The most policies one bundle chains (the adapter's `slot` imports).
-pub const MAX_POLICIES: usize = 8;
+pub use edgewaf_chain::MAX_POLICIES;
 
 const HOST: &str = "edgewaf:policy/host@0.1.0";
 const TYPES: &str = "edgewaf:policy/types@0.1.0";
@@ -197,23 +198,38 @@ fn chain(
     Ok((entries, mounts))
 }
 
-/// The adapter's settings JSON for this tenant.
-fn settings_json(tenant_name: &str, tenant: &TenantConfig, chain: &[ChainEntry]) -> String {
-    let policies: Vec<_> = chain
-        .iter()
-        .map(|c| serde_json::json!({ "name": c.name, "config": c.config_json }))
-        .collect();
-    serde_json::json!({
-        "tenant": tenant_name,
-        "upstream": tenant.upstream,
-        "mode": match tenant.mode { Mode::Block => "block", Mode::Detect => "detect" },
-        "deny_status": tenant.deny_status,
-        "body_limit": tenant.body_limit,
-        "response_body_limit": tenant.response_body_limit,
-        "max_body": ServerConfig::default().server.max_request_body,
-        "policies": policies,
-    })
-    .to_string()
+/// The adapter's settings for this tenant (the type the adapter reads),
+/// checked as the adapter will check them.
+fn settings(
+    tenant_name: &str,
+    tenant: &TenantConfig,
+    chain: &[ChainEntry],
+) -> anyhow::Result<Settings> {
+    let s = Settings {
+        tenant: tenant_name.to_string(),
+        upstream: tenant.upstream.clone(),
+        mode: match tenant.mode {
+            Mode::Block => edgewaf_chain::Mode::Block,
+            Mode::Detect => edgewaf_chain::Mode::Detect,
+        },
+        deny_status: tenant.deny_status,
+        on_error: match tenant.on_error {
+            OnError::Deny => edgewaf_chain::OnError::Deny,
+            OnError::Allow => edgewaf_chain::OnError::Allow,
+        },
+        body_limit: tenant.body_limit,
+        response_body_limit: tenant.response_body_limit,
+        max_body: ServerConfig::default().server.max_request_body,
+        policies: chain
+            .iter()
+            .map(|c| PolicySettings {
+                name: c.name.clone(),
+                config: c.config_json.clone(),
+            })
+            .collect(),
+    };
+    s.check().map_err(anyhow::Error::msg)?;
+    Ok(s)
 }
 
 /// A component exporting `edgewaf:bundle/config` whose `get` returns `text`:
@@ -448,7 +464,7 @@ pub async fn bundle(opts: &Options) -> anyhow::Result<Report> {
         .context("the adapter part (build it with `make guests`, or pass --parts)")?;
     let platform = read(&opts.parts.join(opts.platform.part()))
         .context("the platform part (build it with `make guests`, or pass --parts)")?;
-    let settings = settings_component(&settings_json(&tenant_name, &tenant, &entries))?;
+    let settings = settings_component(&settings(&tenant_name, &tenant, &entries)?.to_json())?;
     let mut policies = Vec::new();
     for e in &entries {
         policies.push((e.name.clone(), read(&e.file)?));
@@ -543,12 +559,13 @@ mod tests {
             file: PathBuf::new(),
             config_json: "{\"k\":1}".into(),
         }];
-        let v: serde_json::Value =
-            serde_json::from_str(&settings_json("shop", &t, &entries)).unwrap();
-        assert_eq!(v["tenant"], "shop");
-        assert_eq!(v["mode"], "detect");
-        assert_eq!(v["deny_status"], 429);
-        assert_eq!(v["policies"][0]["config"], "{\"k\":1}");
+        let json = settings("shop", &t, &entries).unwrap().to_json();
+        // What the adapter reads back.
+        let s = Settings::parse(&json).unwrap();
+        assert_eq!(s.tenant, "shop");
+        assert_eq!(s.mode, edgewaf_chain::Mode::Detect);
+        assert_eq!(s.deny_status, 429);
+        assert_eq!(s.policies[0].config, "{\"k\":1}");
     }
 
     /// The generated settings component returns its text through the canonical

@@ -1,9 +1,12 @@
 //! The chain: settings and policy instances per adapter instance, one request
-//! through the policies, the answer.
+//! through the policies, the answer. The rules (fold, forwarded headers, the
+//! WAF's answers) are `edgewaf-chain`'s, the same code the edgewaf host runs.
 
-use crate::http::{self, BodyError, Incoming};
-use crate::settings::{Mode, Origin, Settings, request_id};
+use crate::http::{self, BodyError, Incoming, Upstream};
+use crate::settings::{Origin, Settings, request_id};
+use edgewaf_chain::{self as rules, Fold, Forwarding, Outcome, Step};
 use std::cell::RefCell;
+use std::rc::Rc;
 use wasip2::http::types::{IncomingRequest, ResponseOutparam};
 
 wit_bindgen::generate!({
@@ -43,12 +46,15 @@ struct Chain {
     spin: bool,
 }
 
+type Decision = rules::Decision<String>;
+
 thread_local! {
-    static CHAIN: RefCell<Option<Result<std::rc::Rc<Chain>, String>>> = const { RefCell::new(None) };
+    static CHAIN: RefCell<Option<Result<Rc<Chain>, String>>> = const { RefCell::new(None) };
 }
 
 fn load() -> Result<Chain, String> {
     let settings = Settings::parse(&config::get())?;
+    Origin::parse(&settings.upstream)?;
     let origin_url = platform::setting("origin").unwrap_or_else(|| settings.upstream.clone());
     let origin = Origin::parse(&origin_url)?;
     let mut caps = Vec::new();
@@ -65,110 +71,96 @@ fn load() -> Result<Chain, String> {
     })
 }
 
-fn chain() -> Result<std::rc::Rc<Chain>, String> {
+fn chain() -> Result<Rc<Chain>, String> {
     CHAIN.with(|c| {
         c.borrow_mut()
-            .get_or_insert_with(|| load().map(std::rc::Rc::new))
+            .get_or_insert_with(|| load().map(Rc::new))
             .clone()
     })
 }
 
-/// What the chain decided.
-enum Outcome {
-    Allow,
-    Deny {
-        status: u16,
-        headers: Vec<(String, Vec<u8>)>,
-    },
-    Redirect(String),
+impl Chain {
+    fn fold(&self, resume: Option<Decision>) -> Fold<String> {
+        let s = &self.settings;
+        match resume {
+            None => Fold::new(s.mode, s.deny_status, s.on_error),
+            Some(d) => Fold::resume(s.mode, s.deny_status, s.on_error, d),
+        }
+    }
 }
 
-/// The decision and what the log needs.
-struct Decision {
-    outcome: Outcome,
-    policy: Option<String>,
-    would_deny: Option<String>,
-    reason: Option<String>,
-    rule_ids: Vec<String>,
-    add_headers: Vec<Header>,
-    remove_headers: Vec<String>,
+/// The WIT verdict as the fold takes it; findings become their rule ids.
+fn to_rules(v: Verdict) -> rules::Verdict<String> {
+    let action = match v.action {
+        Action::Allow => rules::Action::Allow,
+        Action::Deny(d) => rules::Action::Deny {
+            status: d.status,
+            reason: d.reason,
+            headers: d.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+        },
+        Action::Redirect(to) => rules::Action::Redirect(to),
+    };
+    rules::Verdict {
+        action,
+        findings: v.findings.into_iter().map(|f| f.rule_id).collect(),
+        add_request_headers: v
+            .add_request_headers
+            .into_iter()
+            .map(|h| (h.name, h.value))
+            .collect(),
+        remove_request_headers: v.remove_request_headers,
+        annotations: v
+            .annotations
+            .into_iter()
+            .map(|a| rules::Annotation {
+                key: a.key,
+                value: a.value,
+            })
+            .collect(),
+    }
 }
 
-impl Decision {
-    fn new() -> Self {
-        Decision {
-            outcome: Outcome::Allow,
-            policy: None,
-            would_deny: None,
-            reason: None,
-            rule_ids: Vec::new(),
-            add_headers: Vec::new(),
-            remove_headers: Vec::new(),
-        }
+/// Folds one verdict and keeps the annotations the next policy sees current.
+fn take(fold: &mut Fold<String>, name: &str, v: Verdict, req: &mut Request) -> Step {
+    let annotated = !v.annotations.is_empty();
+    let step = fold.take(name, to_rules(v));
+    if annotated {
+        req.annotations = fold
+            .annotations()
+            .iter()
+            .map(|a| Annotation {
+                key: a.key.clone(),
+                value: a.value.clone(),
+            })
+            .collect();
     }
+    step
+}
 
-    fn action(&self) -> &'static str {
-        match self.outcome {
-            Outcome::Allow => "allow",
-            Outcome::Deny { .. } => "deny",
-            Outcome::Redirect(_) => "redirect",
-        }
-    }
-
-    /// Takes one policy's verdict; true when the chain stops here.
-    fn take(&mut self, chain: &Chain, name: &str, v: Verdict, req: &mut Request) -> bool {
-        self.rule_ids
-            .extend(v.findings.into_iter().map(|f| f.rule_id));
-        self.add_headers.extend(v.add_request_headers);
-        self.remove_headers.extend(v.remove_request_headers);
-        req.annotations.extend(v.annotations);
-        let (outcome, reason) = match v.action {
-            Action::Allow => return false,
-            Action::Deny(d) => {
-                let status = if (400..=599).contains(&d.status) {
-                    d.status
-                } else {
-                    chain.settings.deny_status
-                };
-                let headers = d.headers.into_iter().map(|h| (h.name, h.value)).collect();
-                (Outcome::Deny { status, headers }, d.reason)
-            }
-            Action::Redirect(to) => (Outcome::Redirect(to), String::new()),
-        };
-        match chain.settings.mode {
-            Mode::Block => {
-                self.outcome = outcome;
-                self.policy = Some(name.to_string());
-                self.reason = Some(reason);
-                true
-            }
-            Mode::Detect => {
-                if self.would_deny.is_none() {
-                    self.would_deny = Some(name.to_string());
-                    self.reason = Some(reason);
-                }
-                false
-            }
-        }
-    }
-
-    fn log(&self, chain: &Chain, id: &str, req: &Request, phase: &str, status: Option<u16>) {
-        let line = serde_json::json!({
-            "kind": "decision",
-            "request_id": id,
-            "tenant": chain.settings.tenant,
-            "phase": phase,
-            "method": req.method,
-            "target": req.target,
-            "action": self.action(),
-            "policy": self.policy,
-            "would_deny": self.would_deny,
-            "reason": self.reason,
-            "rule_ids": self.rule_ids,
-            "status": status,
-        });
-        eprintln!("{line}");
-    }
+/// One JSON decision line on stderr.
+fn log_decision(chain: &Chain, d: &Decision, req: &Request, phase: &str, status: Option<u16>) {
+    let rule_ids: Vec<&str> = d.findings.iter().map(|(_, r)| r.as_str()).collect();
+    let annotations: serde_json::Map<String, serde_json::Value> = d
+        .annotations
+        .iter()
+        .map(|a| (a.key.clone(), a.value.clone().into()))
+        .collect();
+    let line = serde_json::json!({
+        "kind": "decision",
+        "request_id": req.id,
+        "tenant": chain.settings.tenant,
+        "phase": phase,
+        "method": req.method,
+        "target": req.target,
+        "action": d.action(),
+        "policy": d.policy,
+        "would_deny": d.would_deny,
+        "reason": d.reason,
+        "rule_ids": rule_ids,
+        "annotations": annotations,
+        "status": status,
+    });
+    eprintln!("{line}");
 }
 
 /// One JSON error line on stderr.
@@ -179,42 +171,42 @@ fn log_error(id: &str, error: &str) {
     );
 }
 
-fn json_answer(
-    out: ResponseOutparam,
-    status: u16,
-    id: &str,
-    error: &str,
-    extra: Vec<(String, Vec<u8>)>,
-) {
-    let body = serde_json::json!({ "error": error, "request_id": id }).to_string();
+/// The WAF's own answer: the JSON body with the request id, and the headers
+/// of `extra` the chain crate lets through.
+fn json_answer(out: ResponseOutparam, status: u16, id: &str, error: &str, extra: &[rules::Header]) {
+    let body = rules::answer_body(error, id);
     let mut headers = vec![
         ("content-type".to_string(), b"application/json".to_vec()),
         ("cache-control".to_string(), b"no-store".to_vec()),
     ];
-    for (n, v) in extra {
-        let n = n.to_ascii_lowercase();
-        if n != "x-request-id" && n != "content-type" {
-            headers.push((n, v));
-        }
-    }
+    headers.extend(
+        extra
+            .iter()
+            .filter(|(n, _)| rules::policy_answer_header(n))
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.clone())),
+    );
     headers.push(("x-request-id".to_string(), id.as_bytes().to_vec()));
     http::respond(out, status, &headers, body.as_bytes());
 }
 
-fn answer_decision(out: ResponseOutparam, d: Decision, id: &str) {
-    match d.outcome {
-        Outcome::Allow => unreachable!("allowed requests are forwarded"),
-        Outcome::Deny { status, headers } => {
-            json_answer(out, status, id, "request blocked", headers)
+/// Answers a deny or a redirect; an allow gives `out` back unused.
+fn answer_decision(
+    out: ResponseOutparam,
+    outcome: &Outcome,
+    id: &str,
+) -> Result<(), ResponseOutparam> {
+    let Some((status, error)) = outcome.answer() else {
+        return Err(out);
+    };
+    match outcome {
+        Outcome::Deny { headers, .. } => json_answer(out, status, id, error, headers),
+        Outcome::Redirect(to) => {
+            let location = [("location".to_string(), to.as_bytes().to_vec())];
+            json_answer(out, status, id, error, &location)
         }
-        Outcome::Redirect(to) => json_answer(
-            out,
-            302,
-            id,
-            "redirect",
-            vec![("location".into(), to.into_bytes())],
-        ),
+        Outcome::Allow => unreachable!("answer() is None for allow"),
     }
+    Ok(())
 }
 
 /// The client address: Spin passes it as `spin-client-addr`; other wasi:http
@@ -239,31 +231,12 @@ fn connection(chain: &Chain, inc: &Incoming) -> Connection {
     conn
 }
 
-pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
-    let id = request_id(http::random16());
-    let chain = match chain() {
-        Ok(c) => c,
-        Err(e) => {
-            // Fail closed: without its policies the WAF forwards nothing.
-            log_error(&id, &e);
-            return json_answer(out, 503, &id, "policies unavailable", Vec::new());
-        }
-    };
-    let inc = http::incoming(&request);
-    let body = match http::read_body(&request, chain.settings.max_body) {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return json_answer(out, 413, &id, "request body too large", Vec::new());
-        }
-        Err(BodyError::Io(e)) => {
-            log_error(&id, &e);
-            return json_answer(out, 400, &id, "request body unreadable", Vec::new());
-        }
-    };
+/// The request record the policies see.
+fn record(chain: &Chain, inc: &Incoming, id: &str, body: &[u8]) -> Request {
     let wants_body = chain.caps.iter().any(|c| c.request_body);
-    let inspected = body.len().min(chain.settings.body_limit);
-    let mut req = Request {
-        id: id.clone(),
+    let (inspected, truncated) = rules::cut(body, chain.settings.body_limit);
+    Request {
+        id: id.to_string(),
         tenant: chain.settings.tenant.clone(),
         method: inc.method.clone(),
         target: inc.target.clone(),
@@ -277,100 +250,126 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
             })
             .collect(),
         body: if wants_body {
-            body[..inspected].to_vec()
+            inspected.to_vec()
         } else {
             Vec::new()
         },
-        body_truncated: wants_body && inspected < body.len(),
-        connection: connection(&chain, &inc),
-        annotations: Vec::<Annotation>::new(),
-    };
+        body_truncated: wants_body && truncated,
+        connection: connection(chain, inc),
+        annotations: Vec::new(),
+    }
+}
 
-    let mut d = Decision::new();
+pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
+    let id = request_id(http::random16());
+    let chain = match chain() {
+        Ok(c) => c,
+        Err(e) => {
+            // Fail closed: without its policies the WAF forwards nothing.
+            log_error(&id, &e);
+            return json_answer(out, 503, &id, "policies unavailable", &[]);
+        }
+    };
+    let inc = http::incoming(&request);
+    let body = match http::read_body(&request, chain.settings.max_body) {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return json_answer(out, 413, &id, "request body too large", &[]);
+        }
+        Err(BodyError::Io(e)) => {
+            log_error(&id, &e);
+            return json_answer(out, 400, &id, "request body unreadable", &[]);
+        }
+    };
+    let mut req = record(&chain, &inc, &id, &body);
+    let mut fold = chain.fold(None);
     for (i, p) in chain.settings.policies.iter().enumerate() {
         let v = slot_call!(i, on_request(&req));
-        if d.take(&chain, &p.name, v, &mut req) {
+        if take(&mut fold, &p.name, v, &mut req) == Step::Stop {
             break;
         }
     }
-    if !matches!(d.outcome, Outcome::Allow) {
-        d.log(&chain, &id, &req, "request", None);
-        return answer_decision(out, d, &id);
-    }
+    let d = fold.finish();
+    let Err(out) = answer_decision(out, &d.outcome, &id) else {
+        return log_decision(&chain, &d, &req, "request", None);
+    };
+    forward(&chain, out, &inc, &body, req, d);
+}
 
-    // Forward: the client's headers minus what the chain removed, plus what it added.
-    let remove: Vec<String> = d
-        .remove_headers
-        .iter()
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
-    let added: Vec<String> = d
-        .add_headers
-        .iter()
-        .map(|h| h.name.to_ascii_lowercase())
-        .collect();
-    let mut headers: Vec<(String, Vec<u8>)> = inc
+/// Sends an allowed request to the origin, then answers with its response
+/// (inspected first when a policy asked for it).
+fn forward(
+    chain: &Chain,
+    out: ResponseOutparam,
+    inc: &Incoming,
+    body: &[u8],
+    req: Request,
+    d: Decision,
+) {
+    let id = req.id.as_str();
+    // Spin's own headers describe the runtime's connection, not the client's.
+    let mut headers: Vec<rules::Header> = inc
         .headers
         .iter()
-        .filter(|(n, _)| {
-            !remove.contains(n)
-                && !added.contains(n)
-                && n != "x-request-id"
-                && !n.starts_with("spin-")
-        })
+        .filter(|(n, _)| !n.starts_with("spin-"))
         .cloned()
         .collect();
-    headers.extend(
-        d.add_headers
-            .iter()
-            .map(|h| (h.name.to_ascii_lowercase(), h.value.clone())),
-    );
-    headers.push(("x-request-id".into(), id.as_bytes().to_vec()));
-    // The origin gets its own authority as Host; the client's goes along here.
-    if let Some((_, host)) = inc.headers.iter().find(|(n, _)| n == "host")
-        && !headers.iter().any(|(n, _)| n == "x-forwarded-host")
-    {
-        headers.push(("x-forwarded-host".into(), host.clone()));
-    }
-    if !headers.iter().any(|(n, _)| n == "x-forwarded-proto") {
-        headers.push(("x-forwarded-proto".into(), inc.scheme.as_bytes().to_vec()));
-    }
-    let upstream = match http::send(
+    let client_ip = chain.spin.then_some(req.connection.client_addr.as_str());
+    let forwarding = Forwarding {
+        request_id: id,
+        proto: if inc.scheme == "https" {
+            "https"
+        } else {
+            "http"
+        },
+        client_ip,
+    };
+    rules::forward(&mut headers, &d.remove_headers, &d.add_headers, &forwarding);
+    let sent = http::send(
         &chain.origin,
         &inc.method,
         &inc.target,
         &headers,
-        &body,
+        body,
         15_000,
-    ) {
+    );
+    let upstream = match sent {
         Ok(u) => u,
         Err(e) => {
-            log_error(&id, &e);
-            d.log(&chain, &id, &req, "request", Some(502));
-            return json_answer(out, 502, &id, "upstream unavailable", Vec::new());
+            log_error(id, &e);
+            log_decision(chain, &d, &req, "request", Some(502));
+            return json_answer(out, 502, id, "upstream unavailable", &[]);
         }
     };
-    let id_header = vec![("x-request-id".to_string(), id.as_bytes().to_vec())];
-    let inspecting: Vec<usize> = (0..chain.caps.len())
-        .filter(|&i| chain.caps[i].inspect_response)
-        .collect();
-    if inspecting.is_empty() {
-        d.log(&chain, &id, &req, "request", Some(upstream.status));
+    if !chain.caps.iter().any(|c| c.inspect_response) {
+        log_decision(chain, &d, &req, "request", Some(upstream.status));
+        let id_header = [("x-request-id".to_string(), id.as_bytes().to_vec())];
         return http::relay(out, upstream, &id_header);
     }
+    inspect_response(chain, out, req, d, upstream);
+}
 
-    // Response inspection: the body is read whole (up to max_body) first.
+/// Response inspection: the body is read whole (up to `max_body`), the
+/// inspecting policies' verdicts join the request phase's decision.
+fn inspect_response(
+    chain: &Chain,
+    out: ResponseOutparam,
+    mut req: Request,
+    d: Decision,
+    upstream: Upstream,
+) {
+    let id = req.id.clone();
     let status = upstream.status;
     let mut resp_headers = upstream.headers.clone();
     let resp_body = match upstream.read_body(chain.settings.max_body) {
         Ok(b) => b,
         Err(e) => {
             log_error(&id, &e);
-            d.log(&chain, &id, &req, "response", Some(502));
-            return json_answer(out, 502, &id, "upstream response unreadable", Vec::new());
+            log_decision(chain, &d, &req, "response", Some(502));
+            return json_answer(out, 502, &id, "upstream response unreadable", &[]);
         }
     };
-    let seen = resp_body.len().min(chain.settings.response_body_limit);
+    let (seen, truncated) = rules::cut(&resp_body, chain.settings.response_body_limit);
     let resp = Response {
         status,
         headers: resp_headers
@@ -380,21 +379,25 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
                 value: v.clone(),
             })
             .collect(),
-        body: resp_body[..seen].to_vec(),
-        body_truncated: seen < resp_body.len(),
+        body: seen.to_vec(),
+        body_truncated: truncated,
     };
-    for i in inspecting {
+    let mut fold = chain.fold(Some(d));
+    for (i, p) in chain.settings.policies.iter().enumerate() {
+        if !chain.caps[i].inspect_response {
+            continue;
+        }
         let v = slot_call!(i, on_response(&req, &resp));
-        if d.take(&chain, &chain.settings.policies[i].name, v, &mut req) {
+        if take(&mut fold, &p.name, v, &mut req) == Step::Stop {
             break;
         }
     }
-    if !matches!(d.outcome, Outcome::Allow) {
-        d.log(&chain, &id, &req, "response", None);
-        return answer_decision(out, d, &id);
-    }
-    d.log(&chain, &id, &req, "response", Some(status));
+    let d = fold.finish();
+    let Err(out) = answer_decision(out, &d.outcome, &id) else {
+        return log_decision(chain, &d, &req, "response", None);
+    };
+    log_decision(chain, &d, &req, "response", Some(status));
     resp_headers.retain(|(n, _)| n != "x-request-id");
-    resp_headers.extend(id_header);
+    resp_headers.push(("x-request-id".to_string(), id.into_bytes()));
     http::respond(out, status, &resp_headers, &resp_body);
 }

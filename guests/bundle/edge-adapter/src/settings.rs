@@ -1,71 +1,9 @@
-//! The bundle's settings (written by `edgewaf-tools bundle` as JSON) and the small pure
-//! helpers of the adapter, kept apart from the Wasm bindings so they are tested
-//! natively.
+//! The small pure helpers of the adapter (the origin, hop-by-hop headers,
+//! request ids), kept apart from the Wasm bindings so they are tested
+//! natively. The bundle's settings are `edgewaf_chain::Settings`, the type
+//! `edgewaf-tools bundle` serialises.
 
-use serde::Deserialize;
-
-/// The most policies one bundle chains (the adapter's `slot` imports).
-pub const MAX_POLICIES: usize = 8;
-
-/// `mode` of the tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Denials answer the client.
-    Block,
-    /// Denials are only logged.
-    Detect,
-}
-
-/// One policy of the chain.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PolicySettings {
-    /// Display name for the decision log.
-    pub name: String,
-    /// The policy's config, JSON text handed to `init`.
-    pub config: String,
-}
-
-/// Everything the adapter needs, from the tenant file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// Tenant name (the `tenant` field policies see).
-    pub tenant: String,
-    /// The origin used when the platform has no `origin` setting.
-    pub upstream: String,
-    /// `block` or `detect`.
-    pub mode: Mode,
-    /// Status of a deny whose policy gave none.
-    pub deny_status: u16,
-    /// How much of a request body the policies see.
-    pub body_limit: usize,
-    /// How much of a response body `on-response` sees.
-    pub response_body_limit: usize,
-    /// The largest request body forwarded (larger: 413).
-    pub max_body: usize,
-    /// The chain, in order.
-    pub policies: Vec<PolicySettings>,
-}
-
-impl Settings {
-    /// Parses and checks the settings JSON.
-    pub fn parse(json: &str) -> Result<Settings, String> {
-        let s: Settings =
-            serde_json::from_str(json).map_err(|e| format!("bundle settings: {e}"))?;
-        if s.policies.is_empty() {
-            return Err("bundle settings: the chain has no policy".into());
-        }
-        if s.policies.len() > MAX_POLICIES {
-            return Err(format!(
-                "bundle settings: {} policies, at most {MAX_POLICIES}",
-                s.policies.len()
-            ));
-        }
-        Origin::parse(&s.upstream)?;
-        Ok(s)
-    }
-}
+pub use edgewaf_chain::{MAX_POLICIES, Mode, Settings};
 
 /// Where allowed requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,37 +82,6 @@ pub fn request_id(random: [u8; 16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn settings_json(policies: usize) -> String {
-        let p: Vec<_> = (0..policies)
-            .map(|i| serde_json::json!({"name": format!("p{i}"), "config": "{}"}))
-            .collect();
-        serde_json::json!({
-            "tenant": "t", "upstream": "http://127.0.0.1:8081", "mode": "block",
-            "deny_status": 403, "body_limit": 131072, "response_body_limit": 131072,
-            "max_body": 1048576, "policies": p,
-        })
-        .to_string()
-    }
-
-    #[test]
-    fn settings_parse_and_limits() {
-        let s = Settings::parse(&settings_json(2)).unwrap();
-        assert_eq!(s.mode, Mode::Block);
-        assert_eq!(s.policies[1].name, "p1");
-        assert!(
-            Settings::parse(&settings_json(0))
-                .unwrap_err()
-                .contains("no policy")
-        );
-        assert!(
-            Settings::parse(&settings_json(9))
-                .unwrap_err()
-                .contains("at most 8")
-        );
-        let typo = settings_json(1).replace("\"mode\"", "\"mood\"");
-        assert!(Settings::parse(&typo).is_err());
-    }
 
     #[test]
     fn origins() {

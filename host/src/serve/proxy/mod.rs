@@ -11,7 +11,7 @@
 use crate::app::App;
 use crate::control::tenants::Tenant;
 use crate::serve::chain::{self, Decision, Outcome};
-use crate::serve::runtime::{Header, Response as WitResponse, TlsInfo};
+use crate::serve::runtime::{Response as WitResponse, TlsInfo};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode, Version, header};
 use http_body_util::combinators::BoxBody;
@@ -26,7 +26,7 @@ pub mod framing;
 mod listen;
 
 pub use event::{decision_event, severity_name};
-use framing::{HOP_BY_HOP, strip_hop_by_hop};
+use framing::strip_hop_by_hop;
 pub use listen::{serve, serve_tls};
 
 /// The body type of every response the proxy sends.
@@ -40,8 +40,7 @@ fn full(bytes: impl Into<Bytes>) -> ProxyBody {
 
 /// A small JSON answer with the request id, never rule ids or internals.
 pub fn json_answer(status: StatusCode, id: &str, error: &str) -> Response<ProxyBody> {
-    let body = serde_json::json!({ "error": error, "request_id": id }).to_string();
-    let mut resp = Response::new(full(body));
+    let mut resp = Response::new(full(edgewaf_chain::answer_body(error, id)));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     h.insert(
@@ -59,43 +58,38 @@ fn set_request_id(h: &mut http::HeaderMap, id: &str) {
     }
 }
 
-/// The response for a decision that is not `Allow`.
+/// The response for a decision that is not `Allow` (the chain crate's
+/// answer: status, error text, which policy headers it takes).
 pub fn decision_response(outcome: &Outcome, id: &str) -> Option<Response<ProxyBody>> {
+    let (status, error) = outcome.answer()?;
+    let status = StatusCode::from_u16(status)
+        .ok()
+        .filter(|s| s.is_client_error() || s.is_server_error() || s.is_redirection())
+        .unwrap_or(StatusCode::FORBIDDEN);
+    let mut resp = json_answer(status, id, error);
     match outcome {
-        Outcome::Allow => None,
-        Outcome::Deny { status, headers } => {
-            let status = StatusCode::from_u16(*status)
-                .ok()
-                .filter(|s| s.is_client_error() || s.is_server_error())
-                .unwrap_or(StatusCode::FORBIDDEN);
-            let mut resp = json_answer(status, id, "request blocked");
+        Outcome::Deny { headers, .. } => {
             for (name, value) in headers {
-                // Policies may add e.g. www-authenticate or retry-after, but not
-                // replace the framing or the request id.
-                let lower = name.to_ascii_lowercase();
-                if lower == "content-length"
-                    || lower == "x-request-id"
-                    || HOP_BY_HOP.contains(&lower.as_str())
-                {
+                // e.g. www-authenticate or retry-after.
+                if !edgewaf_chain::policy_answer_header(name) {
                     continue;
                 }
                 if let (Ok(n), Ok(v)) = (
-                    HeaderName::from_bytes(lower.as_bytes()),
+                    HeaderName::from_bytes(name.as_bytes()),
                     HeaderValue::from_bytes(value),
                 ) {
                     resp.headers_mut().append(n, v);
                 }
             }
-            Some(resp)
         }
         Outcome::Redirect(location) => {
-            let mut resp = json_answer(StatusCode::FOUND, id, "redirect");
             if let Ok(v) = HeaderValue::from_str(location) {
                 resp.headers_mut().insert(header::LOCATION, v);
             }
-            Some(resp)
         }
+        Outcome::Allow => {}
     }
+    Some(resp)
 }
 
 /// An answer that ends the exchange before any policy ran (a bad head, a body
@@ -289,8 +283,9 @@ fn body_size(resp: &Response<ProxyBody>) -> Option<u64> {
 
 /// Sends the request to the tenant's upstream over HTTP/1.1, whatever the
 /// client spoke: headers without the hop-by-hop ones, one `Content-Length`
-/// for the body read, the policies' header changes, `x-request-id`,
-/// `x-forwarded-for` and `x-forwarded-proto`.
+/// for the body read, then the chain crate's forwarding rule (the policies'
+/// header changes, `x-request-id`, `x-forwarded-host`, `x-forwarded-proto`,
+/// `x-forwarded-for`).
 async fn forward(
     app: &App,
     tenant: &Tenant,
@@ -319,32 +314,22 @@ async fn forward(
     if framed || !body.is_empty() {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
-    for name in &decision.remove_headers {
-        headers.remove(name.as_str());
-    }
-    for Header { name, value } in &decision.add_headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_bytes(value),
-        ) {
-            headers.insert(n, v);
-        }
-    }
-    set_request_id(headers, &record.id);
     let client_ip = client.ip().to_canonical().to_string();
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {client_ip}"),
-        None => client_ip,
+    let forwarding = edgewaf_chain::Forwarding {
+        request_id: &record.id,
+        proto: if record.connection.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
+        client_ip: Some(&client_ip),
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert("x-forwarded-for", v);
-    }
-    let proto = if record.connection.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+    edgewaf_chain::forward(
+        headers,
+        &decision.remove_headers,
+        &decision.add_headers,
+        &forwarding,
+    );
     let req = builder
         .body(Full::new(body))
         .map_err(|_| StatusCode::BAD_GATEWAY)?;
@@ -369,7 +354,7 @@ async fn inspect_response(
     tenant: &Tenant,
     record: &mut crate::serve::runtime::Request,
     inspect_body: &mut Vec<u8>,
-    mut decision: Decision,
+    decision: Decision,
     upstream: Response<Incoming>,
 ) -> (Response<ProxyBody>, Decision) {
     let (mut rparts, rbody) = upstream.into_parts();
@@ -379,6 +364,7 @@ async fn inspect_response(
     let body = match tokio::time::timeout(timeout, Limited::new(rbody, max).collect()).await {
         Ok(Ok(c)) => c.to_bytes(),
         _ => {
+            let mut decision = decision;
             app.metrics.upstream_error(&tenant.name);
             decision
                 .errors
@@ -396,22 +382,10 @@ async fn inspect_response(
         body: body[..body.len().min(limit)].to_vec(),
         body_truncated: body.len() > limit,
     };
-    let second = chain::on_response(tenant, record, inspect_body, &wit, Some(&app.metrics)).await;
-    decision.findings.extend(second.findings);
-    decision.errors.extend(second.errors);
-    decision.annotations.extend(second.annotations);
-    decision.eval_us += second.eval_us;
-    if decision.would_deny.is_none() {
-        decision.would_deny = second.would_deny;
-        if decision.reason.is_none() {
-            decision.reason = second.reason.clone();
-        }
-    }
-    if let Some(resp) = decision_response(&second.outcome, &record.id) {
-        decision.outcome = second.outcome;
-        decision.policy = second.policy;
-        decision.reason = second.reason;
-        decision.failed = second.failed;
+    // The response phase continues the request phase's fold.
+    let metrics = Some(&app.metrics);
+    let decision = chain::on_response(tenant, record, inspect_body, &wit, metrics, decision).await;
+    if let Some(resp) = decision_response(&decision.outcome, &record.id) {
         return (resp, decision);
     }
     rparts.headers.remove(header::CONTENT_LENGTH);

@@ -34,6 +34,7 @@
 //! file or stream open across `init` must opt out (`snapshot = false`).
 
 use super::bindings::{Policy, PolicyPre};
+use super::store::new_store;
 use super::{Capabilities, GuestState, Limits, LoadError, Runtime};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -219,31 +220,13 @@ impl Runtime {
         limits: Limits,
         warm_up: bool,
     ) -> Result<Snapshot, LoadError> {
-        let snap_err = |what: &str, e: String| LoadError::Snapshot(format!("{what}: {e}"));
         let wizer = Wizer::new();
         let (cx, instrumented) = wizer
             .instrument_component(component)
             .map_err(|e| snap_err("instrumenting", format!("{e:#}")))?;
-        // Compiled through the usual cache: a second config of the same module
-        // reuses the instrumented code.
-        let (_, compiled) = self.compile(&instrumented)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&compiled)
-            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
-        // A state backend of its own: nothing the snapshot run counts or stores
-        // reaches a tenant's state.
-        let state: Arc<dyn crate::serve::state::StateBackend> =
-            Arc::new(crate::serve::state::MemoryState::new());
-        let mut store = super::new_store(self, state, "snapshot", "snapshot", mounts, limits)
-            .map_err(|e| LoadError::Init(e.to_string()))?;
-        store.set_epoch_deadline(limits.init_deadline_ms);
-        let instance = pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| LoadError::Init(format!("instantiate: {e:#}")))?;
-        let policy = Policy::new(&mut store, &instance)
-            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let (mut store, instance, policy) = self
+            .instrumented_instance(&instrumented, mounts, limits)
+            .await?;
         let started = std::time::Instant::now();
         let caps = match policy
             .edgewaf_policy_filter()
@@ -255,29 +238,8 @@ impl Runtime {
             Err(e) => return Err(LoadError::Init(format!("{e:#}"))),
         };
         let init_ms = started.elapsed().as_millis() as u64;
-        // Warm-up: lazily built per-instance structures (regex caches...) are
-        // made now, inside the shared image, instead of in private pages of
-        // every instance. Verdicts are not used; a trap here refuses the snapshot.
-        for target in WARM_UP.iter().filter(|_| warm_up) {
-            // A request's deadline (at least 1 s), not init's: a policy that
-            // spins on requests is cut short and snapshotted without warm-up.
-            store.set_epoch_deadline(limits.deadline_ms.max(1000));
-            let req = crate::serve::request::new_request(
-                "GET",
-                target,
-                [
-                    ("host", "snapshot.invalid"),
-                    ("user-agent", "Mozilla/5.0 (edgewaf snapshot warm-up)"),
-                    ("accept", "text/html,application/json;q=0.9,*/*;q=0.8"),
-                    ("accept-language", "en-US,en;q=0.5"),
-                ],
-                Vec::new(),
-            );
-            policy
-                .edgewaf_policy_filter()
-                .call_on_request(&mut store, &req)
-                .await
-                .map_err(|e| snap_err(WARM_UP_FAILED, format!("{e:#}")))?;
+        if warm_up {
+            warm_up_instance(&mut store, &policy, limits).await?;
         }
         store.set_epoch_deadline(limits.init_deadline_ms);
         let mut access = Access {
@@ -298,6 +260,75 @@ impl Runtime {
             init_ms,
         })
     }
+
+    /// An instance of the instrumented component with the policy's mounts,
+    /// under its memory limit and init deadline, before `init`.
+    async fn instrumented_instance(
+        &self,
+        instrumented: &[u8],
+        mounts: &[(PathBuf, String)],
+        limits: Limits,
+    ) -> Result<(Store<GuestState>, Instance, Policy), LoadError> {
+        // Compiled through the usual cache: a second config of the same module
+        // reuses the instrumented code.
+        let (_, compiled) = self.compile(instrumented)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&compiled)
+            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        // A state backend of its own: nothing the snapshot run counts or stores
+        // reaches a tenant's state.
+        let state: Arc<dyn crate::serve::state::StateBackend> =
+            Arc::new(crate::serve::state::MemoryState::new());
+        let mut store = new_store(self, state, "snapshot", "snapshot", mounts, limits)
+            .map_err(|e| LoadError::Init(e.to_string()))?;
+        store.set_epoch_deadline(limits.init_deadline_ms);
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| LoadError::Init(format!("instantiate: {e:#}")))?;
+        let policy = Policy::new(&mut store, &instance)
+            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        Ok((store, instance, policy))
+    }
+}
+
+/// A [`LoadError::Snapshot`] saying which step failed.
+fn snap_err(what: &str, e: String) -> LoadError {
+    LoadError::Snapshot(format!("{what}: {e}"))
+}
+
+/// Serves the [`WARM_UP`] requests: lazily built per-instance structures
+/// (regex caches...) are made now, inside the shared image, instead of in
+/// private pages of every instance. Verdicts are not used; a trap here refuses
+/// the snapshot (with [`WARM_UP_FAILED`]).
+async fn warm_up_instance(
+    store: &mut Store<GuestState>,
+    policy: &Policy,
+    limits: Limits,
+) -> Result<(), LoadError> {
+    for target in WARM_UP {
+        // A request's deadline (at least 1 s), not init's: a policy that
+        // spins on requests is cut short and snapshotted without warm-up.
+        store.set_epoch_deadline(limits.deadline_ms.max(1000));
+        let req = crate::serve::request::new_request(
+            "GET",
+            target,
+            [
+                ("host", "snapshot.invalid"),
+                ("user-agent", "Mozilla/5.0 (edgewaf snapshot warm-up)"),
+                ("accept", "text/html,application/json;q=0.9,*/*;q=0.8"),
+                ("accept-language", "en-US,en;q=0.5"),
+            ],
+            Vec::new(),
+        );
+        policy
+            .edgewaf_policy_filter()
+            .call_on_request(&mut *store, &req)
+            .await
+            .map_err(|e| snap_err(WARM_UP_FAILED, format!("{e:#}")))?;
+    }
+    Ok(())
 }
 
 /// Snapshots by key, in memory and on disk; one build per key at a time.

@@ -10,6 +10,7 @@ mod alerts_logs;
 mod analytics;
 mod bundle;
 mod cdp;
+mod chain_table;
 mod components;
 mod dashboard;
 mod demo;

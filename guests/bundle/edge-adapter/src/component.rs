@@ -189,24 +189,19 @@ fn json_answer(out: ResponseOutparam, status: u16, id: &str, error: &str, extra:
     http::respond(out, status, &headers, body.as_bytes());
 }
 
-/// Answers a deny or a redirect; an allow gives `out` back unused.
-fn answer_decision(
-    out: ResponseOutparam,
-    outcome: &Outcome,
-    id: &str,
-) -> Result<(), ResponseOutparam> {
+/// Answers a deny or a redirect (never called for an allow; it would get 500).
+fn answer_decision(out: ResponseOutparam, outcome: &Outcome, id: &str) {
     let Some((status, error)) = outcome.answer() else {
-        return Err(out);
+        return json_answer(out, 500, id, "internal error", &[]);
     };
     match outcome {
-        Outcome::Deny { headers, .. } => json_answer(out, status, id, error, headers),
         Outcome::Redirect(to) => {
             let location = [("location".to_string(), to.as_bytes().to_vec())];
             json_answer(out, status, id, error, &location)
         }
-        Outcome::Allow => unreachable!("answer() is None for allow"),
+        Outcome::Deny { headers, .. } => json_answer(out, status, id, error, headers),
+        Outcome::Allow => json_answer(out, status, id, error, &[]),
     }
-    Ok(())
 }
 
 /// The client address: Spin passes it as `spin-client-addr`; other wasi:http
@@ -290,9 +285,10 @@ pub fn handle(request: IncomingRequest, out: ResponseOutparam) {
         }
     }
     let d = fold.finish();
-    let Err(out) = answer_decision(out, &d.outcome, &id) else {
-        return log_decision(&chain, &d, &req, "request", None);
-    };
+    if d.outcome.answer().is_some() {
+        log_decision(&chain, &d, &req, "request", None);
+        return answer_decision(out, &d.outcome, &id);
+    }
     forward(&chain, out, &inc, &body, req, d);
 }
 
@@ -393,9 +389,10 @@ fn inspect_response(
         }
     }
     let d = fold.finish();
-    let Err(out) = answer_decision(out, &d.outcome, &id) else {
-        return log_decision(chain, &d, &req, "response", None);
-    };
+    if d.outcome.answer().is_some() {
+        log_decision(chain, &d, &req, "response", None);
+        return answer_decision(out, &d.outcome, &id);
+    }
     log_decision(chain, &d, &req, "response", Some(status));
     resp_headers.retain(|(n, _)| n != "x-request-id");
     resp_headers.push(("x-request-id".to_string(), id.into_bytes()));

@@ -11,7 +11,7 @@ pub struct Forwarding<'a> {
     /// The WAF's request id (`x-request-id`).
     pub request_id: &'a str,
     /// The scheme the client used: `http` or `https` (`x-forwarded-proto`).
-    pub proto: &'a str,
+    pub proto: &'static str,
     /// The client's address when the runtime gives it (`x-forwarded-for`).
     pub client_ip: Option<&'a str>,
 }
@@ -26,6 +26,11 @@ pub trait HeaderEdit {
     fn set(&mut self, name: &str, value: &[u8]);
     /// [`HeaderEdit::set`] for a header the WAF owns.
     fn set_own(&mut self, name: &'static str, value: &str);
+    /// [`HeaderEdit::set_own`] with a constant value (no copy where the list
+    /// can hold a reference).
+    fn set_static(&mut self, name: &'static str, value: &'static str) {
+        self.set_own(name, value);
+    }
     /// Sets `to` to the first value of `from`, or removes `to` when there is
     /// no `from`.
     fn copy_own(&mut self, from: &'static str, to: &'static str);
@@ -54,7 +59,7 @@ pub fn forward<H: HeaderEdit + ?Sized>(
     }
     headers.set_own("x-request-id", f.request_id);
     headers.copy_own("host", "x-forwarded-host");
-    headers.set_own("x-forwarded-proto", f.proto);
+    headers.set_static("x-forwarded-proto", f.proto);
     if let Some(ip) = f.client_ip {
         headers.append_list("x-forwarded-for", ip);
     }
@@ -119,6 +124,13 @@ mod header_map {
                 Ok(v) => self.insert(HeaderName::from_static(name), v),
                 Err(_) => HeaderMap::remove(self, name),
             };
+        }
+
+        fn set_static(&mut self, name: &'static str, value: &'static str) {
+            self.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
         }
 
         fn copy_own(&mut self, from: &'static str, to: &'static str) {

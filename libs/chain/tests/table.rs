@@ -153,7 +153,11 @@ fn run_case(case: &Value) {
     let r = &case["request"];
     let f = Forwarding {
         request_id: "req-1",
-        proto: r["proto"].as_str().unwrap_or("http"),
+        proto: if r["proto"] == "https" {
+            "https"
+        } else {
+            "http"
+        },
         client_ip: r["client_ip"].as_str(),
     };
     let mut out = pairs(&r["headers"]);

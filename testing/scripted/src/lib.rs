@@ -86,7 +86,7 @@ impl Policy for Scripted {
         let mut v = self.base();
         let who = self.policy.as_deref().unwrap_or("scripted");
         for id in &self.rule_ids {
-            v = v.with_finding(Finding::new(id, &format!("scripted by {who}")));
+            v = v.with_finding(Finding::new(id, format!("scripted by {who}")));
         }
         for (n, value) in &self.add {
             v = v.with_request_header(n, value.as_bytes());

@@ -11,7 +11,7 @@
 //! shortest string, then fewest strings) stands for the whole. Letters are
 //! folded to lower case, so `(?i)union` and `UNION` both give `union`.
 
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Class, Hir, HirKind, Repetition};
 
 /// Most strings an exact or required set may hold.
 const MAX_SET: usize = 64;
@@ -176,20 +176,7 @@ fn analyze(h: &Hir) -> Info {
             exact: Some(vec![Vec::new()]),
             required: None,
         },
-        HirKind::Literal(l) => {
-            let s = fold(l.0.to_vec());
-            if s.len() > MAX_LEN {
-                // Too long to multiply; any part of it is still required.
-                return Info {
-                    exact: None,
-                    required: Some(vec![s[..MAX_LEN].to_vec()]),
-                };
-            }
-            Info {
-                exact: Some(vec![s.clone()]),
-                required: Some(vec![s]),
-            }
-        }
+        HirKind::Literal(l) => literal(&l.0),
         HirKind::Class(c) => {
             let e = class_set(c);
             Info {
@@ -198,99 +185,122 @@ fn analyze(h: &Hir) -> Info {
             }
         }
         HirKind::Capture(c) => analyze(&c.sub),
-        HirKind::Repetition(r) => {
-            let sub = analyze(&r.sub);
-            if r.min == 0 {
-                let exact = match (&sub.exact, r.max) {
-                    (Some(e), Some(1)) => {
-                        let mut e = e.clone();
-                        e.push(Vec::new());
-                        Some(dedup(e))
-                    }
-                    _ => None,
-                };
-                return Info {
-                    exact,
-                    required: None,
-                };
+        HirKind::Repetition(r) => repetition(r),
+        HirKind::Concat(children) => concat(children),
+        HirKind::Alternation(children) => alternation(children),
+    }
+}
+
+/// A literal: itself (case-folded), or its first `MAX_LEN` bytes, still
+/// required, when it is too long to multiply.
+fn literal(l: &[u8]) -> Info {
+    let s = fold(l.to_vec());
+    if s.len() > MAX_LEN {
+        return Info {
+            exact: None,
+            required: Some(vec![s[..MAX_LEN].to_vec()]),
+        };
+    }
+    Info {
+        exact: Some(vec![s.clone()]),
+        required: Some(vec![s]),
+    }
+}
+
+/// `x?`, `x*`, `x+`, `x{n,m}`: optional ones require nothing; fixed small
+/// counts are exact products; `x{2,}` requires two copies in a row.
+fn repetition(r: &Repetition) -> Info {
+    let sub = analyze(&r.sub);
+    if r.min == 0 {
+        let exact = match (&sub.exact, r.max) {
+            (Some(e), Some(1)) => {
+                let mut e = e.clone();
+                e.push(Vec::new());
+                Some(dedup(e))
             }
-            let exact = match (&sub.exact, r.max) {
-                (Some(e), Some(max)) if max == r.min && max <= 3 => {
-                    let mut acc = vec![Vec::new()];
-                    let mut ok = true;
-                    for _ in 0..max {
-                        match product(&acc, e) {
-                            Some(p) => acc = p,
-                            None => {
-                                ok = false;
-                                break;
-                            }
-                        }
-                    }
-                    ok.then_some(acc)
+            _ => None,
+        };
+        return Info {
+            exact,
+            required: None,
+        };
+    }
+    let exact = match (&sub.exact, r.max) {
+        (Some(e), Some(max)) if max == r.min && max <= 3 => power(e, max),
+        _ => None,
+    };
+    // `x{2,}`: two copies in a row are required, which is longer.
+    let required = match (&sub.exact, r.min >= 2) {
+        (Some(e), true) => product(e, e)
+            .filter(|p| p.iter().all(|s| !s.is_empty()))
+            .or_else(|| required_of(&sub)),
+        _ => required_of(&sub),
+    };
+    Info { required, exact }
+}
+
+/// Every string of `n` members of `e` in a row (`None`: too many or too long).
+fn power(e: &Set, n: u32) -> Option<Set> {
+    let mut acc = vec![Vec::new()];
+    for _ in 0..n {
+        acc = product(&acc, e)?;
+    }
+    Some(acc)
+}
+
+/// A sequence: the exact product while it stays small; the best of the runs
+/// of exact parts and the parts' own required sets is required.
+fn concat(children: &[Hir]) -> Info {
+    let mut cands: Vec<Set> = Vec::new();
+    let mut run: Set = vec![Vec::new()];
+    let mut all_exact = true;
+    for c in children {
+        let info = analyze(c);
+        match &info.exact {
+            Some(e) => match product(&run, e) {
+                Some(p) => run = p,
+                None => {
+                    all_exact = false;
+                    cands.push(std::mem::replace(&mut run, e.clone()));
                 }
-                _ => None,
-            };
-            // `x{2,}`: two copies in a row are required, which is longer.
-            let required = match (&sub.exact, r.min >= 2) {
-                (Some(e), true) => product(e, e)
-                    .filter(|p| p.iter().all(|s| !s.is_empty()))
-                    .or_else(|| required_of(&sub)),
-                _ => required_of(&sub),
-            };
-            Info { required, exact }
-        }
-        HirKind::Concat(children) => {
-            let mut cands: Vec<Set> = Vec::new();
-            let mut run: Set = vec![Vec::new()];
-            let mut all_exact = true;
-            for c in children {
-                let info = analyze(c);
-                match &info.exact {
-                    Some(e) => match product(&run, e) {
-                        Some(p) => run = p,
-                        None => {
-                            all_exact = false;
-                            cands.push(std::mem::replace(&mut run, e.clone()));
-                        }
-                    },
-                    None => {
-                        all_exact = false;
-                        cands.push(std::mem::replace(&mut run, vec![Vec::new()]));
-                        if let Some(r) = required_of(&info) {
-                            cands.push(r);
-                        }
-                    }
+            },
+            None => {
+                all_exact = false;
+                cands.push(std::mem::replace(&mut run, vec![Vec::new()]));
+                if let Some(r) = required_of(&info) {
+                    cands.push(r);
                 }
             }
-            let exact = all_exact.then(|| run.clone());
-            cands.push(run);
-            Info {
-                exact,
-                required: best(cands),
-            }
-        }
-        HirKind::Alternation(children) => {
-            let infos: Vec<Info> = children.iter().map(analyze).collect();
-            let exact = infos
-                .iter()
-                .try_fold(Vec::new(), |mut acc: Set, i| {
-                    acc.extend(i.exact.clone()?);
-                    Some(acc)
-                })
-                .map(dedup)
-                .filter(|s| s.len() <= MAX_SET);
-            let required = infos
-                .iter()
-                .try_fold(Vec::new(), |mut acc: Set, i| {
-                    acc.extend(required_of(i)?);
-                    Some(acc)
-                })
-                .map(dedup)
-                .filter(|s| s.len() <= MAX_SET * 2);
-            Info { exact, required }
         }
     }
+    let exact = all_exact.then(|| run.clone());
+    cands.push(run);
+    Info {
+        exact,
+        required: best(cands),
+    }
+}
+
+/// `a|b`: the union of the branches' sets, when every branch has one.
+fn alternation(children: &[Hir]) -> Info {
+    let infos: Vec<Info> = children.iter().map(analyze).collect();
+    let exact = infos
+        .iter()
+        .try_fold(Vec::new(), |mut acc: Set, i| {
+            acc.extend(i.exact.clone()?);
+            Some(acc)
+        })
+        .map(dedup)
+        .filter(|s| s.len() <= MAX_SET);
+    let required = infos
+        .iter()
+        .try_fold(Vec::new(), |mut acc: Set, i| {
+            acc.extend(required_of(i)?);
+            Some(acc)
+        })
+        .map(dedup)
+        .filter(|s| s.len() <= MAX_SET * 2);
+    Info { exact, required }
 }
 
 #[cfg(test)]

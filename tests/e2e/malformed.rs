@@ -9,7 +9,7 @@
 //! as line end; `Content-Length` with `Transfer-Encoding: chunked`), the row
 //! checks the normalisation instead: the origin reads one request, framed by
 //! one `Content-Length`, and nothing sent after the body (see
-//! `host/src/proxy/framing.rs`).
+//! `host/src/serve/proxy/framing.rs`).
 
 use crate::support::*;
 use std::io::{Read, Write};

@@ -342,8 +342,9 @@ fn head_rows() -> Vec<Row> {
 
 fn timing_rows() -> Vec<Row> {
     use Origin::*;
-    // One header byte every 100 ms: header_timeout_ms = 1000 ends it; hyper
-    // closes without an answer. The test stops writing after 6 s anyway.
+    // One header byte every 100 ms: header_timeout_ms = 1000 ends it with a
+    // 408 (hyper alone would close without an answer). The test stops
+    // writing after 6.7 s anyway.
     let mut slow_head = send("GET /slow-head HTTP/1.1\r\nHost: t.test\r\n");
     for b in b"X-Slow: 0123456789012345678901234567890123456789012345678901234567\r\n" {
         slow_head.push(Step::Pause(100));
@@ -356,10 +357,16 @@ fn timing_rows() -> Vec<Row> {
         ),
         Step::Pause(4000),
     ];
+    // A chunked body whose last chunk never comes: body_timeout_ms = 1000.
+    let slow_chunks = vec![
+        Step::Send(chunked_post("/slow-chunks", "", "5\r\nhello\r\n").into_bytes()),
+        Step::Pause(4000),
+    ];
     let big_chunk = format!("11170\r\n{}\r\n0\r\n\r\n", "a".repeat(0x11170));
     vec![
-        row("slow headers", slow_head, &[], Nothing),
+        row("slow headers", slow_head, &[408], Nothing),
         row("slow body", slow_body, &[408], Nothing),
+        row("slow chunked body", slow_chunks, &[408], Nothing),
         row(
             "Content-Length over max_request_body",
             send("POST /big HTTP/1.1\r\nHost: t.test\r\nContent-Length: 100000\r\n\r\n"),
@@ -444,6 +451,15 @@ fn malformed_http_table() {
             "{}: the connection stays open: {}",
             row.name, got.text
         );
+        if got.statuses.last() == Some(&408) {
+            let text = got.text.to_ascii_lowercase();
+            assert!(
+                text.contains("connection: close"),
+                "{}: {}",
+                row.name,
+                got.text
+            );
+        }
         let seen = recorder.seen();
         match row.origin {
             Origin::Nothing => assert!(seen.is_empty(), "{}: the origin read {seen:?}", row.name),

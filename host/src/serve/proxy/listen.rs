@@ -7,6 +7,11 @@
 //!    `h2` means HTTP/2, anything else (or no ALPN) HTTP/1.1.
 //! 3. HTTP/1.1 is served with hyper's `header_read_timeout`; HTTP/2 with
 //!    keep-alive pings that close a connection whose peer stopped answering.
+//! 4. hyper ends an HTTP/1.1 connection whose head is late with an error and
+//!    no answer. When part of a head had arrived, the listener takes the
+//!    connection back and answers `408` with `Connection: close` itself
+//!    ([`answer_late_head`]); a connection idle between requests is closed
+//!    without one.
 //!
 //! Both versions reach the same request handler ([`super::handle`]).
 
@@ -20,7 +25,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
@@ -84,11 +89,11 @@ async fn serve_plain(app: Arc<App>, mut stream: TcpStream, peer: SocketAddr, loc
             return;
         }
     };
-    let io = TokioIo::new(Prefixed {
+    let io = Prefixed {
         prefix,
         pos: 0,
         inner: stream,
-    });
+    };
     serve_connection(app, io, protocol, peer, local, None).await
 }
 
@@ -124,8 +129,7 @@ async fn serve_https(
             return;
         }
     };
-    let io = TokioIo::new(stream);
-    serve_connection(app, io, protocol, peer, local, Some(Arc::new(info))).await
+    serve_connection(app, stream, protocol, peer, local, Some(Arc::new(info))).await
 }
 
 /// Reads until the bytes either are the HTTP/2 preface or cannot be; returns
@@ -147,29 +151,42 @@ pub(super) async fn sniff<R: AsyncRead + Unpin>(stream: &mut R) -> io::Result<(P
     Ok((Protocol::Http2, buf))
 }
 
-async fn serve_connection<I>(
+async fn serve_connection<S>(
     app: Arc<App>,
-    io: I,
+    stream: S,
     protocol: Protocol,
     peer: SocketAddr,
     local: SocketAddr,
     tls: Option<Arc<TlsInfo>>,
 ) where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let header_timeout = Duration::from_millis(app.config.server.header_timeout_ms);
+    let handler_app = app.clone();
     let svc = hyper::service::service_fn(move |req| {
-        let app = app.clone();
+        let app = handler_app.clone();
         let tls = tls.clone();
         async move { Ok::<_, Infallible>(super::handle(app, req, peer, local, tls).await) }
     });
+    let io = TokioIo::new(stream);
     let result = match protocol {
         Protocol::Http1 => {
-            hyper::server::conn::http1::Builder::new()
+            let mut conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
-                .serve_connection(io, svc)
-                .await
+                .serve_connection(io, svc);
+            match (&mut conn).await {
+                Err(e) if e.is_timeout() => {
+                    let parts = conn.into_parts();
+                    if parts.read_buf.is_empty() {
+                        tracing::debug!("connection from {peer} idle past header_timeout_ms");
+                    } else {
+                        answer_late_head(&app, parts.io.into_inner(), peer).await;
+                    }
+                    Ok(())
+                }
+                other => other,
+            }
         }
         Protocol::Http2 => {
             hyper::server::conn::http2::Builder::new(TokioExecutor::new())
@@ -183,6 +200,57 @@ async fn serve_connection<I>(
     if let Err(e) = result {
         tracing::debug!("connection from {peer}: {e}");
     }
+}
+
+/// How long the 408 may take to write, and how long the client's further
+/// bytes are read and dropped after it (so that closing with unread bytes
+/// does not reset the connection before the client read the answer).
+const LATE_HEAD_LINGER: Duration = Duration::from_secs(1);
+
+/// Answers a head that did not arrive within `header_timeout_ms`: `408` with
+/// `Connection: close`, then closes. No policy ran and the origin saw nothing.
+async fn answer_late_head<S: AsyncRead + AsyncWrite + Unpin>(
+    app: &App,
+    mut io: S,
+    peer: SocketAddr,
+) {
+    app.metrics.request("", "timeout");
+    let id = crate::serve::request::new_request_id();
+    tracing::debug!("request head from {peer} timed out (request id {id})");
+    let answer = late_head_answer(&id);
+    let sent = async {
+        io.write_all(&answer).await?;
+        io.shutdown().await
+    };
+    if !matches!(
+        tokio::time::timeout(LATE_HEAD_LINGER, sent).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match io.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LATE_HEAD_LINGER, drain).await;
+}
+
+/// The bytes of the 408 answer: the proxy's usual JSON body with the id.
+fn late_head_answer(id: &str) -> Vec<u8> {
+    let body = edgewaf_chain::answer_body("request header timed out", id);
+    format!(
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n\
+         cache-control: no-store\r\nx-request-id: {id}\r\nconnection: close\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// A stream whose first bytes were already read: they are read again first.

@@ -38,83 +38,109 @@ pub(super) fn normalise_in_place(buf: &mut Vec<u8>) {
         return;
     }
     let end = buf.len() - 1;
-    let relative = buf[0] != b'/';
     let trailing = buf[end] == b'/';
-    let (mut src, mut dst): (usize, isize) = (0, 0);
-    let mut hit_root = false;
+    let mut walk = Walk {
+        src: 0,
+        dst: 0,
+        end,
+        relative: buf[0] != b'/',
+        hit_root: false,
+    };
     let mut done = false;
-    while !done && src <= end {
-        let mut normalise = true;
-        if src == end {
+    while !done && walk.src <= end {
+        let src = walk.src;
+        // A byte ends a segment when the input ends or a slash follows it.
+        let ends_segment = if src == end {
             done = true;
-        } else if buf[src + 1] != b'/' {
-            normalise = false;
-        }
-        if normalise && !(src != end && buf[src] == b'/') && buf[src] == b'.' {
-            let prev = |dst: isize, buf: &[u8]| {
-                if dst > 0 {
-                    Some(buf[(dst - 1) as usize])
-                } else {
-                    None
-                }
-            };
-            if prev(dst, buf) == Some(b'.') {
-                // A back-reference: drop it and the segment before it, if there is one.
-                if relative && (hit_root || dst - 2 <= 0) {
-                    hit_root = true;
-                } else {
-                    dst -= 3;
-                    while dst > 0 && buf[dst as usize] != b'/' {
-                        dst -= 1;
-                    }
-                    if dst <= 0 {
-                        hit_root = true;
-                        dst = 0;
-                        if !relative && src == end {
-                            dst += 1;
-                        }
-                    }
-                    if done {
-                        continue;
-                    }
-                    src += 1;
-                }
-            } else if dst == 0 {
-                // A self-reference at the start of a relative path.
-                if done {
-                    continue;
-                }
-                src += 1;
-            } else if prev(dst, buf) == Some(b'/') {
-                // A self-reference.
-                if done {
-                    continue;
-                }
-                dst -= 1;
-                src += 1;
+            true
+        } else {
+            buf[src + 1] == b'/'
+        };
+        let ends_segment = ends_segment && !(src != end && buf[src] == b'/');
+        if ends_segment && buf[src] == b'.' {
+            if walk.dot(buf, done) {
+                break;
             }
-        } else if normalise && !(src != end && buf[src] == b'/') && dst > 0 {
+        } else if ends_segment && walk.dst > 0 {
             // A regular segment.
-            hit_root = false;
+            walk.hit_root = false;
         }
-        // Copy the byte, collapsing repeated slashes onto the last one.
-        if buf[src] == b'/' {
-            while src < end && buf[src + 1] == b'/' {
-                src += 1;
-            }
-            if relative && dst == 0 {
-                src += 1;
-                continue;
-            }
-        }
-        buf[dst as usize] = buf[src];
-        dst += 1;
-        src += 1;
+        walk.copy(buf);
     }
+    let mut dst = walk.dst;
     if !trailing && dst > 0 && buf[(dst - 1) as usize] == b'/' {
         dst -= 1;
     }
     buf.truncate(dst.max(0) as usize);
+}
+
+/// The two cursors of the in-place walk: `src` reads, `dst` writes (it can go below zero
+/// while a back-reference is resolved).
+struct Walk {
+    src: usize,
+    dst: isize,
+    end: usize,
+    relative: bool,
+    hit_root: bool,
+}
+
+impl Walk {
+    /// A `.` that ends a segment: after another `.` a back-reference, which drops the segment
+    /// written before it (if there is one); after `/` or at the start a self-reference, which
+    /// is dropped. True when the input ends here with nothing more to copy.
+    fn dot(&mut self, buf: &[u8], done: bool) -> bool {
+        let prev = (self.dst > 0).then(|| buf[(self.dst - 1) as usize]);
+        match prev {
+            Some(b'.') => {
+                if self.relative && (self.hit_root || self.dst - 2 <= 0) {
+                    self.hit_root = true;
+                    return false;
+                }
+                self.dst -= 3;
+                while self.dst > 0 && buf[self.dst as usize] != b'/' {
+                    self.dst -= 1;
+                }
+                if self.dst <= 0 {
+                    self.hit_root = true;
+                    self.dst = if !self.relative && self.src == self.end {
+                        1
+                    } else {
+                        0
+                    };
+                }
+            }
+            None => {}
+            Some(b'/') => {
+                if done {
+                    return true;
+                }
+                self.dst -= 1;
+            }
+            Some(_) => return false,
+        }
+        if done {
+            return true;
+        }
+        self.src += 1;
+        false
+    }
+
+    /// Copies the byte at `src` to `dst`, collapsing repeated slashes onto the last one (a
+    /// relative path drops its leading slashes).
+    fn copy(&mut self, buf: &mut [u8]) {
+        if buf[self.src] == b'/' {
+            while self.src < self.end && buf[self.src + 1] == b'/' {
+                self.src += 1;
+            }
+            if self.relative && self.dst == 0 {
+                self.src += 1;
+                return;
+            }
+        }
+        buf[self.dst as usize] = buf[self.src];
+        self.dst += 1;
+        self.src += 1;
+    }
 }
 
 #[cfg(test)]

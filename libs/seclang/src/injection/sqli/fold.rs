@@ -61,62 +61,73 @@ impl State<'_> {
         }
     }
 
+    /// Skips leading comments, `(`, SQL types and unary operators; false when the input
+    /// ends first.
+    fn skip_leading(&mut self) -> bool {
+        loop {
+            let more = self.tokenize();
+            let t = &self.tokens[self.current];
+            let skipped = t.kind == T_COMMENT
+                || t.kind == T_LEFTPARENS
+                || t.kind == T_SQLTYPE
+                || t.is_unary_op();
+            if !more || !skipped {
+                return more;
+            }
+        }
+    }
+
+    /// When the five slots are full of a harmless arithmetic or list shape, starts folding
+    /// again from the first token (libinjection's "reset" for long benign expressions).
+    fn restart_if_full(&mut self, pos: &mut usize, left: &mut usize) {
+        if *pos < MAX_TOKENS {
+            return;
+        }
+        let k = |i: usize| self.tokens[i].kind;
+        let shape = (k(0) == T_NUMBER
+            && (k(1) == T_OPERATOR || k(1) == T_COMMA)
+            && k(2) == T_LEFTPARENS
+            && k(3) == T_NUMBER
+            && k(4) == T_RIGHTPARENS)
+            || (k(0) == T_BAREWORD
+                && k(1) == T_OPERATOR
+                && k(2) == T_LEFTPARENS
+                && (k(3) == T_BAREWORD || k(3) == T_NUMBER)
+                && k(4) == T_RIGHTPARENS)
+            || (k(0) == T_NUMBER
+                && k(1) == T_RIGHTPARENS
+                && k(2) == T_COMMA
+                && k(3) == T_LEFTPARENS
+                && k(4) == T_NUMBER)
+            || (k(0) == T_BAREWORD
+                && k(1) == T_RIGHTPARENS
+                && k(2) == T_OPERATOR
+                && k(3) == T_LEFTPARENS
+                && k(4) == T_BAREWORD);
+        if !shape {
+            return;
+        }
+        if *pos > MAX_TOKENS {
+            self.tokens[1] = self.tokens[MAX_TOKENS];
+            *pos = 2;
+        } else {
+            *pos = 1;
+        }
+        *left = 0;
+    }
+
     /// libinjection's `libinjection_sqli_fold`: the number of tokens left in `tokens`.
     pub(super) fn fold(&mut self) -> usize {
         let mut last_comment = Token::EMPTY;
-        let mut pos = 0usize;
         let mut left = 0usize;
-        let mut more = true;
         self.current = 0;
-        // Skip leading comments, '(' , SQL types and unary operators.
-        while more {
-            more = self.tokenize();
-            let t = &self.tokens[self.current];
-            if !(t.kind == T_COMMENT
-                || t.kind == T_LEFTPARENS
-                || t.kind == T_SQLTYPE
-                || t.is_unary_op())
-            {
-                break;
-            }
-        }
+        let mut more = self.skip_leading();
         if !more {
             return 0;
         }
-        pos += 1;
+        let mut pos = 1usize;
         loop {
-            if pos >= MAX_TOKENS {
-                let k = |i: usize| self.tokens[i].kind;
-                if (k(0) == T_NUMBER
-                    && (k(1) == T_OPERATOR || k(1) == T_COMMA)
-                    && k(2) == T_LEFTPARENS
-                    && k(3) == T_NUMBER
-                    && k(4) == T_RIGHTPARENS)
-                    || (k(0) == T_BAREWORD
-                        && k(1) == T_OPERATOR
-                        && k(2) == T_LEFTPARENS
-                        && (k(3) == T_BAREWORD || k(3) == T_NUMBER)
-                        && k(4) == T_RIGHTPARENS)
-                    || (k(0) == T_NUMBER
-                        && k(1) == T_RIGHTPARENS
-                        && k(2) == T_COMMA
-                        && k(3) == T_LEFTPARENS
-                        && k(4) == T_NUMBER)
-                    || (k(0) == T_BAREWORD
-                        && k(1) == T_RIGHTPARENS
-                        && k(2) == T_OPERATOR
-                        && k(3) == T_LEFTPARENS
-                        && k(4) == T_BAREWORD)
-                {
-                    if pos > MAX_TOKENS {
-                        self.tokens[1] = self.tokens[MAX_TOKENS];
-                        pos = 2;
-                    } else {
-                        pos = 1;
-                    }
-                    left = 0;
-                }
-            }
+            self.restart_if_full(&mut pos, &mut left);
             if !more || left >= MAX_TOKENS {
                 left = pos;
                 break;
@@ -154,36 +165,67 @@ impl State<'_> {
         left.min(MAX_TOKENS)
     }
 
-    /// The two-token folding rules; `true` to restart the loop.
+    /// The two-token folding rules, in libinjection's order; `true` to restart the loop.
     fn fold_two(&mut self, pos: &mut usize, left: &mut usize) -> bool {
+        if let Some(restart) = self.fold_two_collapse(pos, left) {
+            return restart;
+        }
+        if let Some(restart) = self.fold_two_retype(*left) {
+            return restart;
+        }
+        self.fold_two_drop(pos, left)
+    }
+
+    /// Pairs that collapse into one token: repeated strings or semicolons, an operator
+    /// followed by a unary operator or a type, `(` and a unary operator, two words that make
+    /// one keyword. `None` when no rule applies.
+    fn fold_two_collapse(&mut self, pos: &mut usize, left: &mut usize) -> Option<bool> {
         let l = *left;
         let (a, b) = (self.tokens[l], self.tokens[l + 1]);
-        if a.kind == T_STRING && b.kind == T_STRING {
+        if (a.kind == T_STRING && b.kind == T_STRING)
+            || (a.kind == T_SEMICOLON && b.kind == T_SEMICOLON)
+        {
             *pos -= 1;
-            return true;
-        }
-        if a.kind == T_SEMICOLON && b.kind == T_SEMICOLON {
-            *pos -= 1;
-            return true;
+            return Some(true);
         }
         if (a.kind == T_OPERATOR || a.kind == T_LOGIC_OPERATOR)
             && (b.is_unary_op() || b.kind == T_SQLTYPE)
         {
             *pos -= 1;
             *left = 0;
-            return true;
+            return Some(true);
         }
         if a.kind == T_LEFTPARENS && b.is_unary_op() {
             *pos -= 1;
             *left = left.saturating_sub(1);
-            return true;
+            return Some(true);
         }
         let (first, rest) = self.tokens.split_at_mut(l + 1);
         if merge_words(&mut first[l], &rest[0]) {
             *pos -= 1;
             *left = left.saturating_sub(1);
-            return true;
+            return Some(true);
         }
+        None
+    }
+
+    /// Pairs that change the first token's type from what follows it (`; IF`, `USER(`,
+    /// `IN (`, `LIKE (`). `None` when no rule applies.
+    fn fold_two_retype(&mut self, l: usize) -> Option<bool> {
+        const AS_FUNCTIONS: &[&[u8]] = &[
+            b"USER_ID",
+            b"USER_NAME",
+            b"DATABASE",
+            b"PASSWORD",
+            b"USER",
+            b"CURRENT_USER",
+            b"CURRENT_DATE",
+            b"CURRENT_TIME",
+            b"CURRENT_TIMESTAMP",
+            b"LOCALTIME",
+            b"LOCALTIMESTAMP",
+        ];
+        let (a, b) = (self.tokens[l], self.tokens[l + 1]);
         if a.kind == T_SEMICOLON
             && b.kind == T_FUNCTION
             && matches!(b.val[0], b'I' | b'i')
@@ -191,26 +233,14 @@ impl State<'_> {
         {
             // T-SQL "; IF ..." is control flow, not the IF() function.
             self.tokens[l + 1].kind = T_TSQL;
-            return true;
+            return Some(true);
         }
-        if (a.kind == T_BAREWORD || a.kind == T_VARIABLE) && b.kind == T_LEFTPARENS {
-            const AS_FUNCTIONS: &[&[u8]] = &[
-                b"USER_ID",
-                b"USER_NAME",
-                b"DATABASE",
-                b"PASSWORD",
-                b"USER",
-                b"CURRENT_USER",
-                b"CURRENT_DATE",
-                b"CURRENT_TIME",
-                b"CURRENT_TIMESTAMP",
-                b"LOCALTIME",
-                b"LOCALTIMESTAMP",
-            ];
-            if AS_FUNCTIONS.iter().any(|f| a.is(f)) {
-                self.tokens[l].kind = T_FUNCTION;
-                return true;
-            }
+        if (a.kind == T_BAREWORD || a.kind == T_VARIABLE)
+            && b.kind == T_LEFTPARENS
+            && AS_FUNCTIONS.iter().any(|f| a.is(f))
+        {
+            self.tokens[l].kind = T_FUNCTION;
+            return Some(true);
         }
         if a.kind == T_KEYWORD && (a.is(b"IN") || a.is(b"NOT IN")) {
             self.tokens[l].kind = if b.kind == T_LEFTPARENS {
@@ -218,14 +248,22 @@ impl State<'_> {
             } else {
                 T_BAREWORD
             };
-            return true;
+            return Some(true);
         }
         if a.kind == T_OPERATOR && (a.is(b"LIKE") || a.is(b"NOT LIKE")) {
             if b.kind == T_LEFTPARENS {
                 self.tokens[l].kind = T_FUNCTION;
             }
-            return false;
+            return Some(false);
         }
+        None
+    }
+
+    /// Pairs where one token is dropped or absorbed: a type before a value, `COLLATE`, a
+    /// backslash, doubled parentheses, braces.
+    fn fold_two_drop(&mut self, pos: &mut usize, left: &mut usize) -> bool {
+        let l = *left;
+        let (a, b) = (self.tokens[l], self.tokens[l + 1]);
         if a.kind == T_SQLTYPE
             && matches!(
                 b.kind,
@@ -284,105 +322,91 @@ impl State<'_> {
         false
     }
 
-    /// The three-token folding rules; `true` to restart the loop.
+    /// The three-token folding rules, in libinjection's order; `true` to restart the loop.
     fn fold_three(&mut self, pos: &mut usize, left: &mut usize) -> bool {
         let l = *left;
         let (a, b, c) = (self.tokens[l], self.tokens[l + 1], self.tokens[l + 2]);
-        let (ka, kb, kc) = (a.kind, b.kind, c.kind);
-        if ka == T_NUMBER && kb == T_OPERATOR && kc == T_NUMBER {
+        if binary_expression(&a, &b, &c) {
             *pos -= 2;
             *left = 0;
             return true;
         }
-        if ka == T_OPERATOR && kb != T_LEFTPARENS && kc == T_OPERATOR {
-            *left = 0;
-            *pos -= 2;
-            return true;
-        }
-        if ka == T_LOGIC_OPERATOR && kc == T_LOGIC_OPERATOR {
-            *pos -= 2;
+        if let Some(dropped) = unary_operand(&a, &b, &c) {
+            self.tokens[l + 1] = c;
+            *pos -= dropped;
             *left = 0;
             return true;
         }
-        if ka == T_VARIABLE && kb == T_OPERATOR && matches!(kc, T_VARIABLE | T_NUMBER | T_BAREWORD)
-        {
+        if a.kind == T_BAREWORD && b.kind == T_DOT && c.kind == T_BAREWORD {
             *pos -= 2;
             *left = 0;
             return true;
         }
-        if matches!(ka, T_BAREWORD | T_NUMBER)
-            && kb == T_OPERATOR
-            && matches!(kc, T_NUMBER | T_BAREWORD)
-        {
-            *pos -= 2;
-            *left = 0;
-            return true;
-        }
-        if matches!(ka, T_BAREWORD | T_NUMBER | T_VARIABLE | T_STRING)
-            && kb == T_OPERATOR
-            && b.c_str() == b"::"
-            && kc == T_SQLTYPE
-        {
-            *pos -= 2;
-            *left = 0;
-            return true;
-        }
-        if matches!(ka, T_BAREWORD | T_NUMBER | T_STRING | T_VARIABLE)
-            && kb == T_COMMA
-            && matches!(kc, T_NUMBER | T_BAREWORD | T_STRING | T_VARIABLE)
-        {
-            *pos -= 2;
-            *left = 0;
-            return true;
-        }
-        if matches!(ka, T_EXPRESSION | T_GROUP | T_COMMA) && b.is_unary_op() && kc == T_LEFTPARENS {
+        if a.kind == T_EXPRESSION && b.kind == T_DOT && c.kind == T_BAREWORD {
             self.tokens[l + 1] = c;
             *pos -= 1;
             *left = 0;
             return true;
         }
-        if matches!(ka, T_KEYWORD | T_EXPRESSION | T_GROUP)
-            && b.is_unary_op()
-            && matches!(
-                kc,
-                T_NUMBER | T_BAREWORD | T_VARIABLE | T_STRING | T_FUNCTION
-            )
+        if a.kind == T_FUNCTION
+            && b.kind == T_LEFTPARENS
+            && c.kind != T_RIGHTPARENS
+            && a.is(b"USER")
         {
-            self.tokens[l + 1] = c;
-            *pos -= 1;
-            *left = 0;
-            return true;
-        }
-        if ka == T_COMMA
-            && b.is_unary_op()
-            && matches!(kc, T_NUMBER | T_BAREWORD | T_VARIABLE | T_STRING)
-        {
-            self.tokens[l + 1] = c;
-            *left = 0;
-            *pos -= 3;
-            return true;
-        }
-        if ka == T_COMMA && b.is_unary_op() && kc == T_FUNCTION {
-            self.tokens[l + 1] = c;
-            *pos -= 1;
-            *left = 0;
-            return true;
-        }
-        if ka == T_BAREWORD && kb == T_DOT && kc == T_BAREWORD {
-            *pos -= 2;
-            *left = 0;
-            return true;
-        }
-        if ka == T_EXPRESSION && kb == T_DOT && kc == T_BAREWORD {
-            self.tokens[l + 1] = c;
-            *pos -= 1;
-            *left = 0;
-            return true;
-        }
-        if ka == T_FUNCTION && kb == T_LEFTPARENS && kc != T_RIGHTPARENS && a.is(b"USER") {
             // USER(x) is not the zero-argument USER() function.
             self.tokens[l].kind = T_BAREWORD;
         }
         false
     }
+}
+
+/// Three tokens that read as one value (`1 + 1`, `a , b`, `x::int`, two operators around
+/// anything): the last two are dropped.
+#[inline]
+fn binary_expression(a: &Token, b: &Token, c: &Token) -> bool {
+    let (ka, kb, kc) = (a.kind, b.kind, c.kind);
+    (ka == T_NUMBER && kb == T_OPERATOR && kc == T_NUMBER)
+        || (ka == T_OPERATOR && kb != T_LEFTPARENS && kc == T_OPERATOR)
+        || (ka == T_LOGIC_OPERATOR && kc == T_LOGIC_OPERATOR)
+        || (ka == T_VARIABLE
+            && kb == T_OPERATOR
+            && matches!(kc, T_VARIABLE | T_NUMBER | T_BAREWORD))
+        || (matches!(ka, T_BAREWORD | T_NUMBER)
+            && kb == T_OPERATOR
+            && matches!(kc, T_NUMBER | T_BAREWORD))
+        || (matches!(ka, T_BAREWORD | T_NUMBER | T_VARIABLE | T_STRING)
+            && kb == T_OPERATOR
+            && b.c_str() == b"::"
+            && kc == T_SQLTYPE)
+        || (matches!(ka, T_BAREWORD | T_NUMBER | T_STRING | T_VARIABLE)
+            && kb == T_COMMA
+            && matches!(kc, T_NUMBER | T_BAREWORD | T_STRING | T_VARIABLE))
+}
+
+/// A unary operator between a keyword, expression, group or comma and its operand: the
+/// operator is replaced by the operand. Returns how many slots the fold gives back.
+#[inline]
+fn unary_operand(a: &Token, b: &Token, c: &Token) -> Option<usize> {
+    if !b.is_unary_op() {
+        return None;
+    }
+    let (ka, kc) = (a.kind, c.kind);
+    if matches!(ka, T_EXPRESSION | T_GROUP | T_COMMA) && kc == T_LEFTPARENS {
+        return Some(1);
+    }
+    if matches!(ka, T_KEYWORD | T_EXPRESSION | T_GROUP)
+        && matches!(
+            kc,
+            T_NUMBER | T_BAREWORD | T_VARIABLE | T_STRING | T_FUNCTION
+        )
+    {
+        return Some(1);
+    }
+    if ka == T_COMMA && matches!(kc, T_NUMBER | T_BAREWORD | T_VARIABLE | T_STRING) {
+        return Some(3);
+    }
+    if ka == T_COMMA && kc == T_FUNCTION {
+        return Some(1);
+    }
+    None
 }

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip2
 # Every policy component built for the host (and the tests).
-GUESTS := hostile scripted ip-filter signatures rate-limit auth-jwt auth-apikey auth-hmac auth-mtls crs vpatch \
+GUESTS := hostile scripted ip-filter signatures rate-limit auth-jwt auth-apikey auth-hmac auth-mtls crs vpatch detect \
 	edge-adapter edge-platform edge-platform-spin
 BIN := target/release/edgewaf
 # The developer tools (bundle, serve-component, crs-test): package edgewaf-tools.

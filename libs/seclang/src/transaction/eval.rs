@@ -11,7 +11,7 @@ use crate::transform::ByteSet;
 use std::rc::Rc;
 
 /// Values up to this length are transformed afresh instead of cached.
-const UNCACHED_MAX: usize = 64;
+pub(crate) const UNCACHED_MAX: usize = 64;
 
 /// Longest logdata kept, as ModSecurity does.
 const LOGDATA_MAX: usize = 512;
@@ -321,16 +321,9 @@ impl<'r> Transaction<'r> {
         if value.len() <= UNCACHED_MAX {
             // Short values: recomputing is cheaper than a cache probe (most
             // transformations return their input untouched, allocating nothing).
-            let mut cur: Option<Vec<u8>> = None;
-            for f in transforms {
-                let input: &[u8] = cur.as_deref().unwrap_or(value);
-                if let std::borrow::Cow::Owned(o) = f(input) {
-                    cur = Some(o);
-                }
-            }
-            return match cur {
-                Some(v) if v.as_slice() != &value[..] => Rc::from(v),
-                _ => value.clone(),
+            return match transform_uncached(transforms, value) {
+                Some(v) => Rc::from(v),
+                None => value.clone(),
             };
         }
         let key = (chain, value.as_ptr() as usize);
@@ -363,7 +356,8 @@ impl<'r> Transaction<'r> {
         transforms: &[crate::transform::TransformFn],
         value: &Bytes,
     ) -> Vec<Bytes> {
-        let mut out = vec![value.clone()];
+        let mut out = Vec::with_capacity(transforms.len() + 1);
+        out.push(value.clone());
         for f in transforms {
             let cur: &[u8] = out.last().expect("holds the value");
             if let std::borrow::Cow::Owned(o) = f(cur)
@@ -449,6 +443,21 @@ impl<'r> Transaction<'r> {
             Ctl::RequestBodyLimit(_) | Ctl::Audit => {}
         }
     }
+}
+
+/// `transforms` applied to `value` without the cache: `None` when they leave it as it is.
+pub(crate) fn transform_uncached(
+    transforms: &[crate::transform::TransformFn],
+    value: &[u8],
+) -> Option<Vec<u8>> {
+    let mut cur: Option<Vec<u8>> = None;
+    for f in transforms {
+        let input: &[u8] = cur.as_deref().unwrap_or(value);
+        if let std::borrow::Cow::Owned(o) = f(input) {
+            cur = Some(o);
+        }
+    }
+    cur.filter(|v| v.as_slice() != value)
 }
 
 fn lossy(b: &[u8]) -> String {

@@ -2,9 +2,10 @@
 //! values once, filling the slots the reached rules need, and asking whether
 //! a rule may match.
 
+use super::eval::{UNCACHED_MAX, transform_uncached};
 use super::{Bytes, Transaction};
 use crate::operators::atoi;
-use crate::prefilter::sources;
+use crate::prefilter::{Group, sources};
 use crate::transform::ByteSet;
 use crate::variables::{KeySel, VarKind};
 
@@ -176,44 +177,80 @@ impl Transaction<'_> {
             .expect("scanned above");
         self.stats.slot_fills += 1;
         self.stats.slot_values += scan.values.len() as u32;
-        let set = |bits: &mut [u64], bit: u32| bits[(bit / 64) as usize] |= 1 << (bit % 64);
         for sv in &scan.values {
-            let unchanged = group.triggers.is_some_and(|t| !t.intersects(sv.bytes));
-            let unchanged = unchanged
-                || (!group.multi && {
-                    let t: Bytes = self.transform_with(group.chain, &group.transforms, &sv.value);
-                    if t.eq_ignore_ascii_case(&sv.value) {
-                        true
-                    } else {
-                        for m in group.ac.find_overlapping_iter(&t[..]) {
-                            for &bit in &group.pattern_bits[m.pattern().as_usize()] {
-                                set(&mut self.pf_bits[off..], bit);
-                            }
-                        }
-                        false
-                    }
-                });
+            let unchanged = group.triggers.is_some_and(|t| !t.intersects(sv.bytes))
+                || (!group.multi && self.transformed_unchanged(group, off, &sv.value));
             if !unchanged {
                 self.stats.slot_rescans += 1;
             }
+            let bits = &mut self.pf_bits[off..];
             if unchanged {
                 for &p in &sv.patterns {
                     let hits = &pf.global_bits[p as usize];
                     let from = hits.partition_point(|&(hg, _)| hg < g);
                     for &(_, bit) in hits[from..].iter().take_while(|&&(hg, _)| hg == g) {
-                        set(&mut self.pf_bits[off..], bit);
+                        set_bit(bits, bit);
                     }
                 }
             } else if group.multi {
-                for step in Self::transform_steps_with(&group.transforms, &sv.value) {
-                    for m in group.ac.find_overlapping_iter(&step[..]) {
-                        for &bit in &group.pattern_bits[m.pattern().as_usize()] {
-                            set(&mut self.pf_bits[off..], bit);
-                        }
-                    }
-                }
+                for_each_step(&group.transforms, &sv.value, |step| {
+                    scan_group(group, step, bits);
+                });
             }
         }
         self.pf_scans[slot.kind as usize] = Some(scan);
+    }
+
+    /// A group without multiMatch: true when its transformations leave `value` unchanged up
+    /// to ASCII case (its bits then come from the global scan); otherwise the transformed
+    /// value is scanned with the group's automaton into the slot's bits at `off`.
+    fn transformed_unchanged(&mut self, group: &Group, off: usize, value: &Bytes) -> bool {
+        let long;
+        let short;
+        let t: &[u8] = if value.len() <= UNCACHED_MAX {
+            short = transform_uncached(&group.transforms, value);
+            short.as_deref().unwrap_or(value)
+        } else {
+            long = self.transform_with(group.chain, &group.transforms, value);
+            &long
+        };
+        if t.eq_ignore_ascii_case(value) {
+            return true;
+        }
+        scan_group(group, t, &mut self.pf_bits[off..]);
+        false
+    }
+}
+
+fn set_bit(bits: &mut [u64], bit: u32) {
+    bits[(bit / 64) as usize] |= 1 << (bit % 64);
+}
+
+/// Sets in `bits` the rule bits of every literal of `group` found in `value`.
+fn scan_group(group: &Group, value: &[u8], bits: &mut [u64]) {
+    for m in group.ac.find_overlapping_iter(value) {
+        for &bit in &group.pattern_bits[m.pattern().as_usize()] {
+            set_bit(bits, bit);
+        }
+    }
+}
+
+/// multiMatch without keeping the values: `visit` sees `value`, then the result of each
+/// transformation that changed it (the values [`Transaction::transform_steps_with`] returns).
+fn for_each_step(
+    transforms: &[crate::transform::TransformFn],
+    value: &[u8],
+    mut visit: impl FnMut(&[u8]),
+) {
+    visit(value);
+    let mut cur: Option<Vec<u8>> = None;
+    for f in transforms {
+        let input: &[u8] = cur.as_deref().unwrap_or(value);
+        if let std::borrow::Cow::Owned(o) = f(input)
+            && o != input
+        {
+            visit(&o);
+            cur = Some(o);
+        }
     }
 }

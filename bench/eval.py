@@ -28,26 +28,39 @@ CRS = Path(os.environ.get("EDGEWAF_CRS_DIR", ROOT / "crs" / "v4.28.0"))
 WAF, ECHO, ADMIN = 18480, 18481, 18482
 CRS_RULES = ["/crs/crs-setup.conf.example", "/crs/rules/*.conf"]
 API = ROOT / "crs" / "profiles" / "api"
-# One tenant per profile: its mounts and rule files.
+API_RULES = [CRS_RULES[0], "/profile/before.conf", CRS_RULES[1], "/profile/after.conf"]
+CRS_CONFIG = """[policy.config]
+rules = {rules}
+paranoia_level = 1
+inbound_anomaly_threshold = 5
+outbound_anomaly_threshold = 4
+"""
+# The detect policy (guests/policies/detect) after the crs one: its own
+# findings plus the CRS inbound anomaly score, denied at 5.
+DETECT = """[[policy]]
+module = "detect"
+[policy.config]
+threshold = 5
+max_body = 1048576
+oversize = "deny"
+"""
+# One tenant per profile: the crs policy's mounts and rule files, and what follows it.
 PROFILES = {
-    "crs-default": {"mounts": {"/crs": CRS}, "rules": CRS_RULES},
-    "crs-api": {"mounts": {"/crs": CRS, "/profile": API},
-                "rules": [CRS_RULES[0], "/profile/before.conf", CRS_RULES[1], "/profile/after.conf"]},
+    "crs-default": {"mounts": {"/crs": CRS}, "rules": CRS_RULES, "after": ""},
+    "crs-api": {"mounts": {"/crs": CRS, "/profile": API}, "rules": API_RULES, "after": ""},
+    "crs-api+detect": {"mounts": {"/crs": CRS, "/profile": API}, "rules": API_RULES + ["/profile/with-detect.conf"],
+                       "after": DETECT},
 }
 TENANT = """hosts = ["{host}"]
 upstream = "http://127.0.0.1:{echo}"
 mode = "block"
+body_limit = 1048576
 [limits]
 memory_mib = 256
 deadline_ms = 500
 [[policy]]
 module = "crs"
 mounts = {mounts}
-[policy.config]
-rules = {rules}
-paranoia_level = 1
-inbound_anomaly_threshold = 5
-outbound_anomaly_threshold = 4
 """
 SERVER = """[server]
 listen = "127.0.0.1:{waf}"
@@ -66,12 +79,22 @@ backend = "memory"
 """
 
 
+def tenant(name):
+    """Tenant names are a-z, 0-9, '-' and '_': `crs-api+detect` runs as `crs-api-detect`."""
+    return name.replace("+", "-")
+
+
+def host(name):
+    return f"{tenant(name)}.eval"
+
+
 def write_config(d):
     (d / "policies").mkdir()
     for name, p in PROFILES.items():
         mounts = "{ " + ", ".join(f"{json.dumps(k)} = {json.dumps(str(v))}" for k, v in p["mounts"].items()) + " }"
-        (d / "policies" / f"{name}.toml").write_text(
-            TENANT.format(host=f"{name}.eval", echo=ECHO, mounts=mounts, rules=json.dumps(p["rules"])))
+        (d / "policies" / f"{tenant(name)}.toml").write_text(
+            TENANT.format(host=host(name), echo=ECHO, mounts=mounts)
+            + CRS_CONFIG.format(rules=json.dumps(p["rules"])) + p["after"])
     modules = ROOT / "target" / "wasm32-wasip2" / "release"
     (d / "edgewaf.toml").write_text(SERVER.format(waf=WAF, admin=ADMIN, modules=modules))
 
@@ -238,11 +261,11 @@ def main():
         write_config(d)
         server = Server(args.bin, d)
         try:
-            wait_ready([f"{n}.eval" for n in PROFILES])
+            wait_ready([host(n) for n in PROFILES])
             results = {}
             for name in PROFILES:
                 t0 = time.time()
-                results[name] = run_profile(server, f"{name}.eval", attacks, benign)
+                results[name] = run_profile(server, host(name), attacks, benign)
                 report(name, results[name])
                 print(f"  ({len(attacks) + len(benign)} requests in {time.time() - t0:.0f} s)")
         finally:

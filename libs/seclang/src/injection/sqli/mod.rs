@@ -151,11 +151,27 @@ fn span(s: &[u8], accept: &[u8]) -> usize {
         .count()
 }
 
+/// A set of bytes as a table, built at compile time (a test per byte instead of a search of
+/// the set's string).
+struct ByteClass([bool; 256]);
+
+impl ByteClass {
+    /// The bytes of `set`, and NUL (C's `strcspn` stops at the string's end).
+    const fn stops(set: &[u8]) -> ByteClass {
+        let mut t = [false; 256];
+        t[0] = true;
+        let mut i = 0;
+        while i < set.len() {
+            t[set[i] as usize] = true;
+            i += 1;
+        }
+        ByteClass(t)
+    }
+}
+
 /// Length of the run of bytes not in `reject` (NUL always stops it).
-fn cspan(s: &[u8], reject: &[u8]) -> usize {
-    s.iter()
-        .take_while(|&&b| b != 0 && !reject.contains(&b))
-        .count()
+fn cspan(s: &[u8], reject: &ByteClass) -> usize {
+    s.iter().take_while(|&&b| !reject.0[b as usize]).count()
 }
 
 /// Position of `needle` (two or more bytes) in `hay`.
@@ -255,7 +271,9 @@ struct State<'a> {
     pos: usize,
     tokens: [Token; 8],
     current: usize,
-    fingerprint: Vec<u8>,
+    /// The fingerprint: the types of the folded tokens (`fp_len` of them).
+    fp_buf: [u8; 8],
+    fp_len: usize,
     stats_comment_ddx: u32,
     stats_comment_hash: u32,
     stats_tokens: u32,
@@ -269,7 +287,8 @@ impl<'a> State<'a> {
             pos: 0,
             tokens: [Token::EMPTY; 8],
             current: 0,
-            fingerprint: Vec::new(),
+            fp_buf: [0; 8],
+            fp_len: 0,
             stats_comment_ddx: 0,
             stats_comment_hash: 0,
             stats_tokens: 0,
@@ -298,9 +317,13 @@ impl State<'_> {
                 t.kind = T_COMMENT;
             }
         }
-        self.fingerprint = self.tokens[..tlen].iter().map(|t| t.kind).collect();
-        if self.fingerprint.contains(&T_EVIL) {
-            self.fingerprint = vec![T_EVIL];
+        for (slot, t) in self.fp_buf.iter_mut().zip(&self.tokens[..tlen]) {
+            *slot = t.kind;
+        }
+        self.fp_len = tlen;
+        if self.fp().contains(&T_EVIL) {
+            self.fp_buf[0] = T_EVIL;
+            self.fp_len = 1;
             self.tokens[0].val = [0; TOKEN_SIZE];
             self.tokens[0].val[0] = T_EVIL;
             self.tokens[0].kind = T_EVIL;
@@ -308,17 +331,24 @@ impl State<'_> {
         }
     }
 
+    /// The fingerprint of the last parse.
+    fn fp(&self) -> &[u8] {
+        &self.fp_buf[..self.fp_len]
+    }
+
     fn blacklisted(&self) -> bool {
-        if self.fingerprint.is_empty() {
+        let fp = self.fp();
+        if fp.is_empty() {
             return false;
         }
-        let mut key = vec![b'0'];
-        key.extend(self.fingerprint.iter().map(u8::to_ascii_uppercase));
-        lookup(&key) == T_FINGERPRINT
+        let mut key = [0u8; 9];
+        key[0] = b'0';
+        key[1..=fp.len()].copy_from_slice(fp);
+        lookup(&key[..=fp.len()]) == T_FINGERPRINT
     }
 
     fn not_whitelisted(&self) -> bool {
-        let fp = &self.fingerprint[..];
+        let fp = self.fp();
         let tlen = fp.len();
         let t = &self.tokens;
         if tlen > 1 && fp[tlen - 1] == T_COMMENT && find(self.s, b"sp_password").is_some() {
@@ -403,7 +433,7 @@ pub(super) fn detect(input: &[u8]) -> Option<String> {
     let mut st = State::new(input, FLAG_QUOTE_NONE | FLAG_SQL_ANSI);
     let found = |st: &State| -> Option<String> {
         st.is_sqli_fingerprint()
-            .then(|| String::from_utf8_lossy(&st.fingerprint).into_owned())
+            .then(|| String::from_utf8_lossy(st.fp()).into_owned())
     };
     st.fingerprint(FLAG_QUOTE_NONE | FLAG_SQL_ANSI);
     if let Some(fp) = found(&st) {

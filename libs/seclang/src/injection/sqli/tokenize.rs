@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// Bytes that end a word (libinjection's `parse_word` stop set).
+const WORD_END: ByteClass = ByteClass::stops(b" []{}<>:\\?=@!#~+-*/&|^%(),';\t\n\x0b\x0c\r\"\xa0");
+/// Bytes that end an `@variable` name.
+const VARIABLE_END: ByteClass = ByteClass::stops(b" <>:\\?=@!#~+-*/&|^%(),';\t\n\x0b\x0c\r'`\"");
+
 impl State<'_> {
     fn parse_white(&mut self) -> usize {
         self.pos + 1
@@ -277,10 +282,7 @@ impl State<'_> {
 
     fn parse_word(&mut self) -> usize {
         let (s, pos) = (self.s, self.pos);
-        let wlen = cspan(
-            &s[pos..],
-            b" []{}<>:\\?=@!#~+-*/&|^%(),';\t\n\x0b\x0c\r\"\xa0",
-        );
+        let wlen = cspan(&s[pos..], &WORD_END);
         self.cur().assign(T_BAREWORD, pos, &s[pos..pos + wlen]);
         // "SELECT.1" or "SELECT`col`": a keyword before a '.' or '`' is a token of its own.
         let tok = self.tokens[self.current];
@@ -339,10 +341,7 @@ impl State<'_> {
                 return next;
             }
         }
-        let xlen = cspan(
-            &s[pos.min(slen)..],
-            b" <>:\\?=@!#~+-*/&|^%(),';\t\n\x0b\x0c\r'`\"",
-        );
+        let xlen = cspan(&s[pos.min(slen)..], &VARIABLE_END);
         self.cur()
             .assign(T_VARIABLE, pos, &s[pos.min(slen)..pos.min(slen) + xlen]);
         pos + xlen

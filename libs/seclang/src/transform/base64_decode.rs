@@ -23,10 +23,10 @@ fn is_alphabet(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
 }
 
-/// The base64 characters of `input` (line breaks and trailing spaces removed), or `None` when
-/// mbed TLS would reject the input.
-fn significant(input: &[u8]) -> Option<Vec<u8>> {
-    let mut chars = Vec::with_capacity(input.len());
+/// Walks the base64 characters of `input` (line breaks and trailing spaces skipped), giving
+/// each to `keep`; false when mbed TLS would reject the input.
+#[inline]
+fn significant(input: &[u8], mut keep: impl FnMut(u8)) -> bool {
     let mut equals = 0;
     let mut i = 0;
     while i < input.len() {
@@ -44,29 +44,49 @@ fn significant(input: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         if spaces {
-            return None;
+            return false;
         }
         if b == b'=' {
             equals += 1;
             if equals > 2 {
-                return None;
+                return false;
             }
         } else if equals != 0 || !is_alphabet(b) {
-            return None;
+            return false;
         }
-        chars.push(b);
+        keep(b);
     }
-    Some(chars)
+    true
 }
 
 pub(super) fn base64_decode(input: &[u8]) -> Cow<'_, [u8]> {
     let text = input.split(|&b| b == 0).next().unwrap_or_default();
-    let Some(mut chars) = significant(text) else {
+    let mut count = 0;
+    if !significant(text, |_| count += 1) {
         return Cow::Owned(Vec::new());
+    }
+    let whole = count / 4 * 4;
+    if whole == 0 {
+        return if input.is_empty() {
+            Cow::Borrowed(input)
+        } else {
+            Cow::Owned(Vec::new())
+        };
+    }
+    // Without skipped bytes the characters are `text` itself: no copy.
+    let copied;
+    let chars: &[u8] = if count == text.len() {
+        text
+    } else {
+        let mut v = Vec::with_capacity(count);
+        significant(text, |b| v.push(b));
+        copied = v;
+        &copied
     };
-    chars.truncate(chars.len() / 4 * 4);
-    let data: Vec<u8> = chars.iter().copied().filter(|&b| b != b'=').collect();
-    let decoded = LENIENT.decode(&data).unwrap_or_default();
+    // `=` only ends the data.
+    let chars = &chars[..whole];
+    let data_end = chars.iter().rposition(|&b| b != b'=').map_or(0, |p| p + 1);
+    let decoded = LENIENT.decode(&chars[..data_end]).unwrap_or_default();
     if decoded == input {
         Cow::Borrowed(input)
     } else {

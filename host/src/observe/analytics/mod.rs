@@ -14,10 +14,10 @@
 //!    which only tries to put it on a bounded queue (`[analytics] queue`).
 //!    A full queue drops the event and counts it
 //!    (`edgewaf_analytics_dropped_total`); a request never waits.
-//! 2. The writer thread (at a lower priority: nice 10) wakes on an event,
-//!    lets the queue fill for 50 ms, and inserts what is there in one
-//!    transaction (senders never wait for it); the JSON
-//!    the decision log wrote is stored as it is, not made again.
+//! 2. The writer thread ([`writer`]) wakes on an event, takes what queues
+//!    for 50 ms (or until 1,024 items) and inserts it in one transaction
+//!    (senders never wait for it); the JSON the decision log wrote is stored
+//!    as it is, not made again.
 //! 3. Every minute it deletes what is past retention: older than
 //!    `retention_days`, and the oldest beyond `max_events`.
 //!
@@ -29,15 +29,16 @@ pub mod query;
 pub mod report;
 mod schema;
 pub mod versions;
+mod writer;
 
 use crate::observe::events::DecisionEvent;
 use rusqlite::Connection;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `[analytics]` in `edgewaf.toml`.
 ///
@@ -47,7 +48,7 @@ use std::time::{Duration, Instant};
 /// path = "analytics.db"      # relative to [state] dir
 /// retention_days = 30
 /// max_events = 5000000
-/// queue = 10000
+/// queue = 50000
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,8 +65,10 @@ pub struct AnalyticsConfig {
     /// `max_events = 5000000`: past this many events the oldest are deleted.
     #[serde(default = "default_max_events")]
     pub max_events: u64,
-    /// `queue = 10000`: events waiting for the writer; past it they are dropped
-    /// (and counted), never waited for.
+    /// `queue = 50000`: events waiting for the writer; past it they are dropped
+    /// (and counted), never waited for. Big enough to ride out the writer
+    /// waiting for CPU or the disk (about 3 s at 15,000 events/s); a queued
+    /// event holds about 1 to 2 KB.
     #[serde(default = "default_queue")]
     pub queue: usize,
 }
@@ -95,7 +98,7 @@ fn default_max_events() -> u64 {
     5_000_000
 }
 fn default_queue() -> usize {
-    10_000
+    50_000
 }
 
 /// What the writer thread is given.
@@ -141,6 +144,16 @@ impl Analytics {
         config: &AnalyticsConfig,
         dropped: prometheus_client::metrics::counter::Counter,
     ) -> anyhow::Result<Analytics> {
+        Self::open_with(path, config, dropped, writer::Batching::DEFAULT)
+    }
+
+    /// [`Analytics::open`] with the writer's batching given.
+    fn open_with(
+        path: &Path,
+        config: &AnalyticsConfig,
+        dropped: prometheus_client::metrics::counter::Counter,
+        batching: writer::Batching,
+    ) -> anyhow::Result<Analytics> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -154,7 +167,7 @@ impl Analytics {
         let w = written.clone();
         std::thread::Builder::new()
             .name("edgewaf-analytics".into())
-            .spawn(move || writer(conn, rx, retention, w))?;
+            .spawn(move || writer::run(conn, rx, retention, batching, &w))?;
         Ok(Analytics {
             tx,
             path: path.to_path_buf(),
@@ -225,116 +238,6 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// How long the writer lets the queue fill after it wakes, before it writes.
-/// Woken by each event, it wrote 5 to 20 events a transaction at saturation,
-/// and each commit rewrote the same table and index pages to the WAL; one
-/// transaction per 50 ms shares those pages among hundreds of events, and
-/// senders do not wake a writer that is asleep. Events reach the store (and
-/// the dashboard) at most this much later.
-const LINGER: Duration = Duration::from_millis(50);
-
-/// Most items in one transaction.
-const MAX_BATCH: usize = 8192;
-
-/// The writer thread: one transaction per [`LINGER`] while events arrive.
-fn writer(mut conn: Connection, rx: Receiver<Item>, retention: Retention, written: Arc<AtomicU64>) {
-    lower_priority();
-    let mut last_prune = Instant::now();
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    loop {
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            // A flush alone (tests, shutdown) is answered at once.
-            Ok(item @ Item::Flush(_)) => batch.push(item),
-            Ok(item) => {
-                batch.push(item);
-                std::thread::sleep(LINGER);
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
-        }
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
-            }
-        }
-        let flushes = write_batch(&mut conn, &mut batch, &written);
-        if last_prune.elapsed() >= Duration::from_secs(60) {
-            last_prune = Instant::now();
-            let cutoff = now_ms().saturating_sub(retention.max_age_ms);
-            match schema::prune(&conn, cutoff, retention.max_events) {
-                Ok(n) if n > 0 => tracing::info!(deleted = n, "analytics store: retention"),
-                Ok(_) => {}
-                Err(e) => tracing::error!("analytics store: retention failed: {e}"),
-            }
-        }
-        for done in flushes {
-            let _ = done.send(());
-        }
-    }
-}
-
-/// Writes `batch` (emptied) in one transaction; returns the flushes it held.
-fn write_batch(
-    conn: &mut Connection,
-    batch: &mut Vec<Item>,
-    written: &AtomicU64,
-) -> Vec<std::sync::mpsc::Sender<()>> {
-    let mut flushes = Vec::new();
-    if batch.is_empty() {
-        return flushes;
-    }
-    let tx = match conn.transaction() {
-        Ok(tx) => tx,
-        Err(e) => {
-            tracing::error!("analytics store: cannot begin a transaction: {e}");
-            batch.clear();
-            return flushes;
-        }
-    };
-    let mut events = 0u64;
-    for item in batch.drain(..) {
-        let result = match item {
-            Item::Event(e, json) => {
-                events += 1;
-                schema::insert_event(&tx, &e, json)
-            }
-            Item::Audit(a) => schema::insert_audit(&tx, &a),
-            Item::Version(v) => schema::insert_version(&tx, &v),
-            Item::Flush(done) => {
-                flushes.push(done);
-                Ok(())
-            }
-        };
-        if let Err(e) = result {
-            tracing::error!("analytics store: insert failed: {e}");
-        }
-    }
-    match tx.commit() {
-        Ok(()) => {
-            written.fetch_add(events, Ordering::Relaxed);
-        }
-        Err(e) => tracing::error!("analytics store: commit failed: {e}"),
-    }
-    flushes
-}
-
-/// Lowers the calling thread's scheduling priority (nice 10), so that when
-/// the CPU is saturated the request path wins and the queue fills (and drops)
-/// instead of requests waiting.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: setpriority with PRIO_PROCESS and who = 0 changes only the
-        // nice value of the calling thread (Linux keeps it per thread); it
-        // takes no pointers.
-        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
-        if rc != 0 {
-            tracing::debug!("analytics store: cannot lower the writer's priority");
-        }
-    }
 }
 
 #[cfg(test)]

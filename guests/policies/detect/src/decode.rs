@@ -80,7 +80,30 @@ pub fn percent(s: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    text(out)
+    text(overlong(out))
+}
+
+/// Overlong UTF-8 forms of ASCII (`%c0%af` for `/`, `%c0%ae` for `.`), which
+/// old decoders turned into the character, made that character.
+fn overlong(bytes: Vec<u8>) -> Vec<u8> {
+    if !bytes.iter().any(|&c| c == 0xc0 || c == 0xc1) {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (lead @ (0xc0 | 0xc1), Some(&cont)) if cont & 0xc0 == 0x80 => {
+                out.push(((lead & 1) << 6) | (cont & 0x3f));
+                i += 2;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// One layer of backslash escapes (JavaScript and JSON string escapes).
@@ -272,6 +295,7 @@ mod tests {
             "<script>alert(1)</script>"
         );
         assert_eq!(last("%u003Cx"), "<x");
+        assert_eq!(last("..%c0%af..%c0%afetc"), "../../etc");
     }
 
     #[test]

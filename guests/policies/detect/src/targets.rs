@@ -52,6 +52,14 @@ pub fn request_line_and_headers(req: &Request, out: &mut Vec<Item>) {
     for seg in path.split('/').filter(|s| !s.is_empty()) {
         out.push(Item::new("REQUEST_FILENAME:segment", seg, Kind::Value));
     }
+    // Base64 may hold `/`: a path's tail that is base64 of text is a value.
+    for (i, _) in path.match_indices('/').skip(1) {
+        let tail = url_decode(&path.as_bytes()[i + 1..], false);
+        let tail = lossy(&tail);
+        if tail.contains('/') && crate::decode::base64_text(&tail).is_some() {
+            out.push(Item::new("REQUEST_FILENAME:tail", tail, Kind::Value));
+        }
+    }
     if let Some(q) = req.query() {
         out.push(Item::new("QUERY_STRING", q, Kind::Query));
     }

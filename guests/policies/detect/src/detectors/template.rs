@@ -19,12 +19,26 @@ const DELIMITERS: &[(&str, &str)] = &[
     ("<%", "%>"),
     ("{%", "%}"),
     ("[[", "]]"),
+    ("%{", "}"),
+    ("@(", ")"),
+    ("#set(", ")"),
+    ("#evaluate(", ")"),
+    ("<?php", "?>"),
+    ("<?=", "?>"),
 ];
-/// Statements of template languages (Jinja, Twig, Django, Liquid, Freemarker).
-const STATEMENTS: &[&str] = &[
-    "for", "if", "set", "import", "include", "extends", "macro", "call", "with", "assign",
-    "capture", "raw", "block", "from", "filter", "exec", "eval",
-];
+/// Whether the operator at `at` has a number literal on both sides (`7*7`,
+/// `7*'7'`): a probe. Arithmetic on variables (`subtotal + shipping`) is
+/// what templates do.
+fn literal_operands(e: &str, at: usize) -> bool {
+    let number = |t: &str| {
+        let t = t.trim().trim_matches(['\'', '"']);
+        !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit() || c == b'.')
+    };
+    let stop = |c: char| !(c.is_ascii_alphanumeric() || matches!(c, '\'' | '"' | '.' | ' '));
+    let left = e[..at].rsplit(stop).next().unwrap_or("");
+    let right = e[at + 1..].split(stop).next().unwrap_or("");
+    number(left) && number(right)
+}
 
 /// Whether an expression computes rather than names a value.
 fn computes(expr: &str) -> Option<&'static str> {
@@ -35,23 +49,12 @@ fn computes(expr: &str) -> Option<&'static str> {
     if e.contains("__") {
         return Some("dunder attribute");
     }
-    let word: String = e.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-    if STATEMENTS.contains(&word.to_ascii_lowercase().as_str())
-        && e[word.len()..].starts_with([' ', '('])
-    {
-        return Some("statement");
-    }
     let b = e.as_bytes();
     for (i, &c) in b.iter().enumerate() {
         let prev = i.checked_sub(1).map(|j| b[j]);
-        let next = b.get(i + 1).copied();
-        let operand =
-            |x: Option<u8>| x.is_some_and(|x| x.is_ascii_alphanumeric() || b")]'\" ".contains(&x));
         match c {
-            b'*' | b'/' | b'%' | b'+' | b'-' | b'^'
-                if operand(prev) && operand(next) && e.bytes().any(|d| d.is_ascii_digit()) =>
-            {
-                return Some("arithmetic");
+            b'*' | b'/' | b'%' | b'+' | b'-' | b'^' if literal_operands(e, i) => {
+                return Some("arithmetic on literals");
             }
             b'(' if prev.is_some_and(|p| p.is_ascii_alphanumeric() || p == b'_') => {
                 return Some("call");
@@ -63,8 +66,33 @@ fn computes(expr: &str) -> Option<&'static str> {
     None
 }
 
-/// Server-side template injection.
+/// Python code reaching for a module by a dunder call with a string
+/// argument: `__import__('os')`, `__getattribute__("x")`.
+fn dunder_call(s: &str) -> Option<&str> {
+    let mut from = 0;
+    while let Some(p) = s[from..].find("__") {
+        let start = from + p;
+        let name_len = s[start + 2..]
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        let end = start + 2 + name_len;
+        if name_len > 0
+            && s[end..].starts_with("__(")
+            && s[end + 3..].trim_start().starts_with(['\'', '"'])
+        {
+            return Some(&s[start..end + 2]);
+        }
+        from = start + 2;
+    }
+    None
+}
+
+/// Server-side template (and code) injection.
 pub fn ssti(s: &str) -> Option<Hit> {
+    if let Some(call) = dunder_call(s) {
+        return Some(Hit::new("ssti", CRITICAL, &format!("{call}(...) in {s}")));
+    }
     for (open, close) in DELIMITERS {
         let mut from = 0;
         while let Some(p) = s[from..].find(open) {
@@ -118,6 +146,12 @@ mod tests {
             "${''.getClass().forName('java.lang.Runtime')}",
             "*{7*7}",
             "{{ range.constructor(\"return process\")() }}",
+            "%{(#a=@java.lang.Runtime@getRuntime().exec('id'))}",
+            "#set($x=7*7)$x",
+            "@(7*7)",
+            "{{7*'7'}}",
+            "<?php system('id'); ?>",
+            "debug?code=__import__('os').system('id')",
         ] {
             assert!(ssti(s).is_some(), "{s}");
         }
@@ -132,6 +166,10 @@ mod tests {
             "{\"a\": {\"b\": 1}}",
             "price: ${amount} USD",
             "size 10-12 {{ sku }}",
+            "{% if customer.vip %}Thanks!{% endif %}",
+            "Total: {{ subtotal + shipping }} ({{ items | size }} items)",
+            "mail me@(home) please",
+            "my __init__.py file has def __init__(self):",
         ] {
             assert_eq!(ssti(s), None, "{s}");
         }

@@ -52,6 +52,28 @@ const SENSITIVE: &[&str] = &[
     "powershell.exe",
 ];
 
+/// Files whose name alone gives away credentials or code: critical even when
+/// named absolutely with no traversal. The other sensitive paths, named
+/// absolutely (`/etc/hosts` in a support message), are only suspicious.
+const SECRETS: &[&str] = &[
+    "etc/passwd",
+    "etc/shadow",
+    "etc/sudoers",
+    "proc/self",
+    "windows/win.ini",
+    "win.ini",
+    "boot.ini",
+    "web-inf",
+    ".htpasswd",
+    "id_rsa",
+    "id_ed25519",
+    ".aws/credentials",
+    "bin/sh",
+    "bin/bash",
+    "cmd.exe",
+    "powershell.exe",
+];
+
 /// The value as path segments: separators unified, `;params` and empty /
 /// `.` segments dropped. Segments of only dots (`..`, `....`) are kept.
 fn segments(s: &str) -> Vec<String> {
@@ -119,8 +141,22 @@ pub fn detect(s: &str) -> Option<Hit> {
     let segs = segments(s);
     let (lowest, ups, path) = walk(&segs);
     let reached = if ups > 0 { sensitive(&path) } else { None };
-    if let Some(p) = reached.or_else(|| sensitive_absolute(s)) {
+    if let Some(p) = reached {
         return Some(Hit::new("path_traversal", CRITICAL, &format!("{p}: {s}")));
+    }
+    if let Some(p) = sensitive_absolute(s) {
+        // A value that is a path is a probe; a path quoted in a sentence
+        // (`we added it to /etc/hosts`) is only suspicious.
+        let words = s
+            .split_whitespace()
+            .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+            .count();
+        let score = if SECRETS.contains(&p) || words < 4 {
+            CRITICAL
+        } else {
+            SUSPICIOUS
+        };
+        return Some(Hit::new("path_traversal", score, &format!("{p}: {s}")));
     }
     match lowest {
         l if l <= -2 => Some(Hit::new(
@@ -159,6 +195,7 @@ mod tests {
             "/api/v1/files/../../../../etc/passwd",
             "cat /etc/passwd",
             "cgi-bin/../../bin/sh",
+            "C:\\Windows\\System32\\drivers\\etc\\hosts",
         ] {
             assert_eq!(score(s), CRITICAL, "{s}");
         }
@@ -167,6 +204,10 @@ mod tests {
     #[test]
     fn ordinary_paths_are_not() {
         assert_eq!(score("../images/logo.png"), SUSPICIOUS);
+        assert_eq!(
+            score("We added api.example.com to /etc/hosts, thanks"),
+            SUSPICIOUS
+        );
         for s in [
             "https://cdn.example.com/logo.png",
             "1/2 inch pipe",

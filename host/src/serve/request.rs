@@ -10,14 +10,12 @@ pub fn new_request_id() -> String {
 }
 
 /// A record with the given head and no body; headers keep their order.
-/// `tls` is the connection's TLS info (`None` for plain HTTP).
+/// `connection` is the connection's part of the record ([`connection`]).
 pub fn from_parts(
     id: String,
     tenant: &str,
     parts: &http::request::Parts,
-    client: SocketAddr,
-    server: SocketAddr,
-    tls: Option<TlsInfo>,
+    connection: Connection,
 ) -> Request {
     let target = parts
         .uri
@@ -33,14 +31,21 @@ pub fn from_parts(
         headers: headers_of(&parts.headers),
         body: Vec::new(),
         body_truncated: false,
-        connection: Connection {
-            client_addr: client.ip().to_canonical().to_string(),
-            client_port: client.port(),
-            server_addr: server.ip().to_canonical().to_string(),
-            server_port: server.port(),
-            tls,
-        },
+        connection,
         annotations: Vec::new(),
+    }
+}
+
+/// The connection's part of every record (written once per connection, then
+/// cloned per request). `tls` is the connection's TLS info (`None` for
+/// plain HTTP).
+pub fn connection(client: SocketAddr, server: SocketAddr, tls: Option<TlsInfo>) -> Connection {
+    Connection {
+        client_addr: client.ip().to_canonical().to_string(),
+        client_port: client.port(),
+        server_addr: server.ip().to_canonical().to_string(),
+        server_port: server.port(),
+        tls,
     }
 }
 

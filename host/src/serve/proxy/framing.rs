@@ -131,8 +131,13 @@ fn join_cookies(headers: &mut HeaderMap) {
 }
 
 /// Removes the hop-by-hop headers and those the `Connection` header names
-/// (never `host`).
+/// (never `host`). One pass over the names first: most requests and
+/// responses carry none, and then nothing is hashed, parsed or allocated.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // A `Connection` header, the only one naming others, is hop-by-hop too.
+    if !headers.keys().any(|n| HOP_BY_HOP.contains(&n.as_str())) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -245,5 +250,12 @@ mod tests {
         strip_hop_by_hop(&mut h);
         let left: Vec<_> = h.keys().map(|k| k.as_str()).collect();
         assert_eq!(left, ["host", "x-keep"]);
+        // Nothing hop-by-hop: nothing changes.
+        let before = h.clone();
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h, before);
+        h.insert("upgrade", HeaderValue::from_static("websocket"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h, before, "a lone hop-by-hop header goes too");
     }
 }

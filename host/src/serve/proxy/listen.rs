@@ -163,10 +163,13 @@ async fn serve_connection<S>(
 {
     let header_timeout = Duration::from_millis(app.config.server.header_timeout_ms);
     let handler_app = app.clone();
+    // The record's connection part is the same for every request on it.
+    let tls = tls.as_deref().cloned();
+    let connection = Arc::new(crate::serve::request::connection(peer, local, tls));
     let svc = hyper::service::service_fn(move |req| {
         let app = handler_app.clone();
-        let tls = tls.clone();
-        async move { Ok::<_, Infallible>(super::handle(app, req, peer, local, tls).await) }
+        let connection = connection.clone();
+        async move { Ok::<_, Infallible>(super::handle(app, req, connection).await) }
     });
     let io = TokioIo::new(stream);
     let result = match protocol {

@@ -11,13 +11,12 @@
 use crate::app::App;
 use crate::control::tenants::Tenant;
 use crate::serve::chain::{self, Decision, Outcome};
-use crate::serve::runtime::{Response as WitResponse, TlsInfo};
+use crate::serve::runtime::Response as WitResponse;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode, Version, header};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,9 +115,7 @@ fn refuse(
 async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
-    client: SocketAddr,
-    server: SocketAddr,
-    tls: Option<Arc<TlsInfo>>,
+    connection: Arc<crate::serve::runtime::Connection>,
 ) -> Response<ProxyBody> {
     let id = crate::serve::request::new_request_id();
     let (mut parts, body) = req.into_parts();
@@ -138,15 +135,9 @@ async fn handle(
             return refuse(&app, &tenant.name, label, version, status, &id, reason);
         }
     };
-    let record = crate::serve::request::from_parts(
-        id,
-        &tenant.name,
-        &parts,
-        client,
-        server,
-        tls.as_deref().cloned(),
-    );
-    run_chain(&app, &tenant, &parts, record, full_body, client).await
+    let connection = (*connection).clone();
+    let record = crate::serve::request::from_parts(id, &tenant.name, &parts, connection);
+    run_chain(&app, &tenant, parts, record, full_body).await
 }
 
 /// Reads the whole body under `max_request_body` and `body_timeout_ms`; an
@@ -196,10 +187,9 @@ async fn read_body(
 async fn run_chain(
     app: &App,
     tenant: &Arc<Tenant>,
-    parts: &http::request::Parts,
+    parts: http::request::Parts,
     mut record: crate::serve::runtime::Request,
     full_body: Bytes,
-    client: SocketAddr,
 ) -> Response<ProxyBody> {
     let id = record.id.clone();
     let body_len = full_body.len();
@@ -223,7 +213,7 @@ async fn run_chain(
         return resp;
     }
 
-    let upstream = match forward(app, tenant, parts, &record, &decision, full_body, client).await {
+    let upstream = match forward(app, tenant, parts, &record, &decision, full_body).await {
         Ok(r) => r,
         Err(status) => {
             app.metrics.upstream_error(&tenant.name);
@@ -282,18 +272,18 @@ fn body_size(resp: &Response<ProxyBody>) -> Option<u64> {
 }
 
 /// Sends the request to the tenant's upstream over HTTP/1.1, whatever the
-/// client spoke: headers without the hop-by-hop ones, one `Content-Length`
+/// client spoke: the client's header map itself (moved, not copied) without
+/// the hop-by-hop headers, one `Content-Length`
 /// for the body read, then the chain crate's forwarding rule (the policies'
 /// header changes, `x-request-id`, `x-forwarded-host`, `x-forwarded-proto`,
 /// `x-forwarded-for`).
 async fn forward(
     app: &App,
     tenant: &Tenant,
-    parts: &http::request::Parts,
+    parts: http::request::Parts,
     record: &crate::serve::runtime::Request,
     decision: &Decision,
     body: Bytes,
-    client: SocketAddr,
 ) -> Result<Response<Incoming>, StatusCode> {
     let uri: http::Uri = format!(
         "{}{}",
@@ -302,19 +292,19 @@ async fn forward(
     )
     .parse()
     .map_err(|_| StatusCode::BAD_GATEWAY)?;
-    let mut builder = Request::builder().method(parts.method.clone()).uri(uri);
-    let headers = builder.headers_mut().ok_or(StatusCode::BAD_GATEWAY)?;
-    for (name, value) in &parts.headers {
-        headers.append(name.clone(), value.clone());
-    }
+    let len = body.len();
+    let mut req = Request::new(Full::new(body));
+    *req.method_mut() = parts.method;
+    *req.uri_mut() = uri;
+    *req.headers_mut() = parts.headers;
+    let headers = req.headers_mut();
     let framed = headers.contains_key(header::CONTENT_LENGTH)
         || headers.contains_key(header::TRANSFER_ENCODING);
     strip_hop_by_hop(headers);
     headers.remove(header::CONTENT_LENGTH);
-    if framed || !body.is_empty() {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    if framed || len > 0 {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
-    let client_ip = client.ip().to_canonical().to_string();
     let forwarding = edgewaf_chain::Forwarding {
         request_id: &record.id,
         proto: if record.connection.tls.is_some() {
@@ -322,7 +312,7 @@ async fn forward(
         } else {
             "http"
         },
-        client_ip: Some(&client_ip),
+        client_ip: Some(&record.connection.client_addr),
     };
     edgewaf_chain::forward(
         headers,
@@ -330,9 +320,6 @@ async fn forward(
         &decision.add_headers,
         &forwarding,
     );
-    let req = builder
-        .body(Full::new(body))
-        .map_err(|_| StatusCode::BAD_GATEWAY)?;
     let timeout = Duration::from_millis(app.config.server.upstream_timeout_ms);
     match tokio::time::timeout(timeout, app.client.request(req)).await {
         // The proxy does not tunnel: a protocol switch the client cannot follow.

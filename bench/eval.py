@@ -190,8 +190,8 @@ def score(results):
     """results: [(request, blocked)] -> {dimension: {value: [blocked, total]}}."""
     out = collections.defaultdict(lambda: collections.defaultdict(lambda: [0, 0]))
     for r, blocked in results:
-        for dim in ("class", "placement", "encoding"):
-            cell = out[dim][r[dim]]
+        for dim in ("class", "placement", "encoding", "set"):
+            cell = out[dim][r.get(dim, "-")]
             cell[0] += int(blocked)
             cell[1] += 1
         out["all"]["all"][0] += int(blocked)
@@ -227,7 +227,7 @@ def report(name, res):
     print(f"\n== {name} ==")
     att, ben = res["attacks"], res["benign"]
     print(f"attacks detected: {att['all']['all'][0]}/{att['all']['all'][1]} = {pct(att['all']['all']):.1f} %")
-    for dim in ("class", "placement", "encoding"):
+    for dim in ("set", "class", "placement", "encoding"):
         print(f"  by {dim}: " + ", ".join(f"{k} {pct(v):.0f}% ({v[0]}/{v[1]})"
                                          for k, v in sorted(att[dim].items())))
     print(f"benign blocked: {ben['all']['all'][0]}/{ben['all']['all'][1]} = {pct(ben['all']['all']):.1f} %")

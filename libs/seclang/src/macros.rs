@@ -14,6 +14,9 @@ pub enum Part {
     },
 }
 
+/// Appends the value of a `%{name.key}` reference to the buffer it is given.
+pub type AppendFn<'a> = dyn FnMut(&str, Option<&str>, &mut Vec<u8>) + 'a;
+
 /// A string that may contain `%{...}` references, parsed once.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Macro {
@@ -104,13 +107,19 @@ impl Macro {
     /// Expands with `resolve(name, key)`.
     pub fn expand(&self, resolve: &mut dyn FnMut(&str, Option<&str>) -> Vec<u8>) -> Vec<u8> {
         let mut out = Vec::new();
+        self.expand_into(&mut out, &mut |n, k, out| out.extend(resolve(n, k)));
+        out
+    }
+
+    /// Expands onto the end of `out`; `resolve(name, key, out)` appends a reference's value
+    /// (no buffer per reference).
+    pub fn expand_into(&self, out: &mut Vec<u8>, resolve: &mut AppendFn<'_>) {
         for p in &self.parts {
             match p {
                 Part::Lit(l) => out.extend_from_slice(l),
-                Part::Var { name, key } => out.extend(resolve(name, key.as_deref())),
+                Part::Var { name, key } => resolve(name, key.as_deref(), out),
             }
         }
-        out
     }
 }
 

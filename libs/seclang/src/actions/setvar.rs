@@ -32,6 +32,8 @@ pub struct SetVar {
     pub op: SetOp,
     /// Value (may hold macros).
     pub value: Macro,
+    /// The key as the transaction stores it (lower-case), when it holds no macro.
+    pub(crate) literal_key: Option<String>,
 }
 
 impl SetVar {
@@ -70,11 +72,16 @@ impl SetVar {
         ) {
             return Err(format!("setvar: unknown collection {col:?}"));
         }
+        let key = Macro::parse(key.trim())?;
+        let literal_key = key
+            .as_literal()
+            .map(|k| String::from_utf8_lossy(k).to_ascii_lowercase());
         Ok(SetVar {
             collection,
-            key: Macro::parse(key.trim())?,
+            key,
             op,
             value: Macro::parse(value)?,
+            literal_key,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::vars::Target;
 use super::{Bytes, Intervention, Match, RemoveSel, Transaction};
-use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetOp};
+use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetOp, SetVar};
 use crate::config::EngineMode;
 use crate::operators::{OpContext, Operator, atoi};
 use crate::rule::{Rule, RuleKind};
@@ -372,48 +372,58 @@ impl<'r> Transaction<'r> {
     fn run_effects(&mut self, link: &Rule) {
         for e in &link.actions.effects {
             match e {
-                Effect::SetVar(sv) => {
-                    let raw_key = self.expand_cow(&sv.key);
-                    let lower;
-                    let key: &str = match std::str::from_utf8(&raw_key) {
-                        Ok(k) if !k.bytes().any(|c| c.is_ascii_uppercase()) => k,
-                        _ => {
-                            lower = lossy(&raw_key).to_ascii_lowercase();
-                            &lower
-                        }
-                    };
-                    let value = self.expand_cow(&sv.value);
-                    let coll = if sv.collection == "tx" {
-                        &mut self.tx
-                    } else {
-                        self.persistent.entry(sv.collection.clone()).or_default()
-                    };
-                    let new: Option<Bytes> = match sv.op {
-                        SetOp::Set => Some(Rc::from(&value[..])),
-                        SetOp::Add | SetOp::Sub => {
-                            let cur = coll.get(key).map(|v| atoi(v)).unwrap_or(0);
-                            let d = atoi(&value);
-                            let n = if sv.op == SetOp::Add {
-                                cur.saturating_add(d)
-                            } else {
-                                cur.saturating_sub(d)
-                            };
-                            Some(Rc::from(n.to_string().as_bytes()))
-                        }
-                        SetOp::Delete => None,
-                    };
-                    match (new, coll.get_mut(key)) {
-                        (Some(v), Some(slot)) => *slot = v,
-                        (Some(v), None) => {
-                            coll.insert(key.to_string(), v);
-                        }
-                        (None, _) => {
-                            coll.remove(key);
-                        }
-                    }
-                }
+                Effect::SetVar(sv) => self.set_var(sv),
                 Effect::Ctl(c) => self.apply_ctl(c),
                 Effect::InitCol(_) => {}
+            }
+        }
+    }
+
+    /// `setvar`: sets, adds to, subtracts from or deletes a collection's key.
+    fn set_var(&mut self, sv: &SetVar) {
+        let raw_key;
+        let lower;
+        let key: &str = match &sv.literal_key {
+            Some(k) => k,
+            None => {
+                raw_key = self.expand_cow(&sv.key);
+                match std::str::from_utf8(&raw_key) {
+                    Ok(k) if !k.bytes().any(|c| c.is_ascii_uppercase()) => k,
+                    _ => {
+                        lower = lossy(&raw_key).to_ascii_lowercase();
+                        &lower
+                    }
+                }
+            }
+        };
+        let value = self.expand_cow(&sv.value);
+        let coll = if sv.collection == "tx" {
+            &mut self.tx
+        } else {
+            self.persistent.entry(sv.collection.clone()).or_default()
+        };
+        let new: Option<Bytes> = match sv.op {
+            SetOp::Set => Some(Rc::from(&value[..])),
+            SetOp::Add | SetOp::Sub => {
+                let cur = coll.get(key).map(|v| atoi(v)).unwrap_or(0);
+                let d = atoi(&value);
+                let n = if sv.op == SetOp::Add {
+                    cur.saturating_add(d)
+                } else {
+                    cur.saturating_sub(d)
+                };
+                let mut digits = [0u8; 24];
+                Some(Rc::from(decimal(n, &mut digits)))
+            }
+            SetOp::Delete => None,
+        };
+        match (new, coll.get_mut(key)) {
+            (Some(v), Some(slot)) => *slot = v,
+            (Some(v), None) => {
+                coll.insert(key.to_string(), v);
+            }
+            (None, _) => {
+                coll.remove(key);
             }
         }
     }
@@ -460,6 +470,38 @@ pub(crate) fn transform_uncached(
     cur.filter(|v| v.as_slice() != value)
 }
 
+/// `n` in decimal, written at the end of `buf` (no allocation).
+fn decimal(n: i64, buf: &mut [u8; 24]) -> &[u8] {
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal;
+
+    #[test]
+    fn decimal_writes_as_to_string_does() {
+        for n in [0, 7, -7, 10, 1_000, -1_000, i64::MAX, i64::MIN, i64::MIN + 1] {
+            let mut buf = [0u8; 24];
+            assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
+        }
+    }
 }

@@ -373,7 +373,19 @@ impl<'r> Transaction<'r> {
     pub(crate) fn expand_cow<'m>(&self, m: &'m crate::macros::Macro) -> std::borrow::Cow<'m, [u8]> {
         match m.as_literal() {
             Some(t) => std::borrow::Cow::Borrowed(t),
-            None => std::borrow::Cow::Owned(m.expand(&mut |n, k| self.macro_value(n, k))),
+            None => {
+                let mut out = Vec::new();
+                m.expand_into(&mut out, &mut |n, k, out| match (n, k) {
+                    // TX, the common case, without a buffer of its own.
+                    ("tx", Some(k)) => {
+                        if let Some(v) = self.tx.get(k) {
+                            out.extend_from_slice(v);
+                        }
+                    }
+                    _ => out.extend(self.macro_value(n, k)),
+                });
+                std::borrow::Cow::Owned(out)
+            }
         }
     }
 }

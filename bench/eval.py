@@ -15,6 +15,7 @@ import collections
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,10 +29,9 @@ CRS = Path(os.environ.get("EDGEWAF_CRS_DIR", ROOT / "crs" / "v4.28.0"))
 WAF, ECHO, ADMIN = 18480, 18481, 18482
 CRS_RULES = ["/crs/crs-setup.conf.example", "/crs/rules/*.conf"]
 API = ROOT / "crs" / "profiles" / "api"
-API_RULES = [CRS_RULES[0], "/profile/before.conf", CRS_RULES[1], "/profile/after.conf"]
 CRS_CONFIG = """[policy.config]
 rules = {rules}
-paranoia_level = 1
+{profile}paranoia_level = 1
 inbound_anomaly_threshold = 5
 outbound_anomaly_threshold = 4
 """
@@ -44,12 +44,12 @@ threshold = 5
 max_body = 1048576
 oversize = "deny"
 """
-# One tenant per profile: the crs policy's mounts and rule files, and what follows it.
+# One tenant per profile: the crs policy's mounts and `profile` switch (which
+# loads crs/profiles/api's files mounted at /profile), and what follows it.
 PROFILES = {
-    "crs-default": {"mounts": {"/crs": CRS}, "rules": CRS_RULES, "after": ""},
-    "crs-api": {"mounts": {"/crs": CRS, "/profile": API}, "rules": API_RULES, "after": ""},
-    "crs-api+detect": {"mounts": {"/crs": CRS, "/profile": API}, "rules": API_RULES + ["/profile/with-detect.conf"],
-                       "after": DETECT},
+    "crs-default": {"mounts": {"/crs": CRS}, "profile": None, "after": ""},
+    "crs-api": {"mounts": {"/crs": CRS, "/profile": API}, "profile": "api", "after": ""},
+    "crs-api+detect": {"mounts": {"/crs": CRS, "/profile": API}, "profile": "api+detect", "after": DETECT},
 }
 TENANT = """hosts = ["{host}"]
 upstream = "http://127.0.0.1:{echo}"
@@ -94,7 +94,9 @@ def write_config(d):
         mounts = "{ " + ", ".join(f"{json.dumps(k)} = {json.dumps(str(v))}" for k, v in p["mounts"].items()) + " }"
         (d / "policies" / f"{tenant(name)}.toml").write_text(
             TENANT.format(host=host(name), echo=ECHO, mounts=mounts)
-            + CRS_CONFIG.format(rules=json.dumps(p["rules"])) + p["after"])
+            + CRS_CONFIG.format(rules=json.dumps(CRS_RULES),
+                                profile=f'profile = "{p["profile"]}"\n' if p["profile"] else "")
+            + p["after"])
     modules = ROOT / "target" / "wasm32-wasip2" / "release"
     (d / "edgewaf.toml").write_text(SERVER.format(waf=WAF, admin=ADMIN, modules=modules))
 
@@ -121,6 +123,12 @@ class Server:
             if "request_id" in ev:
                 with self.lock:
                     self.log[ev["request_id"]] = ev
+
+    def action(self, request_id):
+        """The decision's action (allow, deny, error...) once logged, else None."""
+        with self.lock:
+            ev = self.log.get(request_id)
+        return ev.get("action") if ev else None
 
     def rules(self, request_id, wait=5.0):
         end = time.time() + wait
@@ -154,6 +162,21 @@ def wait_ready(hosts, timeout=300):
         time.sleep(0.5)
     if pending:
         sys.exit(f"eval: tenants not ready after {timeout} s: {sorted(pending)}")
+
+
+def wait_snapshots(stderr_log, count, timeout=180):
+    """Wait until the crs policy of every tenant has its pre-initialised snapshot
+    (the log line "policy snapshot ready"): before that, a new instance loads the
+    CRS from scratch, which under load can exceed the tenant's deadline and turn
+    a request into a policy error rather than a decision."""
+    end = time.time() + timeout
+    while time.time() < end:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", Path(stderr_log).read_text(errors="replace"))
+        ready = [line for line in text.splitlines() if "policy snapshot ready" in line and "policy=crs " in line]
+        if len(ready) >= count:
+            return
+        time.sleep(0.5)
+    print(f"eval: not every snapshot ready after {timeout} s; going on", file=sys.stderr)
 
 
 def send(host, r):
@@ -219,8 +242,9 @@ def run_profile(server, host, attacks, benign):
         if blocked(s) and rid:
             for rule in server.rules(rid):
                 false_rules[rule] += 1
+    policy_errors = sum(1 for _, s, rid in a + b if blocked(s) and rid and server.action(rid) == "error")
     return {"attacks": attack_scores, "benign": benign_scores, "false_rules": false_rules, "errors": errors,
-            "statuses": statuses}
+            "statuses": statuses, "policy_errors": policy_errors}
 
 
 def report(name, res):
@@ -235,7 +259,8 @@ def report(name, res):
                                         for k, v in sorted(ben["class"].items())))
     top = res["false_rules"].most_common(12)
     print("  top false-blocking rules: " + (", ".join(f"{r} x{n}" for r, n in top) or "none"))
-    print("  statuses: " + ", ".join(f"{k} x{v}" for k, v in sorted(res["statuses"].items())))
+    print("  statuses: " + ", ".join(f"{k} x{v}" for k, v in sorted(res["statuses"].items()))
+          + f"; refusals that were policy errors (deadline, trap): {res['policy_errors']}")
     if res["errors"]:
         print(f"  {len(res['errors'])} requests got no answer: {res['errors'][:10]}")
 
@@ -262,6 +287,7 @@ def main():
         server = Server(args.bin, d)
         try:
             wait_ready([host(n) for n in PROFILES])
+            wait_snapshots(d / "stderr.log", len(PROFILES))
             results = {}
             for name in PROFILES:
                 t0 = time.time()

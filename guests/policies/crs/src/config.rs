@@ -36,7 +36,22 @@ pub struct CrsConfig {
     /// `"max_pending": 64`: transactions kept between on_request and on_response.
     #[serde(default = "sixty_four")]
     pub max_pending: usize,
+    /// `"profile": "api"`: load a profile's SecLang files from the folder mounted at
+    /// `/profile` (crs/profiles/api): `before.conf` after the first file of `rules`
+    /// (the CRS setup file), `after.conf` after the last. `"api+detect"` also loads
+    /// `with-detect.conf`, for tenants that run the detect policy after this one.
+    /// Default: none, the CRS exactly as released.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
+
+/// Where a profile's files are read: the tenant mounts the profile folder here.
+pub const PROFILE_DIR: &str = "/profile";
+/// The profiles `profile` accepts, and the files each adds after the CRS rules.
+const PROFILES: &[(&str, &[&str])] = &[
+    ("api", &["after.conf"]),
+    ("api+detect", &["after.conf", "with-detect.conf"]),
+];
 
 fn one() -> u8 {
     1
@@ -78,7 +93,32 @@ impl CrsConfig {
         if c.max_pending == 0 {
             return Err("crs config: max_pending must be at least 1".into());
         }
+        if let Some(p) = &c.profile
+            && !PROFILES.iter().any(|(name, _)| name == p)
+        {
+            let known: Vec<&str> = PROFILES.iter().map(|(n, _)| *n).collect();
+            return Err(format!(
+                "crs config: profile {p:?} is unknown (known: {}; omit it for the CRS as released)",
+                known.join(", ")
+            ));
+        }
         Ok(c)
+    }
+
+    /// The rule files in load order: `rules`, with the profile's files around
+    /// them when `profile` is set.
+    pub fn rule_files(&self) -> Vec<String> {
+        let Some((_, after)) = self
+            .profile
+            .as_ref()
+            .and_then(|p| PROFILES.iter().find(|(name, _)| name == p))
+        else {
+            return self.rules.clone();
+        };
+        let mut files = vec![self.rules[0].clone(), format!("{PROFILE_DIR}/before.conf")];
+        files.extend(self.rules[1..].iter().cloned());
+        files.extend(after.iter().map(|f| format!("{PROFILE_DIR}/{f}")));
+        files
     }
 
     /// The SecLang loaded before the rule files.
@@ -123,5 +163,28 @@ mod tests {
         assert!(CrsConfig::parse(r#"{"rules":["a"],"typo":1}"#).is_err());
         let c = CrsConfig::parse(r#"{"rules":["a"]}"#).unwrap();
         assert_eq!((c.paranoia_level, c.inbound_anomaly_threshold), (1, 5));
+    }
+
+    #[test]
+    fn profile_adds_its_files_around_the_rules() {
+        let c = CrsConfig::parse(r#"{"rules":["setup","r/*.conf"]}"#).unwrap();
+        assert_eq!(c.rule_files(), vec!["setup", "r/*.conf"]);
+        let c = CrsConfig::parse(r#"{"rules":["setup","r/*.conf"],"profile":"api"}"#).unwrap();
+        assert_eq!(
+            c.rule_files(),
+            vec![
+                "setup",
+                "/profile/before.conf",
+                "r/*.conf",
+                "/profile/after.conf"
+            ]
+        );
+        let c = CrsConfig::parse(r#"{"rules":["s","r"],"profile":"api+detect"}"#).unwrap();
+        assert_eq!(c.rule_files().last().unwrap(), "/profile/with-detect.conf");
+        let e = CrsConfig::parse(r#"{"rules":["s"],"profile":"apy"}"#).unwrap_err();
+        assert!(
+            e.contains("\"apy\"") && e.contains("api, api+detect"),
+            "{e}"
+        );
     }
 }

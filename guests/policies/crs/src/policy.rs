@@ -52,7 +52,7 @@ impl Crs {
             b.add_text("<setup_text>", &cfg.setup_text)
                 .map_err(|e| e.to_string())?;
         }
-        for f in &cfg.rules {
+        for f in &cfg.rule_files() {
             b.add_file(f).map_err(|e| e.to_string())?;
         }
         if !cfg.rules_text.is_empty() {

@@ -1,5 +1,6 @@
 //! The policy's configuration.
 
+use crate::exclusions::{self, Exclusion};
 use serde::Deserialize;
 
 /// CRS policy configuration (JSON).
@@ -43,6 +44,11 @@ pub struct CrsConfig {
     /// Default: none, the CRS exactly as released.
     #[serde(default)]
     pub profile: Option<String>,
+    /// `[[policy.config.exclusions]]` tables `{ rules = [941130], path = "/v1/articles",
+    /// args = ["json.body_html"] }`: rules turned off for a path prefix and/or
+    /// for some arguments, compiled to SecLang (see [`crate::exclusions`]).
+    #[serde(default)]
+    pub exclusions: Vec<Exclusion>,
 }
 
 /// Where a profile's files are read: the tenant mounts the profile folder here.
@@ -102,6 +108,7 @@ impl CrsConfig {
                 known.join(", ")
             ));
         }
+        exclusions::check(&c.exclusions)?;
         Ok(c)
     }
 
@@ -119,6 +126,18 @@ impl CrsConfig {
         files.extend(self.rules[1..].iter().cloned());
         files.extend(after.iter().map(|f| format!("{PROFILE_DIR}/{f}")));
         files
+    }
+
+    /// The exclusions that act at run time (with a `path`), loaded before the
+    /// rule files: phase-1 `ctl` rules.
+    pub fn exclusions_before(&self) -> String {
+        exclusions::before_rules(&self.exclusions)
+    }
+
+    /// The exclusions that change the loaded rules (without a `path`),
+    /// loaded after the rule files and the profile's files.
+    pub fn exclusions_after(&self) -> String {
+        exclusions::after_rules(&self.exclusions)
     }
 
     /// The SecLang loaded before the rule files.
@@ -186,5 +205,25 @@ mod tests {
             e.contains("\"apy\"") && e.contains("api, api+detect"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn exclusions_are_parsed_checked_and_split() {
+        let c = CrsConfig::parse(
+            r#"{"rules":["s"],"exclusions":[{"rules":[941130],"path":"/v1/a","args":["json.b"]},
+               {"rules":[920420]}]}"#,
+        )
+        .unwrap();
+        assert!(c.exclusions_before().contains(
+            "\"@beginsWith /v1/a\" \"id:200100,phase:1,pass,nolog,t:none,ctl:ruleRemoveTargetById=941130;ARGS:json.b\""
+        ));
+        assert_eq!(c.exclusions_after(), "SecRuleRemoveById 920420\n");
+        let c = CrsConfig::parse(r#"{"rules":["s"]}"#).unwrap();
+        assert!(c.exclusions.is_empty() && c.exclusions_before().is_empty());
+        let e = CrsConfig::parse(r#"{"rules":["s"],"exclusions":[{"rules":[1],"path":"x"}]}"#)
+            .unwrap_err();
+        assert!(e.starts_with("crs config: exclusions[0].path"), "{e}");
+        let e = CrsConfig::parse(r#"{"rules":["s"],"exclusions":[{"rule":[1]}]}"#).unwrap_err();
+        assert!(e.contains("unknown field `rule`"), "{e}");
     }
 }

@@ -10,8 +10,12 @@
 //!
 //! Load order: a generated preamble (engine mode, body access, the JSON/XML
 //! body processor switch by Content-Type, and a `SecAction` setting the
-//! paranoia level and thresholds), then `setup_text`, then the `rules` files in
-//! order (globs allowed), then `rules_text` (tenant overrides).
+//! paranoia level and thresholds), then `setup_text`, then the `exclusions`
+//! with a `path` (phase-1 `ctl` rules), then the `rules` files in order (globs
+//! allowed; with `profile`, the profile's files around them), then the
+//! `exclusions` without a path (`SecRuleRemoveById`, `SecRuleUpdateTargetById`),
+//! then `rules_text` (tenant overrides). See [`exclusions`] for what each
+//! exclusion becomes.
 //!
 //! `on_request` runs phases 1-2; `on_response` runs phases 3-5. Findings carry
 //! the rule id, msg, severity, tags and logdata of every logged rule; the
@@ -20,6 +24,7 @@
 #![deny(missing_docs)]
 
 mod config;
+pub mod exclusions;
 mod policy;
 
 pub use config::CrsConfig;

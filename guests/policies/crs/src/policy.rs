@@ -52,8 +52,18 @@ impl Crs {
             b.add_text("<setup_text>", &cfg.setup_text)
                 .map_err(|e| e.to_string())?;
         }
+        let before = cfg.exclusions_before();
+        if !before.is_empty() {
+            b.add_text("<exclusions>", &before)
+                .map_err(|e| e.to_string())?;
+        }
         for f in &cfg.rule_files() {
             b.add_file(f).map_err(|e| e.to_string())?;
+        }
+        let after = cfg.exclusions_after();
+        if !after.is_empty() {
+            b.add_text("<exclusions>", &after)
+                .map_err(|e| e.to_string())?;
         }
         if !cfg.rules_text.is_empty() {
             b.add_text("<rules_text>", &cfg.rules_text)

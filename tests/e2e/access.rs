@@ -85,7 +85,10 @@ const NOT_CHANGES: &[&str] = &["/healthz", "/login", "/logout"];
 /// `METHOD /path` pairs of the module docs' route tables.
 fn documented_routes() -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for file in ["host/src/control/admin.rs", "host/src/control/dashboard/mod.rs"] {
+    for file in [
+        "host/src/control/admin.rs",
+        "host/src/control/dashboard/mod.rs",
+    ] {
         let text = std::fs::read_to_string(repo().join(file)).unwrap();
         for line in text.lines().filter(|l| l.starts_with("//! | `")) {
             let first_cell = line.split('|').nth(1).unwrap_or("");

@@ -58,8 +58,8 @@ async fn handle(req: http::Request<Incoming>) -> Result<http::Response<Full<Byte
 fn check_record(parts: &http::request::Parts, body: &[u8]) {
     let client: SocketAddr = "[::ffff:192.0.2.1]:40000".parse().expect("address");
     let server: SocketAddr = "127.0.0.1:8080".parse().expect("address");
-    let mut r =
-        edgewaf::serve::request::from_parts("id".into(), "fuzz", parts, client, server, None);
+    let connection = edgewaf::serve::request::connection(client, server, None);
+    let mut r = edgewaf::serve::request::from_parts("id".into(), "fuzz", parts, connection);
     r.body = body.to_vec();
     RECORDS.fetch_add(1, Ordering::Relaxed);
     assert_eq!(r.method, parts.method.as_str(), "method copied");

@@ -499,7 +499,17 @@ mod tests {
 
     #[test]
     fn decimal_writes_as_to_string_does() {
-        for n in [0, 7, -7, 10, 1_000, -1_000, i64::MAX, i64::MIN, i64::MIN + 1] {
+        for n in [
+            0,
+            7,
+            -7,
+            10,
+            1_000,
+            -1_000,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
             let mut buf = [0u8; 24];
             assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
         }

@@ -2,6 +2,7 @@
 
 use crate::actions::{Actions, Disruptive};
 use crate::operators::Operator;
+use crate::phase::Phase;
 use crate::transform::TransformFn;
 use crate::variables::VarSpec;
 use std::sync::Arc;
@@ -33,8 +34,9 @@ pub enum RuleKind {
 pub struct Rule {
     /// Rule id (the chain starter's id for chain links; 0 for markers).
     pub id: u32,
-    /// Phase 1-5.
-    pub phase: u8,
+    /// When the rule runs (markers sit in every phase's list; theirs is
+    /// `RequestHeaders` and unused).
+    pub phase: Phase,
     /// File the rule came from.
     pub file: Arc<str>,
     /// Line the rule starts on.

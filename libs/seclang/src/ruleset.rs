@@ -4,6 +4,7 @@
 use crate::config::EngineConfig;
 use crate::error::ParseError;
 use crate::parser::RuleSetBuilder;
+use crate::phase::Phase;
 use crate::rule::Rule;
 use std::path::Path;
 
@@ -14,7 +15,7 @@ pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
     /// Engine settings from the directives.
     pub config: EngineConfig,
-    /// Per phase (index 0 = phase 1): indices into `rules`, markers included.
+    /// Per phase (by [`Phase::index`]): indices into `rules`, markers included.
     pub(crate) phases: [Vec<usize>; 5],
     /// Per phase, parallel to `phases`: for a rule with `skipAfter`, the
     /// position just after its marker (or the end of the list).
@@ -41,12 +42,13 @@ impl RuleSet {
     }
 
     pub(crate) fn finish(&mut self) {
-        for p in 0..5 {
+        for phase in Phase::ALL {
+            let p = phase.index();
             self.phases[p] = self
                 .rules
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.marker().is_some() || r.phase as usize == p + 1)
+                .filter(|(_, r)| r.marker().is_some() || r.phase == phase)
                 .map(|(i, _)| i)
                 .collect();
             let list = &self.phases[p];

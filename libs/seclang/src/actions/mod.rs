@@ -38,6 +38,7 @@ pub use ctl::Ctl;
 pub use setvar::{SetOp, SetVar};
 
 use crate::macros::Macro;
+use crate::phase::Phase;
 
 /// Where processing goes after an `allow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +85,7 @@ pub struct Actions {
     /// `id`.
     pub id: Option<u32>,
     /// `phase`.
-    pub phase: Option<u8>,
+    pub phase: Option<Phase>,
     /// `msg`.
     pub msg: Option<Macro>,
     /// `logdata`.
@@ -217,18 +218,6 @@ pub fn severity(s: &str) -> Result<u8, String> {
         other => return Err(format!("unknown severity {other:?}")),
     };
     Ok(n)
-}
-
-/// Parses a phase number or name.
-pub fn phase(s: &str) -> Result<u8, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "1" => Ok(1),
-        "2" | "request" => Ok(2),
-        "3" => Ok(3),
-        "4" | "response" => Ok(4),
-        "5" | "logging" => Ok(5),
-        other => Err(format!("unknown phase {other:?}")),
-    }
 }
 
 impl Actions {

@@ -98,7 +98,7 @@ fn sec_default_action(b: &mut RuleSetBuilder, c: &Ctx<'_>) -> Result<(), String>
     if a.id.is_some() || a.msg.is_some() || !a.tags.is_empty() || a.chain {
         return Err("SecDefaultAction must not hold id, msg, tag or chain".into());
     }
-    b.defaults[(phase - 1) as usize] = Some(a);
+    b.defaults[phase.index()] = Some(a);
     Ok(())
 }
 

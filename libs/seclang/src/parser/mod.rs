@@ -20,6 +20,7 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct RuleSetBuilder {
     set: RuleSet,
+    /// `SecDefaultAction` per phase (by [`crate::Phase::index`]).
     defaults: [Option<Actions>; 5],
     open_chain: bool,
     ids: HashSet<u32>,

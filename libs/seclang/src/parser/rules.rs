@@ -3,6 +3,7 @@
 
 use super::RuleSetBuilder;
 use crate::actions::{Actions, Disruptive};
+use crate::phase::Phase;
 use crate::rule::{Rule, RuleKind};
 use crate::transform::TransformFn;
 use crate::variables::parse_list;
@@ -51,7 +52,7 @@ impl RuleSetBuilder {
     }
 
     /// The phase and id of a new rule: its own, or its chain starter's.
-    fn phase_and_id(&mut self, a: &Actions, is_child: bool) -> Result<(u8, u32), String> {
+    fn phase_and_id(&mut self, a: &Actions, is_child: bool) -> Result<(Phase, u32), String> {
         if is_child {
             let starter = self.set.rules.last().ok_or("chain without a starter")?;
             if a.id.is_some() || a.phase.is_some() {
@@ -63,7 +64,7 @@ impl RuleSetBuilder {
         if !self.ids.insert(id) {
             return Err(format!("duplicate rule id {id}"));
         }
-        Ok((a.phase.unwrap_or(2), id))
+        Ok((a.phase.unwrap_or(Phase::RequestBody), id))
     }
 
     /// Adds a `SecRule` (`rule` holds targets and operator) or a `SecAction`.
@@ -82,7 +83,7 @@ impl RuleSetBuilder {
             Some((vars, op)) => rule_kind(vars, op, dir)?,
         };
         let (phase, id) = self.phase_and_id(&a, is_child)?;
-        let default = self.defaults[(phase - 1) as usize].clone();
+        let default = self.defaults[phase.index()].clone();
         let mut names = Vec::new();
         if !a.t_none
             && let Some(d) = &default
@@ -136,7 +137,7 @@ impl RuleSetBuilder {
     pub(super) fn add_marker(&mut self, file: &Arc<str>, line: usize, name: &str) {
         self.set.rules.push(Rule {
             id: 0,
-            phase: 0,
+            phase: Phase::RequestHeaders,
             file: file.clone(),
             line,
             kind: RuleKind::Marker(name.to_string()),

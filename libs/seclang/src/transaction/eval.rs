@@ -6,6 +6,7 @@ use super::{Bytes, Intervention, Match, RemoveSel, Transaction};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetOp, SetVar};
 use crate::config::EngineMode;
 use crate::operators::{OpContext, Operator, atoi};
+use crate::phase::Phase;
 use crate::rule::{Rule, RuleKind};
 use crate::transform::ByteSet;
 use std::rc::Rc;
@@ -26,24 +27,25 @@ struct LinkTest<'o> {
 
 impl<'r> Transaction<'r> {
     /// Runs one phase's rules (once per phase; logging may run again).
-    pub(crate) fn run_phase(&mut self, phase: u8) {
-        if phase <= self.last_phase && phase != 5 {
+    pub(crate) fn run_phase(&mut self, phase: Phase) {
+        let logging = phase == Phase::Logging;
+        if !logging && self.last_phase.is_some_and(|last| phase <= last) {
             return;
         }
-        self.last_phase = phase;
+        self.last_phase = Some(phase);
         if self.engine == EngineMode::Off {
             return;
         }
-        if self.intervention.is_some() && phase < 5 {
+        if self.intervention.is_some() && !logging {
             return;
         }
         match self.allow {
-            Some(AllowScope::All) if phase < 5 => return,
-            Some(AllowScope::Request) if phase <= 2 => return,
+            Some(AllowScope::All) if !logging => return,
+            Some(AllowScope::Request) if phase <= Phase::RequestBody => return,
             _ => {}
         }
         let rs = self.rs;
-        let list = &rs.phases[(phase - 1) as usize];
+        let list = &rs.phases[phase.index()];
         let mut i = 0;
         let mut skip = 0u32;
         while i < list.len() {
@@ -73,14 +75,14 @@ impl<'r> Transaction<'r> {
                 continue;
             }
             if rule.actions.skip_after.is_some() {
-                i = rs.skip_to[(phase - 1) as usize][i - 1];
+                i = rs.skip_to[phase.index()][i - 1];
             } else if rule.actions.skip > 0 {
                 skip = rule.actions.skip;
             }
-            if self.intervention.is_some() && phase < 5 {
+            if self.intervention.is_some() && !logging {
                 break;
             }
-            if self.allow.is_some() && phase < 5 {
+            if self.allow.is_some() && !logging {
                 break;
             }
         }
@@ -91,7 +93,7 @@ impl<'r> Transaction<'r> {
     }
 
     /// Evaluates a rule with its chain; true when the whole chain matched.
-    fn eval_rule(&mut self, rule: &'r Rule, phase: u8) -> bool {
+    fn eval_rule(&mut self, rule: &'r Rule, phase: Phase) -> bool {
         self.stats.rules_run += 1;
         self.current = Some(rule);
         self.matched_vars.clear();
@@ -109,7 +111,7 @@ impl<'r> Transaction<'r> {
         true
     }
 
-    fn record_match(&mut self, rule: &'r Rule, phase: u8) {
+    fn record_match(&mut self, rule: &'r Rule, phase: Phase) {
         let a = &rule.actions;
         let msg = a
             .msg
@@ -131,7 +133,7 @@ impl<'r> Transaction<'r> {
         if let Some(s) = a.severity {
             self.highest_severity = self.highest_severity.min(s);
         }
-        let enforce = self.engine == EngineMode::On && phase < 5;
+        let enforce = self.engine == EngineMode::On && phase != Phase::Logging;
         let mut disruptive = false;
         if enforce {
             match &rule.disruptive {

@@ -1,6 +1,6 @@
 //! A transaction: one request/response pair evaluated against a [`RuleSet`].
 //!
-//! Call order (the five phases):
+//! Call order (the five phases, [`Phase`]):
 //! 1. [`Transaction::process_connection`], [`Transaction::process_uri`],
 //!    [`Transaction::add_request_header`]...
 //! 2. [`Transaction::process_request_headers`] — phase 1.
@@ -21,6 +21,7 @@ mod vars;
 
 use crate::actions::AllowScope;
 use crate::config::EngineMode;
+use crate::phase::Phase;
 use crate::ruleset::RuleSet;
 use crate::variables::{VarKind, VarSpec};
 use std::collections::HashMap;
@@ -100,7 +101,7 @@ pub struct MatchedRule {
     /// Rule id.
     pub id: u32,
     /// Phase it ran in.
-    pub phase: u8,
+    pub phase: Phase,
     /// Expanded msg.
     pub msg: String,
     /// Expanded logdata.
@@ -146,7 +147,7 @@ pub struct EvalStats {
 /// build a [`MatchedRule`] is paid only when one is asked for).
 pub(crate) struct Match<'r> {
     pub rule: &'r crate::rule::Rule,
-    pub phase: u8,
+    pub phase: Phase,
     pub msg: String,
     pub logdata: String,
     pub var: Option<vars::Target<'r>>,
@@ -225,7 +226,8 @@ pub struct Transaction<'r> {
     pub(crate) matched: Vec<Match<'r>>,
     pub(crate) intervention: Option<Intervention>,
     pub(crate) allow: Option<AllowScope>,
-    pub(crate) last_phase: u8,
+    /// The last phase run (`None`: none yet).
+    pub(crate) last_phase: Option<Phase>,
     pub(crate) highest_severity: u8,
     pub(crate) current: Option<&'r crate::rule::Rule>,
     /// Index of `current` in the rule set.
@@ -277,7 +279,7 @@ impl<'r> Transaction<'r> {
             matched: Vec::new(),
             intervention: None,
             allow: None,
-            last_phase: 0,
+            last_phase: None,
             highest_severity: 255,
             current: None,
             current_idx: 0,
@@ -321,7 +323,7 @@ impl<'r> Transaction<'r> {
             VarKind::StatusLine,
             format!("{protocol} {status}").as_bytes(),
         );
-        self.run_phase(3);
+        self.run_phase(Phase::ResponseHeaders);
     }
 
     /// Appends response body bytes.
@@ -359,12 +361,12 @@ impl<'r> Transaction<'r> {
             self.set(VarKind::ResponseBody, &body[..end]);
             self.response_body = body;
         }
-        self.run_phase(4);
+        self.run_phase(Phase::ResponseBody);
     }
 
     /// Runs phase 5 (logging).
     pub fn process_logging(&mut self) {
-        self.run_phase(5);
+        self.run_phase(Phase::Logging);
     }
 
     /// Rules that matched, in order.

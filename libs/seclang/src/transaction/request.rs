@@ -4,6 +4,7 @@
 use super::{Bytes, Intervention, Transaction, rc};
 use crate::bodyprocessors;
 use crate::config::{EngineMode, LimitAction};
+use crate::phase::Phase;
 use crate::variables::VarKind;
 
 impl Transaction<'_> {
@@ -106,7 +107,7 @@ impl Transaction<'_> {
         if let Some(p) = proc_name {
             self.set(VarKind::ReqbodyProcessor, p.as_bytes());
         }
-        self.run_phase(1);
+        self.run_phase(Phase::RequestHeaders);
     }
 
     /// Appends request body bytes.
@@ -116,7 +117,7 @@ impl Transaction<'_> {
 
     /// Runs the body processor, then phase 2.
     pub fn process_request_body(&mut self) {
-        if self.last_phase < 1 {
+        if self.last_phase.is_none() {
             self.process_request_headers();
         }
         let mut body = std::mem::take(&mut self.request_body);
@@ -136,7 +137,7 @@ impl Transaction<'_> {
         self.request_body = body;
         if within_limit {
             self.set_args_combined_size();
-            self.run_phase(2);
+            self.run_phase(Phase::RequestBody);
         }
     }
 

@@ -25,7 +25,7 @@ impl EngineMode {
 
 /// What to do with a body over the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LimitAction {
+pub(crate) enum LimitAction {
     /// Refuse the request (413) when the engine is On.
     Reject,
     /// Inspect the part within the limit.
@@ -34,7 +34,7 @@ pub enum LimitAction {
 
 /// Engine settings.
 #[derive(Debug, Clone)]
-pub struct EngineConfig {
+pub(crate) struct EngineConfig {
     /// `SecRuleEngine` (default On).
     pub rule_engine: EngineMode,
     /// `SecRequestBodyAccess` (default Off).

@@ -7,8 +7,8 @@
 //!    is a [`ParseError`] naming file and line. Operators compile their
 //!    arguments once (regexes, Aho-Corasick automata).
 //! 2. Share: a [`RuleSet`] is immutable and `Send + Sync`.
-//! 3. Evaluate: one [`Transaction`] per request, fed in the five-phase order
-//!    documented on [`transaction`]; read [`Transaction::matched_rules`],
+//! 3. Evaluate: one [`Transaction`] per request, fed in the order of the
+//!    five [`Phase`]s (documented there); read [`Transaction::matched_rules`],
 //!    [`Transaction::intervention`] and the anomaly scores with
 //!    [`Transaction::tx_var`].
 //!
@@ -25,26 +25,31 @@
 //! assert_eq!(tx.matched_rules()[0].msg, "evil arg");
 //! ```
 #![deny(missing_docs)]
+// The API: the types below, plus three modules that policies and the fuzz
+// harness call directly (body processors, libinjection, transformations).
+// Everything else is `pub(crate)`; `unreachable_pub` keeps it that way.
+#![deny(unreachable_pub)]
 
-pub mod actions;
+mod actions;
 pub mod bodyprocessors;
-pub mod config;
-pub mod error;
+mod config;
+mod error;
 pub mod injection;
-pub mod macros;
-pub mod operators;
-pub mod parser;
-pub mod phase;
-pub mod prefilter;
-pub mod rule;
-pub mod ruleset;
-pub mod transaction;
+mod macros;
+mod operators;
+mod parser;
+mod phase;
+mod prefilter;
+mod rule;
+mod ruleset;
+mod transaction;
 pub mod transform;
-pub mod variables;
+mod variables;
 
-pub use config::{EngineConfig, EngineMode};
+pub use config::EngineMode;
 pub use error::ParseError;
 pub use parser::RuleSetBuilder;
 pub use phase::Phase;
+pub use rule::Rule;
 pub use ruleset::RuleSet;
 pub use transaction::{EvalStats, Intervention, MatchedRule, Transaction};

@@ -2,7 +2,7 @@
 
 /// One piece of a macro string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Part {
+pub(crate) enum Part {
     /// Text copied as is.
     Lit(Vec<u8>),
     /// `%{name}` or `%{name.key}`; `name` lower-case.
@@ -15,17 +15,17 @@ pub enum Part {
 }
 
 /// Appends the value of a `%{name.key}` reference to the buffer it is given.
-pub type AppendFn<'a> = dyn FnMut(&str, Option<&str>, &mut Vec<u8>) + 'a;
+pub(crate) type AppendFn<'a> = dyn FnMut(&str, Option<&str>, &mut Vec<u8>) + 'a;
 
 /// A string that may contain `%{...}` references, parsed once.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Macro {
+pub(crate) struct Macro {
     parts: Vec<Part>,
 }
 
 impl Macro {
     /// Parses `s`; a reference to an unknown variable is an error.
-    pub fn parse(s: &str) -> Result<Macro, String> {
+    pub(crate) fn parse(s: &str) -> Result<Macro, String> {
         let mut parts = Vec::new();
         let mut lit = Vec::new();
         let mut rest = s;
@@ -55,24 +55,13 @@ impl Macro {
         Ok(Macro { parts })
     }
 
-    /// A macro with no references.
-    pub fn literal(s: &str) -> Macro {
-        Macro {
-            parts: if s.is_empty() {
-                vec![]
-            } else {
-                vec![Part::Lit(s.as_bytes().to_vec())]
-            },
-        }
-    }
-
     /// True when there is nothing to expand.
-    pub fn is_literal(&self) -> bool {
+    pub(crate) fn is_literal(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
     }
 
     /// The text, borrowed, when the macro is literal.
-    pub fn as_literal(&self) -> Option<&[u8]> {
+    pub(crate) fn as_literal(&self) -> Option<&[u8]> {
         match self.parts.as_slice() {
             [] => Some(&[]),
             [Part::Lit(l)] => Some(l),
@@ -81,7 +70,7 @@ impl Macro {
     }
 
     /// The text when the macro is literal.
-    pub fn literal_text(&self) -> Option<Vec<u8>> {
+    pub(crate) fn literal_text(&self) -> Option<Vec<u8>> {
         if !self.is_literal() {
             return None;
         }
@@ -100,12 +89,13 @@ impl Macro {
     }
 
     /// The parts.
-    pub fn parts(&self) -> &[Part] {
+    pub(crate) fn parts(&self) -> &[Part] {
         &self.parts
     }
 
     /// Expands with `resolve(name, key)`.
-    pub fn expand(&self, resolve: &mut dyn FnMut(&str, Option<&str>) -> Vec<u8>) -> Vec<u8> {
+    #[cfg(test)]
+    pub(crate) fn expand(&self, resolve: &mut dyn FnMut(&str, Option<&str>) -> Vec<u8>) -> Vec<u8> {
         let mut out = Vec::new();
         self.expand_into(&mut out, &mut |n, k, out| out.extend(resolve(n, k)));
         out
@@ -113,7 +103,7 @@ impl Macro {
 
     /// Expands onto the end of `out`; `resolve(name, key, out)` appends a reference's value
     /// (no buffer per reference).
-    pub fn expand_into(&self, out: &mut Vec<u8>, resolve: &mut AppendFn<'_>) {
+    pub(crate) fn expand_into(&self, out: &mut Vec<u8>, resolve: &mut AppendFn<'_>) {
         for p in &self.parts {
             match p {
                 Part::Lit(l) => out.extend_from_slice(l),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 /// What kind of directive a rule came from.
 #[derive(Debug)]
-pub enum RuleKind {
+pub(crate) enum RuleKind {
     /// `SecRule VARIABLES OPERATOR ACTIONS`.
     Rule {
         /// Variables to inspect.
@@ -18,8 +18,6 @@ pub enum RuleKind {
         exclusions: Vec<VarSpec>,
         /// The compiled operator.
         op: Box<dyn Operator>,
-        /// Operator name as written (for logs).
-        op_name: String,
         /// `!@op`.
         negate: bool,
     },
@@ -29,7 +27,8 @@ pub enum RuleKind {
     Marker(String),
 }
 
-/// One rule (or chain link).
+/// One rule (or chain link): where it came from and when it runs; what it
+/// tests and does stays inside the engine.
 #[derive(Debug)]
 pub struct Rule {
     /// Rule id (the chain starter's id for chain links; 0 for markers).
@@ -42,27 +41,27 @@ pub struct Rule {
     /// Line the rule starts on.
     pub line: usize,
     /// Directive kind.
-    pub kind: RuleKind,
+    pub(crate) kind: RuleKind,
     /// Parsed actions (with SecDefaultAction merged in).
-    pub actions: Actions,
+    pub(crate) actions: Actions,
     /// Resolved transformations.
-    pub transforms: Vec<TransformFn>,
+    pub(crate) transforms: Vec<TransformFn>,
     /// Interned id of the transformation list (for the per-transaction cache).
-    pub transform_chain: u32,
+    pub(crate) transform_chain: u32,
     /// Bytes that can make `transforms` change a value at all (`None`: any
     /// value may change); a value without them skips the transformations.
-    pub transform_triggers: Option<crate::transform::ByteSet>,
+    pub(crate) transform_triggers: Option<crate::transform::ByteSet>,
     /// The disruptive action in effect (`block` and none resolved to the phase default).
-    pub disruptive: Disruptive,
+    pub(crate) disruptive: Disruptive,
     /// Log when matched.
-    pub log: bool,
+    pub(crate) log: bool,
     /// The next chain link.
-    pub chain: Option<Box<Rule>>,
+    pub(crate) chain: Option<Box<Rule>>,
 }
 
 impl Rule {
     /// The marker name, for `SecMarker`.
-    pub fn marker(&self) -> Option<&str> {
+    pub(crate) fn marker(&self) -> Option<&str> {
         match &self.kind {
             RuleKind::Marker(m) => Some(m),
             _ => None,
@@ -70,7 +69,7 @@ impl Rule {
     }
 
     /// The last link of this rule's chain.
-    pub fn last_link_mut(&mut self) -> &mut Rule {
+    pub(crate) fn last_link_mut(&mut self) -> &mut Rule {
         match self.chain {
             Some(ref mut c) => c.last_link_mut(),
             None => self,

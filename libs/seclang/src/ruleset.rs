@@ -14,7 +14,7 @@ use std::path::Path;
 pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
     /// Engine settings from the directives.
-    pub config: EngineConfig,
+    pub(crate) config: EngineConfig,
     /// Per phase (by [`Phase::index`]): indices into `rules`, markers included.
     pub(crate) phases: [Vec<usize>; 5],
     /// Per phase, parallel to `phases`: for a rule with `skipAfter`, the

@@ -7,14 +7,14 @@ macro_rules! var_kinds {
     ($($variant:ident => $name:literal, $coll:expr;)*) => {
         /// Every variable the engine knows.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum VarKind { $(#[doc = $name] $variant,)* }
+        pub(crate) enum VarKind { $(#[doc = $name] $variant,)* }
 
         impl VarKind {
             /// How many variables there are (`kind as usize` is below this).
-            pub const COUNT: usize = [$($name),*].len();
+            pub(crate) const COUNT: usize = [$($name),*].len();
 
             /// Looks a variable up by its SecLang name (case-insensitive).
-            pub fn from_name(name: &str) -> Option<VarKind> {
+            pub(crate) fn from_name(name: &str) -> Option<VarKind> {
                 let upper = name.to_ascii_uppercase();
                 match upper.as_str() {
                     $($name => Some(VarKind::$variant),)*
@@ -22,11 +22,11 @@ macro_rules! var_kinds {
                 }
             }
             /// The SecLang name.
-            pub fn name(self) -> &'static str {
+            pub(crate) fn name(self) -> &'static str {
                 match self { $(VarKind::$variant => $name,)* }
             }
             /// True when the variable holds several keyed values.
-            pub fn is_collection(self) -> bool {
+            pub(crate) fn is_collection(self) -> bool {
                 match self { $(VarKind::$variant => $coll,)* }
             }
         }
@@ -124,7 +124,7 @@ var_kinds! {
 
 /// Which keys of a collection a target selects.
 #[derive(Debug, Clone)]
-pub enum KeySel {
+pub(crate) enum KeySel {
     /// The whole collection.
     All,
     /// One key, compared case-insensitively (stored lower-case).
@@ -137,7 +137,8 @@ pub enum KeySel {
 
 impl KeySel {
     /// True when `key` is selected.
-    pub fn matches(&self, key: &str) -> bool {
+    #[cfg(test)]
+    pub(crate) fn matches(&self, key: &str) -> bool {
         match self {
             KeySel::All => true,
             KeySel::Literal(l) => l.eq_ignore_ascii_case(key),
@@ -147,7 +148,7 @@ impl KeySel {
     }
 
     /// True when the byte key `key` is selected.
-    pub fn matches_bytes(&self, key: &[u8]) -> bool {
+    pub(crate) fn matches_bytes(&self, key: &[u8]) -> bool {
         match self {
             KeySel::All => true,
             KeySel::Literal(l) => l.as_bytes().eq_ignore_ascii_case(key),
@@ -155,21 +156,11 @@ impl KeySel {
             KeySel::XPath(x) => x.as_bytes() == key,
         }
     }
-
-    /// The selector as written back (for messages).
-    pub fn describe(&self) -> String {
-        match self {
-            KeySel::All => String::new(),
-            KeySel::Literal(l) => l.clone(),
-            KeySel::Regex(r) => format!("/{}/", r.as_str().trim_start_matches("(?i)")),
-            KeySel::XPath(x) => x.clone(),
-        }
-    }
 }
 
 /// One entry of a rule's variable list.
 #[derive(Debug, Clone)]
-pub struct VarSpec {
+pub(crate) struct VarSpec {
     /// The variable.
     pub kind: VarKind,
     /// The key selector.
@@ -181,7 +172,7 @@ pub struct VarSpec {
 }
 
 /// Parses a variable list such as `ARGS|!ARGS:foo|&TX:x|REQUEST_COOKIES:/^a|b$/`.
-pub fn parse_list(s: &str) -> Result<Vec<VarSpec>, String> {
+pub(crate) fn parse_list(s: &str) -> Result<Vec<VarSpec>, String> {
     let s = s.trim();
     let bytes = s.as_bytes();
     let mut out = Vec::new();

@@ -9,11 +9,11 @@ pub(super) fn apply(a: &mut Actions, v: Option<&str>) -> Result<(), String> {
 }
 
 /// An inclusive rule id range.
-pub type IdRange = (u32, u32);
+pub(crate) type IdRange = (u32, u32);
 
 /// A parsed ctl.
 #[derive(Debug, Clone)]
-pub enum Ctl {
+pub(crate) enum Ctl {
     /// `ruleRemoveById=1,2,10-20`.
     RuleRemoveById(Vec<IdRange>),
     /// `ruleRemoveByTag=tag`.
@@ -37,13 +37,13 @@ pub enum Ctl {
     /// `forceRequestBodyVariable=On|Off`.
     ForceRequestBodyVariable(bool),
     /// `requestBodyLimit=N`.
-    RequestBodyLimit(u64),
+    RequestBodyLimit,
     /// `auditEngine`, `auditLogParts`: accepted, mapped to the decision log.
     Audit,
 }
 
 /// Parses `1,2,10-20`.
-pub fn id_ranges(s: &str) -> Result<Vec<IdRange>, String> {
+pub(crate) fn id_ranges(s: &str) -> Result<Vec<IdRange>, String> {
     let mut out = Vec::new();
     for part in s.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
         let (a, b) = match part.split_once('-') {
@@ -70,7 +70,7 @@ fn on_off(v: &str) -> Result<bool, String> {
 
 impl Ctl {
     /// Parses the ctl argument `name=value`.
-    pub fn parse(s: &str) -> Result<Ctl, String> {
+    pub(crate) fn parse(s: &str) -> Result<Ctl, String> {
         let (name, value) = s
             .split_once('=')
             .ok_or_else(|| format!("ctl {s:?}: expected name=value"))?;
@@ -108,11 +108,12 @@ impl Ctl {
             "requestbodyaccess" => Ctl::RequestBodyAccess(on_off(value)?),
             "responsebodyaccess" => Ctl::ResponseBodyAccess(on_off(value)?),
             "forcerequestbodyvariable" => Ctl::ForceRequestBodyVariable(on_off(value)?),
-            "requestbodylimit" => Ctl::RequestBodyLimit(
+            "requestbodylimit" => {
                 value
-                    .parse()
-                    .map_err(|_| format!("bad requestBodyLimit {value:?}"))?,
-            ),
+                    .parse::<u64>()
+                    .map_err(|_| format!("bad requestBodyLimit {value:?}"))?;
+                Ctl::RequestBodyLimit
+            }
             "auditengine" | "auditlogparts" => Ctl::Audit,
             other => return Err(format!("unknown ctl {other:?}")),
         })

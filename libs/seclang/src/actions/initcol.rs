@@ -4,7 +4,7 @@
 use super::{Actions, Effect, need};
 
 pub(super) fn apply(a: &mut Actions, v: Option<&str>) -> Result<(), String> {
-    a.effects
-        .push(Effect::InitCol(need("initcol", v)?.to_string()));
+    need("initcol", v)?;
+    a.effects.push(Effect::InitCol);
     Ok(())
 }

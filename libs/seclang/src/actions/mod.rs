@@ -9,7 +9,7 @@ mod auditlog;
 mod block;
 mod capture;
 mod chain;
-pub mod ctl;
+pub(crate) mod ctl;
 mod deny;
 mod drop;
 mod id;
@@ -34,15 +34,15 @@ mod t;
 mod tag;
 mod ver;
 
-pub use ctl::Ctl;
-pub use setvar::{SetOp, SetVar};
+pub(crate) use ctl::Ctl;
+pub(crate) use setvar::{SetOp, SetVar};
 
 use crate::macros::Macro;
 use crate::phase::Phase;
 
 /// Where processing goes after an `allow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllowScope {
+pub(crate) enum AllowScope {
     /// Skip every remaining rule of every phase except logging.
     All,
     /// Skip the rest of the current phase.
@@ -53,7 +53,7 @@ pub enum AllowScope {
 
 /// A disruptive action.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Disruptive {
+pub(crate) enum Disruptive {
     /// Continue.
     Pass,
     /// The phase's default disruptive action (SecDefaultAction).
@@ -70,18 +70,18 @@ pub enum Disruptive {
 
 /// A side effect run when a rule (or chain link) matches, in written order.
 #[derive(Debug, Clone)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// `setvar`.
     SetVar(SetVar),
     /// `ctl`.
     Ctl(Ctl),
     /// `initcol:ip=...` (collections live for the transaction only).
-    InitCol(String),
+    InitCol,
 }
 
 /// Everything a rule's action list says.
 #[derive(Debug, Clone, Default)]
-pub struct Actions {
+pub(crate) struct Actions {
     /// `id`.
     pub id: Option<u32>,
     /// `phase`.
@@ -129,7 +129,7 @@ pub struct Actions {
 }
 
 /// Splits an action list on commas outside single quotes into (name, value).
-pub fn split(s: &str) -> Result<Vec<(String, Option<String>)>, String> {
+pub(crate) fn split(s: &str) -> Result<Vec<(String, Option<String>)>, String> {
     let mut out = Vec::new();
     let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
@@ -205,7 +205,7 @@ fn no_value(name: &str, v: Option<&str>) -> Result<(), String> {
 }
 
 /// Parses a severity name or number.
-pub fn severity(s: &str) -> Result<u8, String> {
+pub(crate) fn severity(s: &str) -> Result<u8, String> {
     let n = match s.trim().to_ascii_uppercase().as_str() {
         "EMERGENCY" | "0" => 0,
         "ALERT" | "1" => 1,
@@ -222,7 +222,7 @@ pub fn severity(s: &str) -> Result<u8, String> {
 
 impl Actions {
     /// Parses an action list such as `id:1,phase:2,deny,msg:'x'`.
-    pub fn parse(s: &str) -> Result<Actions, String> {
+    pub(crate) fn parse(s: &str) -> Result<Actions, String> {
         let mut a = Actions::default();
         for (name, value) in split(s)? {
             a.apply(&name, value.as_deref())?;

@@ -10,7 +10,7 @@ pub(super) fn apply(a: &mut Actions, v: Option<&str>) -> Result<(), String> {
 
 /// What a setvar does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SetOp {
+pub(crate) enum SetOp {
     /// `=`
     Set,
     /// `=+`
@@ -23,7 +23,7 @@ pub enum SetOp {
 
 /// A parsed setvar.
 #[derive(Debug, Clone)]
-pub struct SetVar {
+pub(crate) struct SetVar {
     /// Collection, lower-case (`tx`, `ip`, ...).
     pub collection: String,
     /// Key (may hold macros).
@@ -38,7 +38,7 @@ pub struct SetVar {
 
 impl SetVar {
     /// Parses the setvar argument.
-    pub fn parse(s: &str) -> Result<SetVar, String> {
+    pub(crate) fn parse(s: &str) -> Result<SetVar, String> {
         let s = s.trim();
         let (delete, s) = match s.strip_prefix('!') {
             Some(rest) => (true, rest),

@@ -7,16 +7,17 @@ use serde_json::Value;
 
 /// The deepest nesting of objects and arrays the parser accepts (serde_json
 /// stops at 128): the default and the largest `SecRequestBodyJsonDepthLimit`.
-pub const MAX_DEPTH: usize = 127;
+pub(crate) const MAX_DEPTH: usize = 127;
 
 /// Parses and flattens a JSON body, nesting up to [`MAX_DEPTH`].
-pub fn parse(body: &[u8]) -> BodyResult {
+#[cfg(test)]
+pub(crate) fn parse(body: &[u8]) -> BodyResult {
     parse_with_depth(body, MAX_DEPTH)
 }
 
 /// Parses and flattens a JSON body; objects and arrays nested deeper than
 /// `max_depth` (`SecRequestBodyJsonDepthLimit`) make it an error.
-pub fn parse_with_depth(body: &[u8], max_depth: usize) -> BodyResult {
+pub(crate) fn parse_with_depth(body: &[u8], max_depth: usize) -> BodyResult {
     let mut r = BodyResult::default();
     let mut de = serde_json::Deserializer::from_slice(body);
     let v: Value = match serde::Deserialize::deserialize(&mut de).and_then(|v| de.end().map(|_| v))

@@ -11,7 +11,7 @@ use crate::config::EngineConfig;
 
 /// What one body processor run may produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// `SecArgumentSeparator`.
     pub separator: u8,
     /// Arguments the body may still add (`SecArgumentsLimit` less the query
@@ -34,7 +34,7 @@ impl Default for Limits {
 impl Limits {
     /// The limits of `cfg` for a request whose query string gave `query_args`
     /// arguments.
-    pub fn new(cfg: &EngineConfig, query_args: usize) -> Self {
+    pub(crate) fn new(cfg: &EngineConfig, query_args: usize) -> Self {
         Limits {
             separator: cfg.argument_separator,
             arguments: cfg.arguments_limit.map(|n| n.saturating_sub(query_args)),
@@ -44,7 +44,7 @@ impl Limits {
 }
 
 /// The query string's arguments, at most `SecArgumentsLimit` of them.
-pub fn query_args(query: &[u8], cfg: &EngineConfig) -> Vec<Pair> {
+pub(crate) fn query_args(query: &[u8], cfg: &EngineConfig) -> Vec<Pair> {
     let mut args = urlencoded::parse(query, cfg.argument_separator);
     if let Some(n) = cfg.arguments_limit {
         args.truncate(n);
@@ -73,7 +73,7 @@ pub(super) fn cap_arguments(r: &mut BodyResult, limit: Option<usize>) {
 /// longer. For a multipart body the content of its files does not count
 /// toward the no-files limit (parsed only when the body is long enough for
 /// that to matter).
-pub fn request_body_limit(cfg: &EngineConfig, body: &[u8], content_type: &[u8]) -> usize {
+pub(crate) fn request_body_limit(cfg: &EngineConfig, body: &[u8], content_type: &[u8]) -> usize {
     let all = usize::try_from(cfg.request_body_limit).unwrap_or(usize::MAX);
     let no_files = usize::try_from(cfg.request_body_no_files_limit).unwrap_or(usize::MAX);
     if body.len() <= no_files.min(all) {

@@ -1,9 +1,9 @@
 //! Request body processors: URLENCODED, MULTIPART, JSON and XML. Each turns a
 //! body into arguments (or XML nodes) and error flags.
 
-pub mod json;
-pub mod limits;
-pub mod multipart;
+pub(crate) mod json;
+pub(crate) mod limits;
+mod multipart;
 pub mod urlencoded;
 pub mod xml;
 
@@ -33,7 +33,7 @@ pub struct BodyResult {
     pub error: Option<String>,
 }
 
-pub use limits::Limits;
+pub(crate) use limits::Limits;
 
 /// Runs the processor named `name` (upper-case) over `body` with no argument
 /// limit and the default JSON depth.
@@ -47,7 +47,12 @@ pub fn process(name: &str, body: &[u8], content_type: &[u8], separator: u8) -> B
 
 /// Runs the processor named `name` (upper-case) over `body` within `limits`
 /// (`SecArgumentsLimit`, `SecRequestBodyJsonDepthLimit`).
-pub fn process_with(name: &str, body: &[u8], content_type: &[u8], limits: &Limits) -> BodyResult {
+pub(crate) fn process_with(
+    name: &str,
+    body: &[u8],
+    content_type: &[u8],
+    limits: &Limits,
+) -> BodyResult {
     let mut r = match name {
         "URLENCODED" => BodyResult {
             args: urlencoded::parse(body, limits.separator),

@@ -22,7 +22,7 @@ struct Flags {
 }
 
 /// Extracts the boundary from a Content-Type value.
-pub fn boundary(content_type: &[u8], f: &mut (bool, bool)) -> Option<Vec<u8>> {
+pub(super) fn boundary(content_type: &[u8], f: &mut (bool, bool)) -> Option<Vec<u8>> {
     let ct = String::from_utf8_lossy(content_type);
     let lower = ct.to_ascii_lowercase();
     let pos = lower.find("boundary")?;
@@ -101,7 +101,7 @@ impl Flags {
 }
 
 /// Parses a multipart body.
-pub fn parse(body: &[u8], content_type: &[u8]) -> BodyResult {
+pub(super) fn parse(body: &[u8], content_type: &[u8]) -> BodyResult {
     let mut r = BodyResult::default();
     let mut fl = Flags::default();
     let mut bf = (false, false);

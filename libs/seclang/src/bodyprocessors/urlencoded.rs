@@ -6,7 +6,7 @@ use super::Pair;
 
 /// Decodes `%XX` and `+`; invalid escapes stay as they are (the `urlDecode`
 /// transformation).
-pub fn decode(s: &[u8]) -> Vec<u8> {
+pub(crate) fn decode(s: &[u8]) -> Vec<u8> {
     crate::transform::url_decode(s).into_owned()
 }
 

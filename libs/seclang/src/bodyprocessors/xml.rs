@@ -78,7 +78,7 @@ pub fn parse(body: &[u8]) -> BodyResult {
 }
 
 /// Deepest element nesting accepted (libxml2's default limit).
-pub const MAX_DEPTH: usize = 256;
+pub(crate) const MAX_DEPTH: usize = 256;
 
 /// One element of a parsed XML body, for XPath selection.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@ use super::{OpContext, Operator};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct BeginsWith(pub Macro);
+pub(super) struct BeginsWith(pub Macro);
 
 impl Operator for BeginsWith {
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {

@@ -3,7 +3,7 @@ use super::{OpContext, Operator};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct Contains(pub Macro);
+pub(super) struct Contains(pub Macro);
 
 impl Operator for Contains {
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {

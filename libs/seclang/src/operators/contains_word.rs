@@ -4,7 +4,7 @@ use super::{OpContext, Operator};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct ContainsWord(pub Macro);
+pub(super) struct ContainsWord(pub Macro);
 
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'

@@ -3,7 +3,7 @@
 use super::{OpContext, Operator};
 
 #[derive(Debug)]
-pub struct DetectSqli;
+pub(super) struct DetectSqli;
 
 impl Operator for DetectSqli {
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {

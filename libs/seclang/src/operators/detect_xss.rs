@@ -2,7 +2,7 @@
 use super::{OpContext, Operator};
 
 #[derive(Debug)]
-pub struct DetectXss;
+pub(super) struct DetectXss;
 
 impl Operator for DetectXss {
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {

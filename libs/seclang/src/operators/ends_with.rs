@@ -3,7 +3,7 @@ use super::{OpContext, Operator};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct EndsWith(pub Macro);
+pub(super) struct EndsWith(pub Macro);
 
 impl Operator for EndsWith {
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {

@@ -3,7 +3,7 @@ use super::{OpContext, Operator, atoi};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct Eq(pub Macro);
+pub(super) struct Eq(pub Macro);
 
 impl Operator for Eq {
     fn numeric_compare(&self) -> Option<(super::Compare, i64)> {

@@ -3,7 +3,7 @@ use super::{OpContext, Operator, atoi};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct Ge(pub Macro);
+pub(super) struct Ge(pub Macro);
 
 impl Operator for Ge {
     fn numeric_compare(&self) -> Option<(super::Compare, i64)> {

@@ -3,7 +3,7 @@ use super::{OpContext, Operator, atoi};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct Gt(pub Macro);
+pub(super) struct Gt(pub Macro);
 
 impl Operator for Gt {
     fn numeric_compare(&self) -> Option<(super::Compare, i64)> {

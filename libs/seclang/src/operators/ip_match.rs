@@ -5,16 +5,16 @@ use ipnet::IpNet;
 use std::net::IpAddr;
 
 #[derive(Debug)]
-pub struct IpMatch {
+pub(super) struct IpMatch {
     nets: Vec<IpNet>,
 }
 
 impl IpMatch {
-    pub fn new(arg: &str) -> Result<Self, String> {
+    pub(super) fn new(arg: &str) -> Result<Self, String> {
         Self::from_entries(arg.split(',').map(str::trim).filter(|s| !s.is_empty()))
     }
 
-    pub fn from_entries<'a>(entries: impl Iterator<Item = &'a str>) -> Result<Self, String> {
+    pub(super) fn from_entries<'a>(entries: impl Iterator<Item = &'a str>) -> Result<Self, String> {
         let mut nets = Vec::new();
         for e in entries {
             let net = e

@@ -3,7 +3,7 @@ use super::{OpContext, Operator, atoi};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct Le(pub Macro);
+pub(super) struct Le(pub Macro);
 
 impl Operator for Le {
     fn numeric_compare(&self) -> Option<(super::Compare, i64)> {

@@ -3,7 +3,7 @@ use super::{OpContext, Operator, atoi};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct Lt(pub Macro);
+pub(super) struct Lt(pub Macro);
 
 impl Operator for Lt {
     fn numeric_compare(&self) -> Option<(super::Compare, i64)> {

@@ -32,7 +32,7 @@ mod validate_utf8_encoding;
 mod within;
 
 /// What an operator sees besides its input.
-pub struct OpContext<'a> {
+pub(crate) struct OpContext<'a> {
     /// The rule has `capture`: fill [`OpContext::captures`] on a match.
     pub capture: bool,
     /// Captured groups (TX.0 .. TX.9) of the last match.
@@ -43,7 +43,7 @@ pub struct OpContext<'a> {
 }
 
 /// A compiled operator.
-pub trait Operator: Send + Sync + std::fmt::Debug {
+pub(crate) trait Operator: Send + Sync + std::fmt::Debug {
     /// True when `input` matches.
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool;
 
@@ -71,7 +71,7 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
 
 /// A numeric comparison of the input (left) with the argument (right).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compare {
+pub(crate) enum Compare {
     /// `@lt`
     Lt,
     /// `@le`
@@ -86,7 +86,7 @@ pub enum Compare {
 
 impl Compare {
     /// Applies the comparison.
-    pub fn holds(self, left: i64, right: i64) -> bool {
+    pub(crate) fn holds(self, left: i64, right: i64) -> bool {
         match self {
             Compare::Lt => left < right,
             Compare::Le => left <= right,
@@ -103,7 +103,7 @@ pub(crate) fn fixed_number(arg: &Macro) -> Option<i64> {
 }
 
 /// An operator's argument: the literal text, or the expanded value.
-pub enum Arg<'m> {
+pub(crate) enum Arg<'m> {
     /// The argument as written.
     Lit(&'m [u8]),
     /// The expansion.
@@ -122,7 +122,7 @@ impl std::ops::Deref for Arg<'_> {
 
 impl OpContext<'_> {
     /// An operator's argument: borrowed when it is literal, else expanded.
-    pub fn arg<'m>(&mut self, m: &'m Macro) -> Arg<'m> {
+    pub(crate) fn arg<'m>(&mut self, m: &'m Macro) -> Arg<'m> {
         match m.as_literal() {
             Some(l) => Arg::Lit(l),
             None => Arg::Expanded((self.expand)(m)),
@@ -142,7 +142,8 @@ pub(crate) fn fixed_literal(arg: &Macro) -> Option<Vec<Vec<u8>>> {
 }
 
 /// Every operator name the engine accepts (canonical spelling).
-pub const NAMES: &[&str] = &[
+#[cfg(test)]
+pub(crate) const NAMES: &[&str] = &[
     "beginsWith",
     "contains",
     "containsWord",
@@ -171,7 +172,11 @@ pub const NAMES: &[&str] = &[
 
 /// Compiles operator `name` with argument `arg`; files named by `pmFromFile`
 /// and `ipMatchFromFile` are resolved against `base_dir`.
-pub fn build(name: &str, arg: &str, base_dir: Option<&Path>) -> Result<Box<dyn Operator>, String> {
+pub(crate) fn build(
+    name: &str,
+    arg: &str,
+    base_dir: Option<&Path>,
+) -> Result<Box<dyn Operator>, String> {
     let macro_arg = || Macro::parse(arg);
     Ok(match name.to_ascii_lowercase().as_str() {
         "beginswith" => Box::new(begins_with::BeginsWith(macro_arg()?)),

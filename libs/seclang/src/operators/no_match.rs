@@ -2,7 +2,7 @@
 use super::{OpContext, Operator};
 
 #[derive(Debug)]
-pub struct NoMatch;
+pub(super) struct NoMatch;
 
 impl Operator for NoMatch {
     fn evaluate(&self, _ctx: &mut OpContext<'_>, _input: &[u8]) -> bool {

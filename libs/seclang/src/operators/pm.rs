@@ -10,23 +10,23 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 /// to load; found by edgewaf-fuzz seclang), which a rules file must not be
 /// able to cost. Sets of shorter patterns (all of the CRS's) keep the
 /// builder's own choice.
-pub const DFA_MAX_PATTERN_LEN: usize = 256;
+pub(super) const DFA_MAX_PATTERN_LEN: usize = 256;
 
 /// The automaton kind for these patterns (see [`DFA_MAX_PATTERN_LEN`]).
-pub fn automaton_kind<P: AsRef<[u8]>>(patterns: &[P]) -> Option<AhoCorasickKind> {
+pub(crate) fn automaton_kind<P: AsRef<[u8]>>(patterns: &[P]) -> Option<AhoCorasickKind> {
     let longest = patterns.iter().map(|p| p.as_ref().len()).max();
     (longest > Some(DFA_MAX_PATTERN_LEN)).then_some(AhoCorasickKind::ContiguousNFA)
 }
 
 #[derive(Debug)]
-pub struct Pm {
+pub(super) struct Pm {
     ac: AhoCorasick,
     /// The phrases, lower-cased (for the prefilter).
     phrases: Vec<Vec<u8>>,
 }
 
 impl Pm {
-    pub fn new(phrases: Vec<String>) -> Result<Self, String> {
+    pub(super) fn new(phrases: Vec<String>) -> Result<Self, String> {
         if phrases.is_empty() {
             return Err("@pm needs at least one phrase".into());
         }

@@ -3,7 +3,7 @@
 use super::pm::Pm;
 use std::path::Path;
 
-pub fn build(arg: &str, base_dir: Option<&Path>) -> Result<Pm, String> {
+pub(super) fn build(arg: &str, base_dir: Option<&Path>) -> Result<Pm, String> {
     let mut phrases = Vec::new();
     for file in arg.split_whitespace() {
         phrases.extend(super::read_data_file(file, base_dir)?);

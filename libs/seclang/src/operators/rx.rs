@@ -8,7 +8,7 @@ use crate::transform::ByteSet;
 use regex::bytes::{Regex, RegexBuilder};
 
 #[derive(Debug)]
-pub enum Rx {
+pub(super) enum Rx {
     /// A fixed pattern, its required literals (for the prefilter) and its
     /// required bytes.
     Static(Regex, Option<Vec<Vec<u8>>>, Option<ByteSet>),
@@ -49,7 +49,7 @@ fn byte_escapes(pattern: &str) -> String {
 }
 
 /// Compiles a SecLang regular expression.
-pub fn compile(pattern: &str) -> Result<Regex, String> {
+pub(super) fn compile(pattern: &str) -> Result<Regex, String> {
     compile_with_literals(pattern, false).map(|(re, _, _)| re)
 }
 
@@ -130,7 +130,7 @@ fn check_repetitions(pattern: &str) -> Result<(), String> {
 }
 
 impl Rx {
-    pub fn new(arg: &str) -> Result<Self, String> {
+    pub(super) fn new(arg: &str) -> Result<Self, String> {
         if arg.contains("%{") {
             return Ok(Rx::Dynamic(Macro::parse(arg)?));
         }

@@ -3,7 +3,7 @@ use super::{OpContext, Operator};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct Streq(pub Macro);
+pub(super) struct Streq(pub Macro);
 
 impl Operator for Streq {
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {

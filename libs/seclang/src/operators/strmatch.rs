@@ -3,10 +3,10 @@ use super::{OpContext, Operator};
 use aho_corasick::AhoCorasick;
 
 #[derive(Debug)]
-pub struct Strmatch(Option<AhoCorasick>);
+pub(super) struct Strmatch(Option<AhoCorasick>);
 
 impl Strmatch {
-    pub fn new(arg: &str) -> Self {
+    pub(super) fn new(arg: &str) -> Self {
         Strmatch(if arg.is_empty() {
             None
         } else {

@@ -2,7 +2,7 @@
 use super::{OpContext, Operator};
 
 #[derive(Debug)]
-pub struct UnconditionalMatch;
+pub(super) struct UnconditionalMatch;
 
 impl Operator for UnconditionalMatch {
     fn evaluate(&self, _ctx: &mut OpContext<'_>, _input: &[u8]) -> bool {

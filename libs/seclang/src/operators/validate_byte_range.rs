@@ -3,12 +3,12 @@
 use super::{OpContext, Operator};
 
 #[derive(Debug)]
-pub struct ValidateByteRange {
+pub(super) struct ValidateByteRange {
     allowed: [bool; 256],
 }
 
 impl ValidateByteRange {
-    pub fn new(arg: &str) -> Result<Self, String> {
+    pub(super) fn new(arg: &str) -> Result<Self, String> {
         let mut allowed = [false; 256];
         for part in arg.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (lo, hi) = match part.split_once('-') {

@@ -3,7 +3,7 @@
 use super::{OpContext, Operator};
 
 #[derive(Debug)]
-pub struct ValidateUrlEncoding;
+pub(super) struct ValidateUrlEncoding;
 
 impl Operator for ValidateUrlEncoding {
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {

@@ -3,7 +3,7 @@
 use super::{OpContext, Operator};
 
 #[derive(Debug)]
-pub struct ValidateUtf8Encoding;
+pub(super) struct ValidateUtf8Encoding;
 
 impl Operator for ValidateUtf8Encoding {
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {

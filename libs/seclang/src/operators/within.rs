@@ -5,7 +5,7 @@ use super::{OpContext, Operator};
 use crate::macros::Macro;
 
 #[derive(Debug)]
-pub struct Within(pub Macro);
+pub(super) struct Within(pub Macro);
 
 impl Operator for Within {
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {

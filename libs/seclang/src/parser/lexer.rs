@@ -4,7 +4,7 @@
 
 /// One directive with its arguments, and the line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Directive {
+pub(crate) struct Directive {
     /// 1-based line where the directive starts.
     pub line: usize,
     /// Directive name as written, e.g. `SecRule`.
@@ -14,7 +14,7 @@ pub struct Directive {
 }
 
 /// Splits `text` into directives. Errors carry the line and a message.
-pub fn directives(text: &str) -> Result<Vec<Directive>, (usize, String)> {
+pub(crate) fn directives(text: &str) -> Result<Vec<Directive>, (usize, String)> {
     let mut out = Vec::new();
     let mut pending = String::new();
     let mut start_line = 0usize;

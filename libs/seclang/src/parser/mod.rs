@@ -1,7 +1,7 @@
 //! Loads SecLang from files and text into a [`RuleSet`].
 
 mod directives;
-pub mod lexer;
+pub(crate) mod lexer;
 mod refused;
 mod rules;
 #[cfg(test)]
@@ -50,7 +50,7 @@ fn glob_match(pat: &[u8], name: &[u8]) -> bool {
 }
 
 /// Expands a path whose file name may hold `*`/`?` into the sorted list of matching files.
-pub fn expand_glob(path: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn expand_glob(path: &Path) -> Result<Vec<PathBuf>, String> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

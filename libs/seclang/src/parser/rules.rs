@@ -31,7 +31,6 @@ fn rule_kind(vars: &str, op: &str, dir: Option<&Path>) -> Result<RuleKind, Strin
         targets,
         exclusions,
         op: compiled,
-        op_name,
         negate,
     })
 }

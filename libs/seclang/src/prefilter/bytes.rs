@@ -45,7 +45,7 @@ fn cost(s: &Bytes256) -> (u32, usize) {
 /// The required bytes of `pattern` as [`crate::operators`]' `@rx` compiles
 /// it (`unicode` as the successful compile used it). `None` when every match
 /// may be empty or the expression requires nothing better than "any byte".
-pub fn required_bytes(pattern: &str, unicode: bool) -> Option<ByteSet> {
+pub(crate) fn required_bytes(pattern: &str, unicode: bool) -> Option<ByteSet> {
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(unicode)
         .utf8(false)

@@ -33,7 +33,7 @@ struct Info {
 
 /// The required literals of `pattern` as [`crate::operators`]' `@rx`
 /// compiles it (`unicode` as the successful compile used it).
-pub fn required_literals(pattern: &str, unicode: bool) -> Option<Set> {
+pub(crate) fn required_literals(pattern: &str, unicode: bool) -> Option<Set> {
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(unicode)
         .utf8(false)
@@ -99,7 +99,7 @@ fn score(s: &Set) -> (usize, u8, std::cmp::Reverse<usize>) {
 
 /// How rare a string is in ordinary requests: 0 for a single letter, digit
 /// or common punctuation, 1 for other single bytes, 2 for longer strings.
-pub fn rarity(s: &[u8]) -> u8 {
+pub(crate) fn rarity(s: &[u8]) -> u8 {
     match s {
         [b] if b.is_ascii_alphanumeric() || b" /.-_=&;,:+%\t".contains(b) => 0,
         [_] => 1,

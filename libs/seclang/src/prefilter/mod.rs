@@ -27,8 +27,8 @@
 //! variable with a fixed number (`TxCompare`) are tested directly. Every
 //! other rule runs as before.
 
-pub mod bytes;
-pub mod literals;
+pub(crate) mod bytes;
+pub(crate) mod literals;
 
 use crate::operators::Compare;
 use crate::operators::automaton_kind;
@@ -351,7 +351,7 @@ impl Prefilter {
     }
 
     /// How many rules have a filter (literals or a TX comparison).
-    pub fn filtered(&self) -> usize {
+    pub(crate) fn filtered(&self) -> usize {
         self.rules
             .iter()
             .zip(&self.tx_compares)

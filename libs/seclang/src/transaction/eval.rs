@@ -376,7 +376,7 @@ impl<'r> Transaction<'r> {
             match e {
                 Effect::SetVar(sv) => self.set_var(sv),
                 Effect::Ctl(c) => self.apply_ctl(c),
-                Effect::InitCol(_) => {}
+                Effect::InitCol => {}
             }
         }
     }
@@ -452,7 +452,7 @@ impl<'r> Transaction<'r> {
             Ctl::RequestBodyAccess(b) => self.request_body_access = *b,
             Ctl::ResponseBodyAccess(b) => self.response_body_access = *b,
             Ctl::ForceRequestBodyVariable(b) => self.force_request_body = *b,
-            Ctl::RequestBodyLimit(_) | Ctl::Audit => {}
+            Ctl::RequestBodyLimit | Ctl::Audit => {}
         }
     }
 }

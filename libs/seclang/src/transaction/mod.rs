@@ -33,7 +33,7 @@ use std::rc::Rc;
 /// bounded by the request's size, so collisions cost an attacker's own request
 /// time only).
 #[derive(Default)]
-pub struct FastHasher(u64);
+pub(crate) struct FastHasher(u64);
 
 impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
@@ -90,10 +90,10 @@ impl ByKind<Coll> {
 pub(crate) type VarMap = HashMap<String, Bytes, BuildHasherDefault<FastHasher>>;
 
 /// Bytes shared cheaply inside a transaction.
-pub type Bytes = Rc<[u8]>;
+pub(crate) type Bytes = Rc<[u8]>;
 
 /// An ordered list of key/value pairs (keys compared case-insensitively).
-pub type Coll = Vec<(Bytes, Bytes)>;
+pub(crate) type Coll = Vec<(Bytes, Bytes)>;
 
 /// A rule that matched.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,7 @@ pub(crate) struct Target<'k> {
 
 impl Target<'_> {
     /// `ARGS:id`, `REQUEST_URI`, ...
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match &self.key {
             Key::Bytes(k) => format!("{}:{}", self.kind.name(), String::from_utf8_lossy(k)),
             Key::Str(k) => format!("{}:{}", self.kind.name(), k),
@@ -35,7 +35,7 @@ impl Target<'_> {
     }
 
     /// The key's bytes, if any.
-    pub fn key_bytes(&self) -> Option<&[u8]> {
+    pub(crate) fn key_bytes(&self) -> Option<&[u8]> {
         match &self.key {
             Key::Bytes(k) => Some(k),
             Key::Str(k) => Some(k.as_bytes()),

@@ -121,7 +121,7 @@ impl ByteSet {
     }
 
     /// The union of two sets.
-    pub fn union(self, o: ByteSet) -> ByteSet {
+    pub(crate) fn union(self, o: ByteSet) -> ByteSet {
         ByteSet(std::array::from_fn(|i| self.0[i] | o.0[i]))
     }
 

@@ -71,6 +71,16 @@ pub struct AnalyticsConfig {
     /// event holds about 1 to 2 KB.
     #[serde(default = "default_queue")]
     pub queue: usize,
+    /// `cache_mib = 64`: the writer's SQLite page cache (private memory; it
+    /// fills as the file grows, then stays at this size). Smaller costs the
+    /// writer CPU: index pages are read back from the file.
+    #[serde(default = "default_cache_mib")]
+    pub cache_mib: u32,
+    /// `mmap_mib = 1024`: how much of the file the writer maps (0: none, reads
+    /// through read(2)). Mapped pages are the kernel's page cache, shared and
+    /// reclaimable, but they count in the process's RSS as the file grows.
+    #[serde(default = "default_mmap_mib")]
+    pub mmap_mib: u32,
 }
 
 impl Default for AnalyticsConfig {
@@ -81,6 +91,8 @@ impl Default for AnalyticsConfig {
             retention_days: default_retention_days(),
             max_events: default_max_events(),
             queue: default_queue(),
+            cache_mib: default_cache_mib(),
+            mmap_mib: default_mmap_mib(),
         }
     }
 }
@@ -99,6 +111,12 @@ fn default_max_events() -> u64 {
 }
 fn default_queue() -> usize {
     50_000
+}
+fn default_cache_mib() -> u32 {
+    64
+}
+fn default_mmap_mib() -> u32 {
+    1024
 }
 
 /// What the writer thread is given.
@@ -157,7 +175,7 @@ impl Analytics {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let conn = schema::open(path)?;
+        let conn = schema::open(path, config.cache_mib, config.mmap_mib)?;
         let (tx, rx) = std::sync::mpsc::sync_channel(config.queue.max(1));
         let written = Arc::new(AtomicU64::new(0));
         let retention = Retention {

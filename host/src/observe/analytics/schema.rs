@@ -81,17 +81,19 @@ CREATE TABLE IF NOT EXISTS versions (
 CREATE INDEX IF NOT EXISTS versions_tenant_ts ON versions(tenant, ts_ms);
 ";
 
-/// Opens the writer's connection and creates the tables.
-pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
+/// Opens the writer's connection and creates the tables; `cache_mib` and
+/// `mmap_mib` are `[analytics]`'s (at least 1 MiB of cache).
+pub(super) fn open(path: &Path, cache_mib: u32, mmap_mib: u32) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // The writer's costs were half in the kernel: index pages read back
     // through read(2) once the default 2 MB cache overflowed, and a
     // checkpoint every 1,000 WAL pages. A 64 MB cache, the file mapped
-    // and a checkpoint every 8,000 pages (32 MB of WAL) cut that.
-    conn.pragma_update(None, "cache_size", -65_536)?;
-    conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
+    // (1 GiB; both the defaults of `[analytics]`) and a checkpoint every
+    // 8,000 pages (32 MB of WAL) cut that.
+    conn.pragma_update(None, "cache_size", -(i64::from(cache_mib.max(1)) * 1024))?;
+    conn.pragma_update(None, "mmap_size", i64::from(mmap_mib) << 20)?;
     conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;

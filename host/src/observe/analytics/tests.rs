@@ -138,7 +138,7 @@ fn retention_deletes_by_age_and_count() {
         );
     }
     assert!(a.flush(Duration::from_secs(5)));
-    let conn = schema::open(&d.path().join("a.db")).unwrap();
+    let conn = schema::open(&d.path().join("a.db"), 64, 1024).unwrap();
     assert_eq!(
         schema::prune(&conn, DAY + 2000, 100).unwrap(),
         2,
@@ -417,4 +417,27 @@ fn dropping_the_last_handle_writes_what_is_queued() {
         .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 30);
+}
+
+#[test]
+fn cache_and_map_sizes_come_from_the_config() {
+    let d = tempfile::tempdir().unwrap();
+    let pragma = |conn: &rusqlite::Connection, name: &str| -> i64 {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    let conn = schema::open(&d.path().join("small.db"), 8, 0).unwrap();
+    assert_eq!(pragma(&conn, "cache_size"), -8 * 1024, "8 MiB, in KiB");
+    assert_eq!(pragma(&conn, "mmap_size"), 0);
+    let defaults = AnalyticsConfig::default();
+    let conn = schema::open(
+        &d.path().join("default.db"),
+        defaults.cache_mib,
+        defaults.mmap_mib,
+    )
+    .unwrap();
+    assert_eq!(pragma(&conn, "cache_size"), -64 * 1024);
+    assert_eq!(pragma(&conn, "mmap_size"), 1 << 30);
+    let conn = schema::open(&d.path().join("zero.db"), 0, 0).unwrap();
+    assert_eq!(pragma(&conn, "cache_size"), -1024, "at least 1 MiB");
 }

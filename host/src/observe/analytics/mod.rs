@@ -49,6 +49,8 @@ use std::time::Duration;
 /// retention_days = 30
 /// max_events = 5000000
 /// queue = 50000
+/// cache_mib = 64
+/// mmap_mib = 1024
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,26 +8,28 @@
 //! neither the encoded nor the decoded form hides a payload.
 
 use base64::Engine as _;
+use std::borrow::Cow;
 
 /// The value and every distinct decoded form of it, outermost first.
 pub fn variants(value: &str, max_depth: usize) -> Vec<String> {
     let mut out = vec![value.to_string()];
-    let mut cur = value.to_string();
     for _ in 0..max_depth {
-        let mut next = percent(&cur);
-        next = backslash(&next);
-        next = entities(&next);
-        if next == cur {
-            match base64_text(&cur) {
-                Some(text) => next = text,
+        let cur = out.last().expect("holds the value");
+        let p = percent(cur);
+        let b = backslash(&p);
+        let e = entities(&b);
+        let next = if e == cur.as_str() {
+            match base64_text(cur) {
+                Some(text) => text,
                 None => break,
             }
-        }
+        } else {
+            e.into_owned()
+        };
         if out.contains(&next) {
             break;
         }
-        out.push(next.clone());
-        cur = next;
+        out.push(next);
     }
     out
 }
@@ -55,9 +57,9 @@ fn text(bytes: Vec<u8>) -> String {
 }
 
 /// One layer of percent-decoding (`%XX`, IIS `%uXXXX`); `+` is left alone.
-pub fn percent(s: &str) -> String {
+pub fn percent(s: &str) -> Cow<'_, str> {
     if !s.contains('%') {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -80,7 +82,7 @@ pub fn percent(s: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    text(overlong(out))
+    Cow::Owned(text(overlong(out)))
 }
 
 /// Overlong UTF-8 forms of ASCII (`%c0%af` for `/`, `%c0%ae` for `.`), which
@@ -108,9 +110,9 @@ fn overlong(bytes: Vec<u8>) -> Vec<u8> {
 
 /// One layer of backslash escapes (JavaScript and JSON string escapes).
 /// Unknown escapes (`\w` in `..\windows`) are kept as they are.
-pub fn backslash(s: &str) -> String {
+pub fn backslash(s: &str) -> Cow<'_, str> {
     if !s.contains('\\') {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -133,7 +135,7 @@ pub fn backslash(s: &str) -> String {
             }
         }
     }
-    text(out)
+    Cow::Owned(text(out))
 }
 
 /// The escape after a backslash at `at`: (code point, bytes used).
@@ -191,9 +193,9 @@ const NAMED: &[(&str, char)] = &[
 
 /// One layer of HTML/XML character references; the `;` may be missing after
 /// a numeric one, as browsers accept.
-pub fn entities(s: &str) -> String {
+pub fn entities(s: &str) -> Cow<'_, str> {
     if !s.contains('&') {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -209,7 +211,7 @@ pub fn entities(s: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    text(out)
+    Cow::Owned(text(out))
 }
 
 /// The reference after `&` at `at`: (code point, bytes used including `;`).

@@ -51,16 +51,19 @@ const IMAP: &[&str] = &[
     "idle",
     "namespace",
 ];
-/// Headers whose injection adds recipients or rewrites the message.
-const HEADERS: &[&str] = &[
+/// Headers whose injection adds recipients: they carry an address.
+const ADDRESS_HEADERS: &[&str] = &[
     "to",
     "cc",
     "bcc",
     "from",
     "reply-to",
     "sender",
-    "subject",
     "return-path",
+];
+/// Headers whose injection rewrites the message.
+const MESSAGE_HEADERS: &[&str] = &[
+    "subject",
     "content-type",
     "content-transfer-encoding",
     "mime-version",
@@ -98,20 +101,13 @@ fn header(line: &str) -> bool {
         return false;
     };
     let lname = name.to_ascii_lowercase();
-    if !HEADERS.contains(&lname.as_str()) || value.trim().is_empty() {
+    let known =
+        ADDRESS_HEADERS.contains(&lname.as_str()) || MESSAGE_HEADERS.contains(&lname.as_str());
+    if !known || value.trim().is_empty() {
         return false;
     }
     // Address headers carry an address; the others are written as headers are.
-    let address = [
-        "to",
-        "cc",
-        "bcc",
-        "from",
-        "reply-to",
-        "sender",
-        "return-path",
-    ];
-    if address.contains(&lname.as_str()) {
+    if ADDRESS_HEADERS.contains(&lname.as_str()) {
         value.contains('@')
     } else {
         name.starts_with(|c: char| c.is_ascii_uppercase())

@@ -231,55 +231,65 @@ impl Actions {
     }
 
     fn apply(&mut self, name: &str, value: Option<&str>) -> Result<(), String> {
-        type Apply = fn(&mut Actions, Option<&str>) -> Result<(), String>;
-        let f: Apply = match name.to_ascii_lowercase().as_str() {
-            "id" => id::apply,
-            "phase" => phase::apply,
-            "msg" => msg::apply,
-            "logdata" => logdata::apply,
-            "severity" => severity::apply,
-            "tag" => tag::apply,
-            "ver" => ver::apply,
-            "rev" => rev::apply,
-            "maturity" => maturity::apply,
-            "accuracy" => accuracy::apply,
-            "t" => t::apply,
-            "chain" => chain::apply,
-            "skip" => skip::apply,
-            "skipafter" => skip_after::apply,
-            "setvar" => setvar::apply,
-            "ctl" => ctl::apply,
-            "initcol" => initcol::apply,
-            "capture" => capture::apply,
-            "multimatch" => multi_match::apply,
-            "block" => block::apply,
-            "deny" => deny::apply,
-            "pass" => pass::apply,
-            "drop" => drop::apply,
-            "allow" => allow::apply,
-            "redirect" => redirect::apply,
-            "status" => status::apply,
-            "log" => log::apply,
-            "nolog" => nolog::apply,
-            "auditlog" => auditlog::apply,
-            "noauditlog" => noauditlog::apply,
-            "expirevar"
-            | "setuid"
-            | "setsid"
-            | "setenv"
-            | "deprecatevar"
-            | "sanitisearg"
-            | "sanitisematched"
-            | "sanitisematchedbytes"
-            | "sanitiserequestheader"
-            | "sanitiseresponseheader"
-            | "xmlns"
-            | "auditlogparts" => accepted::apply,
-            _ => return Err(format!("unknown action {name:?}")),
-        };
+        let (_, f) = ACTIONS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .ok_or_else(|| format!("unknown action {name:?}"))?;
         f(self, value)
     }
 }
+
+/// Applies one action's value to a rule's [`Actions`].
+type Apply = fn(&mut Actions, Option<&str>) -> Result<(), String>;
+
+/// Every action the engine accepts, by ModSecurity's name; [`Actions::parse`]
+/// finds a name here ASCII-case-insensitively, and the tests in `vectors.rs`
+/// require a vector for each.
+static ACTIONS: &[(&str, Apply)] = &[
+    ("id", id::apply),
+    ("phase", phase::apply),
+    ("msg", msg::apply),
+    ("logdata", logdata::apply),
+    ("severity", severity::apply),
+    ("tag", tag::apply),
+    ("ver", ver::apply),
+    ("rev", rev::apply),
+    ("maturity", maturity::apply),
+    ("accuracy", accuracy::apply),
+    ("t", t::apply),
+    ("chain", chain::apply),
+    ("skip", skip::apply),
+    ("skipAfter", skip_after::apply),
+    ("setvar", setvar::apply),
+    ("ctl", ctl::apply),
+    ("initcol", initcol::apply),
+    ("capture", capture::apply),
+    ("multiMatch", multi_match::apply),
+    ("block", block::apply),
+    ("deny", deny::apply),
+    ("pass", pass::apply),
+    ("drop", drop::apply),
+    ("allow", allow::apply),
+    ("redirect", redirect::apply),
+    ("status", status::apply),
+    ("log", log::apply),
+    ("nolog", nolog::apply),
+    ("auditlog", auditlog::apply),
+    ("noauditlog", noauditlog::apply),
+    // Accepted with no effect (see accepted.rs).
+    ("expirevar", accepted::apply),
+    ("setuid", accepted::apply),
+    ("setsid", accepted::apply),
+    ("setenv", accepted::apply),
+    ("deprecatevar", accepted::apply),
+    ("sanitiseArg", accepted::apply),
+    ("sanitiseMatched", accepted::apply),
+    ("sanitiseMatchedBytes", accepted::apply),
+    ("sanitiseRequestHeader", accepted::apply),
+    ("sanitiseResponseHeader", accepted::apply),
+    ("xmlns", accepted::apply),
+    ("auditLogParts", accepted::apply),
+];
 
 #[cfg(test)]
 mod tests {
@@ -299,3 +309,6 @@ mod tests {
         assert!(Actions::parse("id:abc").is_err());
     }
 }
+
+#[cfg(test)]
+mod vectors;

@@ -141,34 +141,68 @@ pub(crate) fn fixed_literal(arg: &Macro) -> Option<Vec<Vec<u8>>> {
     Some(vec![t])
 }
 
-/// Every operator name the engine accepts (canonical spelling).
-#[cfg(test)]
-pub(crate) const NAMES: &[&str] = &[
-    "beginsWith",
-    "contains",
-    "containsWord",
-    "detectSQLi",
-    "detectXSS",
-    "endsWith",
-    "eq",
-    "ge",
-    "gt",
-    "ipMatch",
-    "ipMatchFromFile",
-    "le",
-    "lt",
-    "noMatch",
-    "pm",
-    "pmFromFile",
-    "rx",
-    "streq",
-    "strmatch",
-    "unconditionalMatch",
-    "validateByteRange",
-    "validateUrlEncoding",
-    "validateUtf8Encoding",
-    "within",
+/// Compiles an operator from its argument; data files are resolved against
+/// the base directory.
+type BuildFn = fn(&str, Option<&Path>) -> Result<Box<dyn Operator>, String>;
+
+/// Every operator the engine accepts, by canonical name; [`build`] finds a
+/// name here ASCII-case-insensitively, and the vector tests require a
+/// `testdata/operators/<name>.json` for each.
+static OPERATORS: &[(&str, BuildFn)] = &[
+    ("beginsWith", |a, _| {
+        Ok(Box::new(begins_with::BeginsWith(Macro::parse(a)?)))
+    }),
+    ("contains", |a, _| {
+        Ok(Box::new(contains::Contains(Macro::parse(a)?)))
+    }),
+    ("containsWord", |a, _| {
+        Ok(Box::new(contains_word::ContainsWord(Macro::parse(a)?)))
+    }),
+    ("detectSQLi", |_, _| Ok(Box::new(detect_sqli::DetectSqli))),
+    ("detectXSS", |_, _| Ok(Box::new(detect_xss::DetectXss))),
+    ("endsWith", |a, _| {
+        Ok(Box::new(ends_with::EndsWith(Macro::parse(a)?)))
+    }),
+    ("eq", |a, _| Ok(Box::new(eq::Eq(Macro::parse(a)?)))),
+    ("ge", |a, _| Ok(Box::new(ge::Ge(Macro::parse(a)?)))),
+    ("gt", |a, _| Ok(Box::new(gt::Gt(Macro::parse(a)?)))),
+    ("ipMatch", |a, _| Ok(Box::new(ip_match::IpMatch::new(a)?))),
+    ("ipMatchFromFile", |a, dir| {
+        Ok(Box::new(ip_match_from_file::build(a, dir)?))
+    }),
+    ("le", |a, _| Ok(Box::new(le::Le(Macro::parse(a)?)))),
+    ("lt", |a, _| Ok(Box::new(lt::Lt(Macro::parse(a)?)))),
+    ("noMatch", |_, _| Ok(Box::new(no_match::NoMatch))),
+    ("pm", |a, _| {
+        Ok(Box::new(pm::Pm::new(
+            a.split_whitespace().map(str::to_string).collect(),
+        )?))
+    }),
+    ("pmFromFile", |a, dir| {
+        Ok(Box::new(pm_from_file::build(a, dir)?))
+    }),
+    ("rx", |a, _| Ok(Box::new(rx::Rx::new(a)?))),
+    ("streq", |a, _| Ok(Box::new(streq::Streq(Macro::parse(a)?)))),
+    ("strmatch", |a, _| Ok(Box::new(strmatch::Strmatch::new(a)))),
+    ("unconditionalMatch", |_, _| {
+        Ok(Box::new(unconditional_match::UnconditionalMatch))
+    }),
+    ("validateByteRange", |a, _| {
+        Ok(Box::new(validate_byte_range::ValidateByteRange::new(a)?))
+    }),
+    ("validateUrlEncoding", |_, _| {
+        Ok(Box::new(validate_url_encoding::ValidateUrlEncoding))
+    }),
+    ("validateUtf8Encoding", |_, _| {
+        Ok(Box::new(validate_utf8_encoding::ValidateUtf8Encoding))
+    }),
+    ("within", |a, _| {
+        Ok(Box::new(within::Within(Macro::parse(a)?)))
+    }),
 ];
+
+/// Other spellings SecLang accepts: `(alias, canonical name)`.
+const ALIASES: &[(&str, &str)] = &[("ipMatchF", "ipMatchFromFile"), ("pmf", "pmFromFile")];
 
 /// Compiles operator `name` with argument `arg`; files named by `pmFromFile`
 /// and `ipMatchFromFile` are resolved against `base_dir`.
@@ -177,36 +211,15 @@ pub(crate) fn build(
     arg: &str,
     base_dir: Option<&Path>,
 ) -> Result<Box<dyn Operator>, String> {
-    let macro_arg = || Macro::parse(arg);
-    Ok(match name.to_ascii_lowercase().as_str() {
-        "beginswith" => Box::new(begins_with::BeginsWith(macro_arg()?)),
-        "contains" => Box::new(contains::Contains(macro_arg()?)),
-        "containsword" => Box::new(contains_word::ContainsWord(macro_arg()?)),
-        "detectsqli" => Box::new(detect_sqli::DetectSqli),
-        "detectxss" => Box::new(detect_xss::DetectXss),
-        "endswith" => Box::new(ends_with::EndsWith(macro_arg()?)),
-        "eq" => Box::new(eq::Eq(macro_arg()?)),
-        "ge" => Box::new(ge::Ge(macro_arg()?)),
-        "gt" => Box::new(gt::Gt(macro_arg()?)),
-        "ipmatch" => Box::new(ip_match::IpMatch::new(arg)?),
-        "ipmatchfromfile" | "ipmatchf" => Box::new(ip_match_from_file::build(arg, base_dir)?),
-        "le" => Box::new(le::Le(macro_arg()?)),
-        "lt" => Box::new(lt::Lt(macro_arg()?)),
-        "nomatch" => Box::new(no_match::NoMatch),
-        "pm" => Box::new(pm::Pm::new(
-            arg.split_whitespace().map(str::to_string).collect(),
-        )?),
-        "pmfromfile" | "pmf" => Box::new(pm_from_file::build(arg, base_dir)?),
-        "rx" => Box::new(rx::Rx::new(arg)?),
-        "streq" => Box::new(streq::Streq(macro_arg()?)),
-        "strmatch" => Box::new(strmatch::Strmatch::new(arg)),
-        "unconditionalmatch" => Box::new(unconditional_match::UnconditionalMatch),
-        "validatebyterange" => Box::new(validate_byte_range::ValidateByteRange::new(arg)?),
-        "validateurlencoding" => Box::new(validate_url_encoding::ValidateUrlEncoding),
-        "validateutf8encoding" => Box::new(validate_utf8_encoding::ValidateUtf8Encoding),
-        "within" => Box::new(within::Within(macro_arg()?)),
-        _ => return Err(format!("unknown operator @{name}")),
-    })
+    let canonical = ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+        .map_or(name, |&(_, target)| target);
+    let (_, f) = OPERATORS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(canonical))
+        .ok_or_else(|| format!("unknown operator @{name}"))?;
+    f(arg, base_dir)
 }
 
 /// Parses a number the way ModSecurity does (leading integer, else 0):

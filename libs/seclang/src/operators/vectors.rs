@@ -1,13 +1,15 @@
 //! Runs the data-driven operator vectors in `testdata/operators/<name>.json`
-//! (one file per operator) and checks that every operator has vectors.
+//! (one file per operator, run under its name and each alias) and checks that
+//! every operator in [`OPERATORS`] has vectors and every file names one.
 //!
 //! Each vector: `param`, `input` (or `input_hex`), then `match` (bool) or
 //! `error: true` (the argument must be rejected); optional `tx` (values for
 //! `%{tx.*}` macros) and `capture` (expected TX.0.. values).
 
-use super::{NAMES, OpContext, build};
+use super::{ALIASES, OPERATORS, OpContext, build};
 use crate::macros::Macro;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
@@ -23,14 +25,78 @@ fn hex(s: &str) -> Vec<u8> {
 
 #[test]
 fn every_operator_has_vectors() {
-    for name in NAMES {
+    let files: BTreeSet<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let names: BTreeSet<String> = OPERATORS.iter().map(|(n, _)| n.to_string()).collect();
+    let missing: Vec<_> = names.difference(&files).collect();
+    let extra: Vec<_> = files.difference(&names).collect();
+    assert!(
+        missing.is_empty(),
+        "operators without testdata/operators/<name>.json: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "vector files naming no operator (aliases share their target's file): {extra:?}"
+    );
+    for (alias, target) in ALIASES {
         assert!(
-            dir().join(format!("{name}.json")).exists(),
-            "no vectors for @{name}"
+            names.contains(*target),
+            "alias {alias} points at unknown {target}"
         );
     }
 }
 
+/// Runs vector `v` through the operator called `name`.
+fn check(at: &str, name: &str, v: &Value) {
+    let param = v["param"].as_str().unwrap();
+    let op = build(name, param, Some(&dir()));
+    if v["error"].as_bool() == Some(true) {
+        let e = op
+            .err()
+            .unwrap_or_else(|| panic!("{at}: argument {param:?} should be rejected"));
+        assert!(!e.starts_with("unknown operator"), "{at}: {e}");
+        return;
+    }
+    let op = op.unwrap_or_else(|e| panic!("{at}: {e}"));
+    let input = match v["input_hex"].as_str() {
+        Some(h) => hex(h),
+        None => v["input"].as_str().unwrap().as_bytes().to_vec(),
+    };
+    let tx = v["tx"].clone();
+    let mut expand = |m: &Macro| {
+        std::rc::Rc::from(m.expand(&mut |n, k| match (n, k) {
+            ("tx", Some(k)) => tx[k].as_str().unwrap_or("").as_bytes().to_vec(),
+            _ => Vec::new(),
+        }))
+    };
+    let capture = v.get("capture").is_some();
+    let mut ctx = OpContext {
+        capture,
+        captures: Vec::new(),
+        expand: &mut expand,
+    };
+    let got = op.evaluate(&mut ctx, &input);
+    assert_eq!(
+        got,
+        v["match"].as_bool().unwrap(),
+        "{at}: input {:?}",
+        String::from_utf8_lossy(&input)
+    );
+    if let Some(Value::Array(caps)) = v.get("capture") {
+        let want: Vec<Vec<u8>> = caps
+            .iter()
+            .map(|c| c.as_str().unwrap().as_bytes().to_vec())
+            .collect();
+        assert_eq!(ctx.captures, want, "{at}: captures");
+    }
+}
+
+/// Runs every vector file through the operator it is named after, and
+/// through each alias of that name.
 #[test]
 fn operator_vectors() {
     let mut count = 0;
@@ -42,47 +108,12 @@ fn operator_vectors() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let vectors: Vec<Value> =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        for (i, v) in vectors.iter().enumerate() {
-            let at = format!("{name}.json #{i}");
-            let param = v["param"].as_str().unwrap();
-            let op = build(&name, param, Some(&dir()));
-            if v["error"].as_bool() == Some(true) {
-                assert!(op.is_err(), "{at}: argument {param:?} should be rejected");
-                continue;
+        let aliases = ALIASES.iter().filter(|(_, t)| *t == name).map(|(a, _)| *a);
+        for n in std::iter::once(name.as_str()).chain(aliases) {
+            for (i, v) in vectors.iter().enumerate() {
+                check(&format!("{name}.json #{i} via @{n}"), n, v);
+                count += 1;
             }
-            let op = op.unwrap_or_else(|e| panic!("{at}: {e}"));
-            let input = match v["input_hex"].as_str() {
-                Some(h) => hex(h),
-                None => v["input"].as_str().unwrap().as_bytes().to_vec(),
-            };
-            let tx = v["tx"].clone();
-            let mut expand = |m: &Macro| {
-                std::rc::Rc::from(m.expand(&mut |n, k| match (n, k) {
-                    ("tx", Some(k)) => tx[k].as_str().unwrap_or("").as_bytes().to_vec(),
-                    _ => Vec::new(),
-                }))
-            };
-            let capture = v.get("capture").is_some();
-            let mut ctx = OpContext {
-                capture,
-                captures: Vec::new(),
-                expand: &mut expand,
-            };
-            let got = op.evaluate(&mut ctx, &input);
-            assert_eq!(
-                got,
-                v["match"].as_bool().unwrap(),
-                "{at}: input {:?}",
-                String::from_utf8_lossy(&input)
-            );
-            if let Some(Value::Array(caps)) = v.get("capture") {
-                let want: Vec<Vec<u8>> = caps
-                    .iter()
-                    .map(|c| c.as_str().unwrap().as_bytes().to_vec())
-                    .collect();
-                assert_eq!(ctx.captures, want, "{at}: captures");
-            }
-            count += 1;
         }
     }
     assert!(count > 50, "only {count} vectors ran");

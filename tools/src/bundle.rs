@@ -33,9 +33,9 @@ use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
 /// The most policies one bundle chains (the adapter's `slot` imports).
 pub use edgewaf_chain::MAX_POLICIES;
 
-const HOST: &str = "edgewaf:policy/host@0.1.0";
-const TYPES: &str = "edgewaf:policy/types@0.1.0";
-const FILTER: &str = "edgewaf:policy/filter@0.1.0";
+const HOST: &str = "edgewaf:policy/host@0.2.0";
+const TYPES: &str = "edgewaf:policy/types@0.2.0";
+const FILTER: &str = "edgewaf:policy/filter@0.2.0";
 const CONFIG: &str = "edgewaf:bundle/config@0.1.0";
 const PLATFORM: &str = "edgewaf:bundle/platform@0.1.0";
 const HANDLER_PREFIX: &str = "wasi:http/incoming-handler@";

@@ -153,6 +153,7 @@ async fn send(pool: &PolicyPool, r: &FtwRequest, n: &mut u64) -> Outcome {
     let status = match &v.action {
         Action::Deny(d) => Some(d.status),
         Action::Redirect(_) => Some(302),
+        Action::Fail(_) => Some(500),
         Action::Allow => {
             let rf = reflect(r);
             let resp = Response {

@@ -44,6 +44,7 @@ fn verdict_action(v: &Verdict) -> &'static str {
         Action::Allow => "allow",
         Action::Deny(_) => "deny",
         Action::Redirect(_) => "redirect",
+        Action::Fail(_) => "error",
     }
 }
 
@@ -57,6 +58,7 @@ fn to_rules(v: Verdict) -> rules::Verdict<Finding> {
             headers: d.headers.into_iter().map(|h| (h.name, h.value)).collect(),
         },
         Action::Redirect(to) => rules::Action::Redirect(to),
+        Action::Fail(why) => rules::Action::Fail(why),
     };
     rules::Verdict {
         action,

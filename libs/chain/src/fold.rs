@@ -29,6 +29,9 @@ pub enum Action {
     },
     /// Answer 302 with this location.
     Redirect(String),
+    /// The policy could not decide: a policy error with this message, as
+    /// [`Fold::error`] (the rest of the verdict is ignored).
+    Fail(String),
 }
 
 /// One policy's verdict; `F` is the caller's finding type.
@@ -155,8 +158,29 @@ impl<F> Fold<F> {
         &self.d.annotations
     }
 
-    /// Takes one policy's verdict.
+    /// Takes one policy's verdict; a [`Action::Fail`] is a policy error
+    /// ([`Fold::error`]).
     pub fn take(&mut self, policy: &str, v: Verdict<F>) -> Step {
+        let decided = match v.action {
+            Action::Allow => None,
+            Action::Deny {
+                status,
+                reason,
+                headers,
+            } => {
+                let status = if (400..=599).contains(&status) {
+                    status
+                } else {
+                    self.deny_status
+                };
+                Some((Outcome::Deny { status, headers }, reason))
+            }
+            Action::Redirect(to) => {
+                let reason = format!("redirect to {to}");
+                Some((Outcome::Redirect(to), reason))
+            }
+            Action::Fail(message) => return self.error(policy, &message),
+        };
         let d = &mut self.d;
         d.findings
             .extend(v.findings.into_iter().map(|f| (policy.to_string(), f)));
@@ -169,33 +193,17 @@ impl<F> Fold<F> {
                 h.make_ascii_lowercase();
                 h
             }));
-        let (outcome, reason) = match v.action {
-            Action::Allow => {
+        match decided {
+            Some((outcome, reason)) => self.decide(policy, outcome, reason),
+            None => {
                 let added = v.add_request_headers.into_iter();
                 d.add_headers.extend(added.map(|(mut n, v)| {
                     n.make_ascii_lowercase();
                     (n, v)
                 }));
-                return Step::Continue;
+                Step::Continue
             }
-            Action::Deny {
-                status,
-                reason,
-                headers,
-            } => {
-                let status = if (400..=599).contains(&status) {
-                    status
-                } else {
-                    self.deny_status
-                };
-                (Outcome::Deny { status, headers }, reason)
-            }
-            Action::Redirect(to) => {
-                let reason = format!("redirect to {to}");
-                (Outcome::Redirect(to), reason)
-            }
-        };
-        self.decide(policy, outcome, reason)
+        }
     }
 
     /// Records a policy's failure; `on_error = deny` in block mode ends the

@@ -39,6 +39,7 @@ fn verdict(v: &Value) -> Verdict<String> {
             headers: pairs(&v["headers"]),
         },
         "redirect" => Action::Redirect(v["location"].as_str().unwrap().to_string()),
+        "error" => Action::Fail(v["reason"].as_str().unwrap().to_string()),
         other => panic!("unknown action {other}"),
     };
     Verdict {
@@ -94,18 +95,19 @@ fn run_case(case: &Value) {
     } else {
         Mode::Detect
     };
-    let mut fold = Fold::new(mode, 403, OnError::Deny);
+    let on_error = if case["on_error"] == "allow" {
+        OnError::Allow
+    } else {
+        OnError::Deny
+    };
+    let mut fold = Fold::new(mode, 403, on_error);
     for v in case["verdicts"].as_array().unwrap() {
         let policy = v["policy"].as_str().unwrap();
-        let step = if v["action"] == "error" {
-            fold.error(policy, v["reason"].as_str().unwrap())
-        } else {
-            let mut verdict = verdict(v);
-            if let Some(h) = v["report_annotations"].as_str() {
-                report(&fold, &mut verdict, h);
-            }
-            fold.take(policy, verdict)
-        };
+        let mut verdict = verdict(v);
+        if let Some(h) = v["report_annotations"].as_str() {
+            report(&fold, &mut verdict, h);
+        }
+        let step = fold.take(policy, verdict);
         if step == Step::Stop {
             break;
         }

@@ -29,8 +29,8 @@ fn with_policy<P: Policy>(f: impl FnOnce(&P) -> t::Verdict) -> w::Verdict {
     let policy = POLICY.with(|p| p.borrow().as_ref().map(|l| l.policy.clone()));
     let verdict = match policy.as_ref().and_then(|p| p.downcast_ref::<P>()) {
         Some(p) => f(p),
-        // Fail closed: a host that calls before a successful init gets a deny.
-        None => t::Verdict::deny("policy called before a successful init"),
+        // A policy error: the tenant's on_error decides (fail closed by default).
+        None => t::Verdict::fail("policy called before a successful init"),
     };
     verdict_out(verdict)
 }
@@ -167,6 +167,7 @@ fn verdict_out(v: t::Verdict) -> w::Verdict {
                 headers: headers_out(d.headers),
             }),
             t::Action::Redirect(l) => w::Action::Redirect(l),
+            t::Action::Fail(why) => w::Action::Fail(why),
         },
         findings: v
             .findings

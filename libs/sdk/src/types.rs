@@ -214,6 +214,9 @@ pub enum Action {
     Deny(Deny),
     /// Answer 302 with this location.
     Redirect(String),
+    /// The policy could not decide; the chain applies the tenant's
+    /// `on_error`, as for a trap (see [`Verdict::fail`]).
+    Fail(String),
 }
 
 /// A policy's answer.

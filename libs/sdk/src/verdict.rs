@@ -39,6 +39,19 @@ impl Verdict {
         }
     }
 
+    /// The policy could not decide (state it needs is missing or broken):
+    /// the chain treats it as a policy error, like a trap, and applies the
+    /// tenant's `on_error` (deny in block mode by default, go on in detect
+    /// mode); the rest of the verdict is ignored. Prefer it to panicking: a
+    /// trap cannot be caught inside a wasi:http bundle (the runtime answers
+    /// 500), a `fail` verdict gets `on_error` there as on the host.
+    pub fn fail(reason: impl Into<String>) -> Self {
+        Verdict {
+            action: Action::Fail(reason.into()),
+            ..Self::allow()
+        }
+    }
+
     /// Adds a finding.
     pub fn with_finding(mut self, finding: Finding) -> Self {
         self.findings.push(finding);
@@ -88,6 +101,11 @@ impl Verdict {
     /// True when the action is allow.
     pub fn is_allow(&self) -> bool {
         matches!(self.action, Action::Allow)
+    }
+
+    /// True when the policy could not decide ([`Verdict::fail`]).
+    pub fn is_fail(&self) -> bool {
+        matches!(self.action, Action::Fail(_))
     }
 
     /// The deny status, if the action is deny.

@@ -11,8 +11,9 @@
 //!  "report_annotations": "x-seen"}
 //! ```
 //!
-//! `action` is `allow`, `deny`, `redirect` (to `location`) or `error` (the
-//! policy traps). `report_annotations` adds a request header listing the
+//! `action` is `allow`, `deny`, `redirect` (to `location`), `error` (the
+//! policy answers `fail` with `reason`: a policy error the chain's `on_error`
+//! handles) or `trap` (the policy panics, which a bundle cannot survive). `report_annotations` adds a request header listing the
 //! annotations the policy saw (`key=value; ...`), which makes the chain's
 //! annotations visible at the origin. `policy` is the name the table gives it.
 
@@ -26,6 +27,7 @@ enum Act {
     Deny,
     Redirect,
     Error,
+    Trap,
 }
 
 /// The scripted verdict.
@@ -67,7 +69,8 @@ impl Scripted {
                 v
             }
             Act::Redirect => Verdict::redirect(self.location.clone().unwrap_or_default()),
-            Act::Error => panic!("scripted: error as configured"),
+            Act::Error => Verdict::fail(self.reason.clone()),
+            Act::Trap => panic!("scripted: trap as configured"),
         }
     }
 }
@@ -83,6 +86,7 @@ impl Policy for Scripted {
     }
 
     fn on_request(&self, req: &Request) -> Verdict {
+        // A `fail` verdict gets the rest too: the chain must ignore it.
         let mut v = self.base();
         let who = self.policy.as_deref().unwrap_or("scripted");
         for id in &self.rule_ids {
@@ -142,6 +146,13 @@ mod tests {
         let v = h.on_request(&req);
         assert_eq!(v.add_request_headers[0].name, "x-seen");
         assert_eq!(v.add_request_headers[0].value, b"a=1; b=2");
+    }
+
+    #[test]
+    fn error_is_a_fail_verdict() {
+        let h = Harness::<Scripted>::new(r#"{"action":"error","reason":"store down"}"#).unwrap();
+        let v = h.on_request(&Request::builder().build());
+        assert_eq!(v.action, Action::Fail("store down".into()));
     }
 
     #[test]

@@ -99,6 +99,7 @@ fn to_rules(v: Verdict) -> rules::Verdict<String> {
             headers: d.headers.into_iter().map(|h| (h.name, h.value)).collect(),
         },
         Action::Redirect(to) => rules::Action::Redirect(to),
+        Action::Fail(why) => rules::Action::Fail(why),
     };
     rules::Verdict {
         action,
@@ -122,6 +123,9 @@ fn to_rules(v: Verdict) -> rules::Verdict<String> {
 
 /// Folds one verdict and keeps the annotations the next policy sees current.
 fn take(fold: &mut Fold<String>, name: &str, v: Verdict, req: &mut Request) -> Step {
+    if let Action::Fail(why) = &v.action {
+        log_error(&req.id, &format!("policy {name} failed: {why}"));
+    }
     let annotated = !v.annotations.is_empty();
     let step = fold.take(name, to_rules(v));
     if annotated {

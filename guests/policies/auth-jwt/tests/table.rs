@@ -580,6 +580,7 @@ fn jwt_table() {
                     .map_or("<no finding>", |f| leak(&f.rule_id)),
             ),
             Action::Redirect(_) => Deny(302, "<redirect>"),
+            Action::Fail(_) => Deny(500, "<fail>"),
         };
         if got != c.expect {
             failures.push(format!(

@@ -118,6 +118,7 @@ fn send(h: &Harness<crs::Crs>, r: &FtwRequest, n: &mut u64) -> Outcome {
     let status = match &v.action {
         Action::Deny(d) => Some(d.status),
         Action::Redirect(_) => Some(302),
+        Action::Fail(_) => Some(500),
         Action::Allow => {
             let rf = reflect(r);
             let resp = Response {

@@ -13,9 +13,10 @@
 //!
 //! `action` is `allow`, `deny`, `redirect` (to `location`), `error` (the
 //! policy answers `fail` with `reason`: a policy error the chain's `on_error`
-//! handles) or `trap` (the policy panics, which a bundle cannot survive). `report_annotations` adds a request header listing the
-//! annotations the policy saw (`key=value; ...`), which makes the chain's
-//! annotations visible at the origin. `policy` is the name the table gives it.
+//! handles) or `trap` (the policy panics, which a bundle cannot survive).
+//! `report_annotations` adds a request header listing the annotations the
+//! policy saw (`key=value; ...`), which makes the chain's annotations visible
+//! at the origin. `policy` is the name the table gives it.
 
 use edgewaf_sdk::prelude::*;
 use serde::Deserialize;

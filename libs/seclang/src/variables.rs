@@ -13,6 +13,11 @@ macro_rules! var_kinds {
             /// How many variables there are (`kind as usize` is below this).
             pub(crate) const COUNT: usize = [$($name),*].len();
 
+            /// Every variable, in the order of the list below (the vector
+            /// tests iterate it).
+            #[cfg(test)]
+            pub(crate) const ALL: [VarKind; Self::COUNT] = [$(VarKind::$variant),*];
+
             /// Looks a variable up by its SecLang name (case-insensitive).
             pub(crate) fn from_name(name: &str) -> Option<VarKind> {
                 let upper = name.to_ascii_uppercase();
@@ -288,6 +293,9 @@ fn make_key(kind: VarKind, raw: RawKey<'_>) -> Result<KeySel, String> {
             .map_err(|e| format!("bad regular expression key /{r}/: {e}")),
     }
 }
+
+#[cfg(test)]
+mod vectors;
 
 #[cfg(test)]
 mod tests {

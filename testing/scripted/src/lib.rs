@@ -157,6 +157,13 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "trap as configured")]
+    fn trap_panics() {
+        let h = Harness::<Scripted>::new(r#"{"action":"trap"}"#).unwrap();
+        h.on_request(&Request::builder().build());
+    }
+
+    #[test]
     fn bad_configs_are_refused() {
         assert!(Harness::<Scripted>::new(r#"{"action":"redirect"}"#).is_err());
         assert!(Harness::<Scripted>::new(r#"{"action":"allow","oops":1}"#).is_err());

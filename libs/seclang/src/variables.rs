@@ -122,6 +122,13 @@ var_kinds! {
     StatusLine => "STATUS_LINE", false;
     Time => "TIME", false;
     TimeEpoch => "TIME_EPOCH", false;
+    TimeDay => "TIME_DAY", false;
+    TimeHour => "TIME_HOUR", false;
+    TimeMin => "TIME_MIN", false;
+    TimeMon => "TIME_MON", false;
+    TimeSec => "TIME_SEC", false;
+    TimeWday => "TIME_WDAY", false;
+    TimeYear => "TIME_YEAR", false;
     AuthType => "AUTH_TYPE", false;
     RemoteUser => "REMOTE_USER", false;
     UrlencodedError => "URLENCODED_ERROR", false;

@@ -14,6 +14,7 @@
 //! `logged` telling which would be logged), [`Transaction::intervention`] and
 //! [`Transaction::tx_var`] (for anomaly scores).
 
+mod derived;
 mod eval;
 mod prefilter;
 mod request;
@@ -243,6 +244,8 @@ pub struct Transaction<'r> {
     /// The prefilter slots' bits.
     pub(crate) pf_bits: Vec<u64>,
     pub(crate) stats: EvalStats,
+    /// When the transaction started (DURATION).
+    pub(crate) started: std::time::Instant,
 }
 
 fn rc(b: &[u8]) -> Bytes {
@@ -288,9 +291,9 @@ impl<'r> Transaction<'r> {
             pf_slot_stamp: vec![u64::MAX; rs.prefilter.slots.len()],
             pf_bits: vec![0; rs.prefilter.words],
             stats: EvalStats::default(),
+            started: std::time::Instant::now(),
         };
         t.set(VarKind::UniqueId, unique_id.as_bytes());
-        t.set(VarKind::Duration, b"0");
         t
     }
 

@@ -145,6 +145,9 @@ impl<'r> Transaction<'r> {
                 value: b(&self.highest_severity.to_string()),
             }),
             Xml => self.xml_into(key, out),
+            Time | TimeEpoch | TimeDay | TimeHour | TimeMin | TimeSec | TimeMon | TimeWday
+            | TimeYear | Duration | RemoteHost | AuthType | RemoteUser | FullRequest
+            | FullRequestLength => self.derived_into(kind, out),
             _ => {
                 if let Some(v) = self.scalars.get(&kind) {
                     out.push(Target {

@@ -40,6 +40,8 @@ mod operators;
 mod parser;
 mod phase;
 mod prefilter;
+#[cfg(test)]
+mod registry_check;
 mod rule;
 mod ruleset;
 mod transaction;

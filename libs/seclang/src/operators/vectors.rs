@@ -9,7 +9,6 @@
 use super::{ALIASES, OPERATORS, OpContext, build};
 use crate::macros::Macro;
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
@@ -25,29 +24,8 @@ fn hex(s: &str) -> Vec<u8> {
 
 #[test]
 fn every_operator_has_vectors() {
-    let files: BTreeSet<String> = std::fs::read_dir(dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    let names: BTreeSet<String> = OPERATORS.iter().map(|(n, _)| n.to_string()).collect();
-    let missing: Vec<_> = names.difference(&files).collect();
-    let extra: Vec<_> = files.difference(&names).collect();
-    assert!(
-        missing.is_empty(),
-        "operators without testdata/operators/<name>.json: {missing:?}"
-    );
-    assert!(
-        extra.is_empty(),
-        "vector files naming no operator (aliases share their target's file): {extra:?}"
-    );
-    for (alias, target) in ALIASES {
-        assert!(
-            names.contains(*target),
-            "alias {alias} points at unknown {target}"
-        );
-    }
+    let names = OPERATORS.iter().map(|(n, _)| *n);
+    crate::registry_check::assert_vector_files("operators", &dir(), names, ALIASES);
 }
 
 /// Runs vector `v` through the operator called `name`.

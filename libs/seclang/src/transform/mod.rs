@@ -390,24 +390,9 @@ mod tests {
     /// Every name `lookup` knows has a vector file, and every vector file names a transformation.
     #[test]
     fn every_transformation_has_vectors() {
-        let files: BTreeSet<String> = vector_files().into_iter().map(|(n, _)| n).collect();
-        let names: BTreeSet<String> = TRANSFORMATIONS.iter().map(|(n, _)| n.to_string()).collect();
-        let missing: Vec<_> = names.difference(&files).collect();
-        let extra: Vec<_> = files.difference(&names).collect();
-        assert!(
-            missing.is_empty(),
-            "transformations without testdata/transformations/<name>.json: {missing:?}"
-        );
-        assert!(
-            extra.is_empty(),
-            "vector files naming no transformation (aliases share their target's file): {extra:?}"
-        );
-        for (alias, target) in ALIASES {
-            assert!(
-                names.contains(*target),
-                "alias {alias} points at unknown {target}"
-            );
-        }
+        let names = TRANSFORMATIONS.iter().map(|(n, _)| *n);
+        let dir = testdata_dir();
+        crate::registry_check::assert_vector_files("transformations", &dir, names, ALIASES);
     }
 
     /// For every transformation with identity triggers: inputs without them

@@ -236,6 +236,20 @@ fn run_host(cases: &[Value], echo: &Echo) -> Vec<Seen> {
         check_decision(&what, case, &waf.decision(&r.request_id()));
         out.push(s);
     }
+    // A `fail` verdict counts as a policy error of kind `failed`.
+    let metrics = waf.admin_get("/metrics", Some(TOKEN)).body;
+    for (i, case) in cases.iter().enumerate() {
+        for v in case["verdicts"].as_array().unwrap() {
+            if v["action"] != "error" {
+                continue;
+            }
+            let series = format!(
+                "edgewaf_policy_errors_total{{tenant=\"case{i}\",policy=\"{}\",kind=\"failed\"}} 1",
+                v["policy"].as_str().unwrap()
+            );
+            assert!(metrics.contains(&series), "no {series} in\n{metrics}");
+        }
+    }
     out
 }
 

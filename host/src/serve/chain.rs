@@ -39,8 +39,8 @@ impl DerefMut for Decision {
     }
 }
 
-fn verdict_action(v: &Verdict) -> &'static str {
-    match v.action {
+fn action_name(action: &Action) -> &'static str {
+    match action {
         Action::Allow => "allow",
         Action::Deny(_) => "deny",
         Action::Redirect(_) => "redirect",
@@ -168,13 +168,9 @@ async fn run(
         let step = match result {
             Ok(verdict) => take(tenant, pool, verdict, req, &mut fold, metrics),
             Err(e) => {
-                let name = pool.name();
-                if let Some(m) = metrics {
-                    m.policy_error(&tenant.name, name, e.kind());
-                    m.decision(&tenant.name, name, "error");
-                }
-                tracing::warn!(tenant = %tenant.name, policy = name, "policy failed: {e}");
-                fold.error(name, &e.to_string())
+                let message = e.to_string();
+                count_error(tenant, pool.name(), e.kind(), &message, metrics);
+                fold.error(pool.name(), &message)
             }
         };
         if step == Step::Stop {
@@ -185,8 +181,19 @@ async fn run(
     fold.finish()
 }
 
-/// Folds one verdict; a verdict with annotations updates the ones the next
-/// policy sees.
+/// Counts and logs a policy's failure: a failed call (`kind` as in
+/// [`crate::serve::runtime::PolicyError::kind`]) or a `fail` verdict.
+fn count_error(tenant: &Tenant, name: &str, kind: &str, message: &str, metrics: Option<&Metrics>) {
+    if let Some(m) = metrics {
+        m.policy_error(&tenant.name, name, kind);
+        m.decision(&tenant.name, name, "error");
+    }
+    tracing::warn!(tenant = %tenant.name, policy = name, "policy failed: {message}");
+}
+
+/// Folds one verdict (a `fail` verdict is a policy error: the fold applies
+/// `on_error`); a verdict with annotations updates the ones the next policy
+/// sees.
 fn take(
     tenant: &Tenant,
     pool: &PolicyPool,
@@ -195,8 +202,10 @@ fn take(
     fold: &mut Fold<Finding>,
     metrics: Option<&Metrics>,
 ) -> Step {
-    if let Some(m) = metrics {
-        m.decision(&tenant.name, pool.name(), verdict_action(&verdict));
+    match (&verdict.action, metrics) {
+        (Action::Fail(why), _) => count_error(tenant, pool.name(), "failed", why, metrics),
+        (action, Some(m)) => m.decision(&tenant.name, pool.name(), action_name(action)),
+        (_, None) => {}
     }
     let annotated = !verdict.annotations.is_empty();
     let step = fold.take(pool.name(), to_rules(verdict));

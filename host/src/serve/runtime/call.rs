@@ -17,15 +17,6 @@ const AFFINITY_MAX: usize = 4096;
 /// before it takes another one (which then re-derives what it needs).
 const AFFINITY_WAIT: Duration = Duration::from_millis(20);
 
-/// A `fail` verdict is a policy error (the instance itself is sound and
-/// goes back to the pool).
-fn failed(v: Verdict) -> Result<Verdict, PolicyError> {
-    match v.action {
-        Action::Fail(why) => Err(PolicyError::Failed(why)),
-        _ => Ok(v),
-    }
-}
-
 impl PolicyPool {
     /// Calls `on-request` under the tenant's limits.
     pub async fn on_request(&self, req: &Request) -> Result<Verdict, PolicyError> {
@@ -38,7 +29,7 @@ impl PolicyPool {
                     self.remember(&req.id, inst.uid);
                 }
                 self.put_back(inst);
-                failed(v)
+                Ok(v)
             }
             Err(e) => Err(self.classify(e)),
         }
@@ -60,7 +51,7 @@ impl PolicyPool {
         match filter.call_on_response(&mut inst.store, req, resp).await {
             Ok(v) => {
                 self.put_back(inst);
-                failed(v)
+                Ok(v)
             }
             Err(e) => Err(self.classify(e)),
         }

@@ -15,9 +15,6 @@ pub enum PolicyError {
     /// A new instance could not be created or initialised.
     #[error("init failed: {0}")]
     Init(String),
-    /// The policy answered `fail`: it could not decide (its message).
-    #[error("{0}")]
-    Failed(String),
 }
 
 impl PolicyError {
@@ -28,7 +25,6 @@ impl PolicyError {
             PolicyError::Memory(_) => "memory",
             PolicyError::Trap(_) => "trap",
             PolicyError::Init(_) => "init",
-            PolicyError::Failed(_) => "failed",
         }
     }
 }

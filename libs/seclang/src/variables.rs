@@ -142,7 +142,7 @@ pub(crate) enum KeySel {
     /// One key, compared case-insensitively (stored lower-case).
     Literal(String),
     /// Keys matching a regular expression (`ARGS:/^id_/`), case-insensitive.
-    Regex(Regex),
+    Regex(KeyRegex),
     /// An XPath expression (only for `XML`).
     XPath(String),
 }
@@ -168,6 +168,54 @@ impl KeySel {
             KeySel::XPath(x) => x.as_bytes() == key,
         }
     }
+}
+
+/// A key selector's regular expression, with the literals one of which
+/// every key it matches contains (when there are a few): most keys of a
+/// collection (TX holds some 100) are turned away by comparing bytes instead
+/// of a regex search.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyRegex {
+    re: Regex,
+    /// Lower-case; compared ASCII-case-insensitively.
+    need: Option<Vec<Vec<u8>>>,
+}
+
+/// Most literals [`KeyRegex`] compares before its regex.
+const KEY_LITERALS_MAX: usize = 4;
+
+impl KeyRegex {
+    fn new(pattern: &str) -> Result<KeyRegex, String> {
+        let re = regex::bytes::RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| format!("bad regular expression key /{pattern}/: {e}"))?;
+        // The literals of the expression as compiled: case-insensitive, in
+        // Unicode mode (so `k` also stands for the Kelvin sign).
+        let need = crate::prefilter::literals::required_literals(&format!("(?i:{pattern})"), true)
+            .filter(|lits| lits.len() <= KEY_LITERALS_MAX);
+        Ok(KeyRegex { re, need })
+    }
+
+    /// True when `key` matches.
+    pub(crate) fn is_match(&self, key: &[u8]) -> bool {
+        if let Some(need) = &self.need
+            && !need.iter().any(|l| contains_ignore_ascii_case(key, l))
+        {
+            return false;
+        }
+        self.re.is_match(key)
+    }
+}
+
+/// True when `hay` contains `needle` (non-empty, lower-case) up to ASCII case.
+fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(last) = hay.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    let first = needle[0];
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), &hay[..=last])
+        .any(|i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// One entry of a rule's variable list.
@@ -293,11 +341,7 @@ fn make_key(kind: VarKind, raw: RawKey<'_>) -> Result<KeySel, String> {
             Ok(KeySel::XPath(p.to_string()))
         }
         RawKey::Plain(p) => Ok(KeySel::Literal(p.to_ascii_lowercase())),
-        RawKey::Regex(r) => regex::bytes::RegexBuilder::new(&r)
-            .case_insensitive(true)
-            .build()
-            .map(KeySel::Regex)
-            .map_err(|e| format!("bad regular expression key /{r}/: {e}")),
+        RawKey::Regex(r) => KeyRegex::new(&r).map(KeySel::Regex),
     }
 }
 
@@ -327,5 +371,30 @@ mod tests {
         assert!(parse_list("REQUEST_URI:foo").is_err());
         assert!(parse_list("XML:count(//a)").is_err());
         assert!(parse_list("XML://item/@id").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod key_regex_tests {
+    use super::KeyRegex;
+
+    #[test]
+    fn the_literal_check_turns_away_only_keys_the_regex_would() {
+        for (pattern, key, want) in [
+            ("^header_name_920450_", "header_name_920450_proxy", true),
+            ("^header_name_920450_", "HEADER_Name_920450_x", true),
+            ("^header_name_920450_", "x_header_name_920450_", false),
+            ("paramcounter_.*", "tx_paramcounter_a", true),
+            ("paramcounter_.*", "paramcount", false),
+            // Case-insensitive in Unicode mode: K also matches the Kelvin sign.
+            ("^key", "\u{212A}ey", true),
+            ("^(?:ab|cd)$", "CD", true),
+            ("^(?:ab|cd)$", "ce", false),
+        ] {
+            let r = KeyRegex::new(pattern).unwrap();
+            assert!(r.need.is_some(), "{pattern} has literals");
+            assert_eq!(r.is_match(key.as_bytes()), want, "/{pattern}/ on {key}");
+            assert_eq!(r.re.is_match(key.as_bytes()), want, "/{pattern}/ on {key}");
+        }
     }
 }

@@ -22,6 +22,8 @@ pub struct RuleSet {
     pub(crate) skip_to: [Vec<usize>; 5],
     /// Which rules can be skipped by one scan per (variable, transformations).
     pub(crate) prefilter: crate::prefilter::Prefilter,
+    /// Phase-1 rules evaluated once for all requests (`transaction/hoist.rs`).
+    pub(crate) hoisted: crate::transaction::hoist::Hoisted,
 }
 
 impl RuleSet {
@@ -63,6 +65,7 @@ impl RuleSet {
                 .collect();
         }
         self.prefilter = crate::prefilter::Prefilter::build(&self.rules);
+        self.hoisted = crate::transaction::hoist::build(self);
     }
 
     /// Turns the prefilter off: every rule runs (for comparisons and
@@ -71,6 +74,19 @@ impl RuleSet {
         self.prefilter = crate::prefilter::Prefilter::build(&[]);
         self.prefilter.rules = (0..self.rules.len()).map(|_| None).collect();
         self.prefilter.tx_compares = (0..self.rules.len()).map(|_| None).collect();
+        self.hoisted = crate::transaction::hoist::build(self);
+    }
+
+    /// Evaluates every rule for every request, including the phase-1 rules
+    /// whose outcome is the same for all (for comparisons; the results are
+    /// the same, only slower).
+    pub fn disable_hoisting(&mut self) {
+        self.hoisted = crate::transaction::hoist::Hoisted::none(self.rules.len());
+    }
+
+    /// How many phase-1 rules are evaluated once for all requests.
+    pub fn hoisted_rules(&self) -> usize {
+        self.hoisted.count()
     }
 
     /// How many rules the prefilter can skip without running them.

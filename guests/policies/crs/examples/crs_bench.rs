@@ -43,9 +43,10 @@ fn stats(cfg: &serde_json::Value, reqs: &[(&str, &Request)]) {
     let cfg = crs::CrsConfig::parse(&cfg.to_string()).expect("config");
     let rules = crs::Crs::load(&cfg).expect("load");
     println!(
-        "rules: {}, prefiltered: {}",
+        "rules: {}, prefiltered: {}, hoisted: {}",
         rules.len(),
-        rules.prefiltered_rules()
+        rules.prefiltered_rules(),
+        rules.hoisted_rules()
     );
     for (name, req) in reqs {
         let mut tx = seclang::Transaction::new(&rules, "stats");

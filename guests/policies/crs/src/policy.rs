@@ -12,7 +12,12 @@ pub struct Crs {
     max_pending: usize,
     /// Transactions between on_request and on_response, keyed by request id.
     pending: RefCell<VecDeque<(String, Pending)>>,
+    /// Finished transactions kept for the next requests (reset, not rebuilt).
+    spare: RefCell<Vec<Transaction<'static>>>,
 }
+
+/// Most finished transactions kept for reuse.
+const SPARE_MAX: usize = 4;
 
 struct Pending {
     tx: Transaction<'static>,
@@ -98,8 +103,27 @@ impl Crs {
         v
     }
 
+    /// A transaction for `req`: a spare one reset, or a new one.
+    fn transaction(&self, req: &Request) -> Transaction<'static> {
+        match self.spare.borrow_mut().pop() {
+            Some(mut tx) => {
+                tx.reset(&req.id);
+                tx
+            }
+            None => Transaction::new(self.rules, &req.id),
+        }
+    }
+
+    /// Keeps a finished transaction for reuse (up to [`SPARE_MAX`]).
+    fn recycle(&self, tx: Transaction<'static>) {
+        let mut spare = self.spare.borrow_mut();
+        if spare.len() < SPARE_MAX {
+            spare.push(tx);
+        }
+    }
+
     fn start(&self, req: &Request) -> Transaction<'static> {
-        let mut tx = Transaction::new(self.rules, &req.id);
+        let mut tx = self.transaction(req);
         let c = &req.connection;
         tx.process_connection(&c.client_addr, c.client_port, &c.server_addr, c.server_port);
         tx.process_uri(&req.method, &req.target, &req.version);
@@ -125,6 +149,7 @@ impl Policy for Crs {
             rules,
             max_pending: cfg.max_pending,
             pending: RefCell::new(VecDeque::new()),
+            spare: RefCell::new(Vec::new()),
         })
     }
 
@@ -139,13 +164,22 @@ impl Policy for Crs {
         let tx = self.start(req);
         let v = Self::verdict(&tx, 0);
         let reported = tx.matched_count();
-        if v.is_allow() {
-            let mut p = self.pending.borrow_mut();
-            p.retain(|(id, _)| *id != req.id);
-            while p.len() >= self.max_pending {
-                p.pop_front();
-            }
-            p.push_back((req.id.clone(), Pending { tx, reported }));
+        if !v.is_allow() {
+            self.recycle(tx);
+            return v;
+        }
+        let mut p = self.pending.borrow_mut();
+        let mut done = Vec::new();
+        if let Some(i) = p.iter().position(|(id, _)| *id == req.id) {
+            done.extend(p.remove(i));
+        }
+        while p.len() >= self.max_pending {
+            done.extend(p.pop_front());
+        }
+        p.push_back((req.id.clone(), Pending { tx, reported }));
+        drop(p);
+        for (_, old) in done {
+            self.recycle(old.tx);
         }
         v
     }
@@ -176,6 +210,8 @@ impl Policy for Crs {
             tx.process_response_body();
         }
         tx.process_logging();
-        Self::verdict(&tx, reported)
+        let v = Self::verdict(&tx, reported);
+        self.recycle(tx);
+        v
     }
 }

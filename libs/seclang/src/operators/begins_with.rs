@@ -6,6 +6,10 @@ use crate::macros::Macro;
 pub(super) struct BeginsWith(pub Macro);
 
 impl Operator for BeginsWith {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Arg(&self.0)
+    }
+
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         super::fixed_literal(&self.0)
     }

@@ -11,6 +11,10 @@ fn is_word(b: u8) -> bool {
 }
 
 impl Operator for ContainsWord {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Arg(&self.0)
+    }
+
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         super::fixed_literal(&self.0)
     }

@@ -6,6 +6,10 @@ use super::{OpContext, Operator};
 pub(super) struct DetectSqli;
 
 impl Operator for DetectSqli {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Nothing
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         match crate::injection::detect_sqli(input) {
             Some(fp) => {

@@ -5,6 +5,10 @@ use super::{OpContext, Operator};
 pub(super) struct DetectXss;
 
 impl Operator for DetectXss {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Nothing
+    }
+
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         crate::injection::detect_xss(input)
     }

@@ -6,6 +6,10 @@ use crate::macros::Macro;
 pub(super) struct EndsWith(pub Macro);
 
 impl Operator for EndsWith {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Arg(&self.0)
+    }
+
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         super::fixed_literal(&self.0)
     }

@@ -10,6 +10,10 @@ impl Operator for Eq {
         Some((super::Compare::Eq, super::fixed_number(&self.0)?))
     }
 
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Arg(&self.0)
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         let arg = ctx.arg(&self.0);
         atoi(input) == atoi(&arg)

@@ -31,6 +31,10 @@ impl IpMatch {
 }
 
 impl Operator for IpMatch {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Nothing
+    }
+
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         let Ok(s) = std::str::from_utf8(input) else {
             return false;

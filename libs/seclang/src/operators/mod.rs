@@ -67,6 +67,23 @@ pub(crate) trait Operator: Send + Sync + std::fmt::Debug {
     fn numeric_compare(&self) -> Option<(Compare, i64)> {
         None
     }
+
+    /// What the operator's answer depends on besides its input, as far as
+    /// the operator knows; [`Depends::Unknown`] unless it says.
+    fn depends(&self) -> Depends<'_> {
+        Depends::Unknown
+    }
+}
+
+/// What an operator's answer depends on besides its input.
+#[derive(Debug)]
+pub(crate) enum Depends<'m> {
+    /// Only the input.
+    Nothing,
+    /// Only the input and this argument's expansion.
+    Arg(&'m Macro),
+    /// Not known: the engine assumes anything.
+    Unknown,
 }
 
 /// A numeric comparison of the input (left) with the argument (right).

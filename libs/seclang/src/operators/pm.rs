@@ -45,6 +45,10 @@ impl Pm {
 }
 
 impl Operator for Pm {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Nothing
+    }
+
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         // An empty phrase matches everything: no literal is required then.
         (!self.phrases.iter().any(Vec::is_empty)).then(|| self.phrases.clone())

@@ -163,6 +163,13 @@ fn run(re: &Regex, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
 }
 
 impl Operator for Rx {
+    fn depends(&self) -> super::Depends<'_> {
+        match self {
+            Rx::Static(..) => super::Depends::Nothing,
+            Rx::Dynamic(m) => super::Depends::Arg(m),
+        }
+    }
+
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         match self {
             Rx::Static(_, lits, _) => lits.clone(),

@@ -10,6 +10,10 @@ impl Operator for Streq {
         super::fixed_literal(&self.0)
     }
 
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Arg(&self.0)
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         let arg = ctx.arg(&self.0);
         let m = input == &arg[..];

@@ -19,6 +19,10 @@ impl Strmatch {
 }
 
 impl Operator for Strmatch {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Nothing
+    }
+
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         match &self.0 {
             None => true,

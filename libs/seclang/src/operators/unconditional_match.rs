@@ -5,6 +5,10 @@ use super::{OpContext, Operator};
 pub(super) struct UnconditionalMatch;
 
 impl Operator for UnconditionalMatch {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Nothing
+    }
+
     fn evaluate(&self, _ctx: &mut OpContext<'_>, _input: &[u8]) -> bool {
         true
     }

@@ -33,6 +33,10 @@ impl ValidateByteRange {
 }
 
 impl Operator for ValidateByteRange {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Nothing
+    }
+
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         input.iter().any(|&b| !self.allowed[b as usize])
     }

@@ -6,6 +6,10 @@ use super::{OpContext, Operator};
 pub(super) struct ValidateUrlEncoding;
 
 impl Operator for ValidateUrlEncoding {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Nothing
+    }
+
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         let mut i = 0;
         while i < input.len() {

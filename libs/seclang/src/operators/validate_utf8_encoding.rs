@@ -6,6 +6,10 @@ use super::{OpContext, Operator};
 pub(super) struct ValidateUtf8Encoding;
 
 impl Operator for ValidateUtf8Encoding {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Nothing
+    }
+
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         std::str::from_utf8(input).is_err()
     }

@@ -8,6 +8,10 @@ use crate::macros::Macro;
 pub(super) struct Within(pub Macro);
 
 impl Operator for Within {
+    fn depends(&self) -> super::Depends<'_> {
+        super::Depends::Arg(&self.0)
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         if input.is_empty() {
             return false;

@@ -45,6 +45,10 @@ impl<'r> Transaction<'r> {
             _ => {}
         }
         let rs = self.rs;
+        let hoisted = phase == Phase::RequestHeaders && rs.hoisted.count() > 0;
+        if hoisted {
+            self.load_hoisted();
+        }
         let list = &rs.phases[phase.index()];
         let mut i = 0;
         let mut skip = 0u32;
@@ -62,16 +66,11 @@ impl<'r> Transaction<'r> {
             if self.removed.iter().any(|s| self.selects(s, rule)) {
                 continue;
             }
-            self.stats.rules_seen += 1;
-            if !self.may_match(idx) {
-                self.stats.rules_skipped += 1;
-                // As a rule that ran and did not match.
-                self.current = Some(rule);
-                self.matched_vars.clear();
+            if hoisted && let Some(r) = &rs.hoisted.replay[idx] {
+                self.replay(idx, rule, r);
                 continue;
             }
-            self.current_idx = idx;
-            if !self.eval_rule(rule, phase) {
+            if !self.try_rule(idx, rule, phase) {
                 continue;
             }
             if rule.actions.skip_after.is_some() {
@@ -90,6 +89,21 @@ impl<'r> Transaction<'r> {
             self.allow = None;
         }
         self.current = None;
+    }
+
+    /// Rule `idx` of the rule set, unless the prefilter shows it cannot
+    /// match; true when it matched.
+    pub(crate) fn try_rule(&mut self, idx: usize, rule: &'r Rule, phase: Phase) -> bool {
+        self.stats.rules_seen += 1;
+        if !self.may_match(idx) {
+            self.stats.rules_skipped += 1;
+            // As a rule that ran and did not match.
+            self.current = Some(rule);
+            self.matched_vars.clear();
+            return false;
+        }
+        self.current_idx = idx;
+        self.eval_rule(rule, phase)
     }
 
     /// Evaluates a rule with its chain; true when the whole chain matched.
@@ -293,11 +307,22 @@ impl<'r> Transaction<'r> {
 
     /// `capture`: TX.0 to TX.9 become the groups of the last match.
     fn store_captures(&mut self, caps: &[Vec<u8>]) {
-        for i in 0..10 {
-            self.tx.remove(&i.to_string());
-        }
-        for (i, c) in caps.iter().enumerate() {
-            self.tx.insert(i.to_string(), Rc::from(c.as_slice()));
+        const KEYS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+        for (i, key) in KEYS.iter().enumerate() {
+            match caps.get(i) {
+                Some(c) => {
+                    let v: Bytes = Rc::from(c.as_slice());
+                    match self.tx.get_mut(*key) {
+                        Some(slot) => *slot = v,
+                        None => {
+                            self.tx.insert((*key).to_string(), v);
+                        }
+                    }
+                }
+                None => {
+                    self.tx.remove(*key);
+                }
+            }
         }
     }
 

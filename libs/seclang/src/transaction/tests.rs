@@ -349,3 +349,171 @@ mod prefilter {
         assert_eq!(ids(r, "/?q=abc", &[], b""), vec![100, 102]);
     }
 }
+
+/// Everything a caller can see of a transaction after a request: matched
+/// rules, intervention, engine mode, some TX variables and the work counts.
+fn observe(tx: &mut Transaction<'_>, uri: &str, body: &[u8]) -> String {
+    tx.process_connection("10.0.0.1", 1234, "10.0.0.2", 80);
+    let method = if body.is_empty() { "GET" } else { "POST" };
+    tx.process_uri(method, uri, "HTTP/1.1");
+    tx.add_request_header("Host", b"example.test");
+    if !body.is_empty() {
+        tx.add_request_header("Content-Type", b"application/x-www-form-urlencoded");
+    }
+    tx.process_request_headers();
+    tx.append_request_body(body);
+    tx.process_request_body();
+    tx.add_response_header("Content-Type", b"text/html");
+    tx.process_response_headers(200, "HTTP/1.1");
+    tx.append_response_body(b"<html>ok</html>");
+    tx.process_response_body();
+    tx.process_logging();
+    let tx_vars: Vec<Option<String>> = ["score", "0", "1", "seen"]
+        .iter()
+        .map(|k| tx.tx_var(k))
+        .collect();
+    format!(
+        "{:?} {:?} {:?} {:?} {:?}",
+        tx.matched_rules(),
+        tx.intervention(),
+        tx.engine_mode(),
+        tx_vars,
+        tx.stats()
+    )
+}
+
+#[test]
+fn a_reset_transaction_behaves_as_a_new_one() {
+    let rules = format!(
+        "{BASE}SecResponseBodyAccess On\nSecResponseBodyMimeType text/html\n\
+         SecAction \"id:1,phase:1,pass,nolog,setvar:tx.score=0\"\n\
+         SecRule ARGS:off \"@streq 1\" \"id:2,phase:1,pass,ctl:ruleEngine=DetectionOnly\"\n\
+         SecRule ARGS:rm \"@streq 1\" \"id:3,phase:1,pass,ctl:ruleRemoveById=10\"\n\
+         SecRule ARGS \"@rx (a)(t+)ack\" \"id:4,phase:2,capture,setvar:tx.score=+5,setvar:tx.seen=%{{tx.1}}\"\n\
+         SecRule ARGS \"@contains evil\" \"id:10,phase:2,deny,status:403\"\n\
+         SecRule TX:score \"@ge 5\" \"id:11,phase:2,deny,status:406\"\n\
+         SecRule RESPONSE_BODY \"@contains ok\" \"id:20,phase:4,pass,setvar:tx.score=+1\"\n"
+    );
+    let rs = RuleSet::from_text("test", &rules).unwrap();
+    let requests: [(&str, &[u8]); 5] = [
+        ("/?q=attack&off=1", b""),
+        ("/?q=evil&rm=1", b""),
+        ("/", b"x=evil"),
+        ("/?q=hello", b""),
+        ("/?q=attttack", b"y=1"),
+    ];
+    let mut reused = Transaction::new(&rs, "u0");
+    for (i, before) in requests.iter().enumerate() {
+        // The reused transaction has served `before`; both now serve every
+        // request as the first thing they do after it.
+        for (uri, body) in &requests {
+            reused.reset("u0");
+            observe(&mut reused, before.0, before.1);
+            reused.reset("u1");
+            let fresh = observe(&mut Transaction::new(&rs, "u1"), uri, body);
+            assert_eq!(
+                observe(&mut reused, uri, body),
+                fresh,
+                "{uri} after request {i}"
+            );
+        }
+    }
+}
+
+/// Hoisting changes nothing a caller can see: each case runs with hoisting
+/// and without, and must hoist exactly the rules it names.
+mod hoisting {
+    use super::*;
+
+    fn both(rules: &str, hoisted: &[u32], requests: &[(&str, &[u8])]) {
+        let text =
+            format!("{BASE}SecResponseBodyAccess On\nSecResponseBodyMimeType text/html\n{rules}");
+        let rs = RuleSet::from_text("test", &text).unwrap();
+        let ids: Vec<u32> = rs
+            .hoisted
+            .replay
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_some())
+            .map(|(i, _)| rs.rules[i].id)
+            .collect();
+        assert_eq!(ids, hoisted, "hoisted rules of {rules}");
+        let mut plain = RuleSet::from_text("test", &text).unwrap();
+        plain.disable_hoisting();
+        assert_eq!(plain.hoisted_rules(), 0);
+        for (uri, body) in requests {
+            assert_eq!(
+                observe(&mut Transaction::new(&rs, "h"), uri, body),
+                observe(&mut Transaction::new(&plain, "h"), uri, body),
+                "{uri} through {rules}"
+            );
+        }
+    }
+
+    const REQUESTS: [(&str, &[u8]); 4] = [
+        ("/?q=attack", b""),
+        ("/?q=hello&score=7", b""),
+        ("/", b"x=evil"),
+        ("/?level=3", b""),
+    ];
+
+    #[test]
+    fn initialisation_and_defaults() {
+        let r = "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.score=0,setvar:tx.limit=5\"\n\
+                 SecRule &TX:limit \"@eq 0\" \"id:2,phase:1,pass,nolog,setvar:tx.limit=9\"\n\
+                 SecRule &TX:other \"@eq 0\" \"id:3,phase:1,pass,msg:'default %{tx.limit}',severity:2,setvar:tx.other=1\"\n\
+                 SecRule TX:limit \"@lt 4\" \"id:4,phase:1,deny,status:500\"\n\
+                 SecRule ARGS \"@contains attack\" \"id:10,phase:1,pass,setvar:tx.score=+%{tx.limit}\"\n\
+                 SecRule TX:score \"@ge 5\" \"id:11,phase:1,deny,status:403,msg:'score %{tx.score} %{HIGHEST_SEVERITY}'\"\n";
+        both(r, &[1, 2, 3, 4], &REQUESTS);
+    }
+
+    #[test]
+    fn a_key_a_rule_before_reads_is_not_written_early() {
+        // 2 reads tx.flag before 3 sets it: 3 stays in place.
+        let r = "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\n\
+                 SecRule ARGS:q \"@contains hello\" \"id:2,phase:1,pass,msg:'flag %{tx.flag}'\"\n\
+                 SecAction \"id:3,phase:1,pass,nolog,setvar:tx.flag=1\"\n\
+                 SecRule ARGS:score \"@rx ^\\d+$\" \"id:4,phase:1,pass,setvar:tx.b=%{ARGS.score}\"\n\
+                 SecRule TX:b \"@ge 5\" \"id:5,phase:1,pass,setvar:tx.c=1\"\n\
+                 SecAction \"id:6,phase:1,pass,nolog,setvar:tx.b=0\"\n\
+                 SecAction \"id:7,phase:1,pass,nolog,setvar:tx.d=1\"\n";
+        both(r, &[1, 7], &REQUESTS);
+    }
+
+    #[test]
+    fn matched_var_and_chains() {
+        // 2's first link matches and its chain fails: MATCHED_VAR is still
+        // set for 3, which is not hoisted (it reads MATCHED_VAR).
+        let r = "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.x=abc\"\n\
+                 SecRule TX:x \"@streq abc\" \"id:2,phase:1,pass,chain\"\n  SecRule TX:x \"@streq zzz\" \"setvar:tx.y=1\"\n\
+                 SecAction \"id:3,phase:1,pass,msg:'last %{MATCHED_VAR} %{MATCHED_VAR_NAME}'\"\n\
+                 SecRule TX:x \"@rx ^a\" \"id:4,phase:1,pass,chain\"\n  SecRule &MATCHED_VARS \"@eq 1\" \"setvar:tx.z=1\"\n";
+        both(r, &[1, 2], &REQUESTS);
+    }
+
+    #[test]
+    fn a_rule_that_may_change_the_flow_ends_hoisting() {
+        let r = "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\n\
+                 SecRule ARGS:level \"@eq 3\" \"id:2,phase:1,pass,ctl:ruleRemoveById=3\"\n\
+                 SecAction \"id:3,phase:1,pass,setvar:tx.b=1\"\n\
+                 SecRule TX:b \"@eq 1\" \"id:4,phase:2,deny,status:403\"\n";
+        both(r, &[1], &REQUESTS);
+        // A body ctl before does not.
+        let r = "SecRule ARGS:level \"@eq 3\" \"id:1,phase:1,pass,ctl:requestBodyAccess=Off\"\n\
+                 SecAction \"id:2,phase:1,pass,setvar:tx.b=1\"\n\
+                 SecRule TX:a \"@eq 1\" \"id:3,phase:1,pass,skipAfter:END\"\n\
+                 SecAction \"id:4,phase:1,pass,setvar:tx.c=1\"\n\
+                 SecMarker END\n\
+                 SecRule TX:b \"@eq 1\" \"id:5,phase:1,pass,skipAfter:END2\"\n\
+                 SecAction \"id:6,phase:1,pass,setvar:tx.d=1\"\n\
+                 SecMarker END2\n";
+        both(r, &[2, 3, 4], &REQUESTS);
+    }
+
+    #[test]
+    fn nothing_is_hoisted_when_the_engine_is_off() {
+        let r = "SecRuleEngine Off\nSecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\n";
+        both(r, &[], &REQUESTS);
+    }
+}

@@ -252,6 +252,10 @@ pub struct Transaction<'r> {
 /// Most body buffer capacity [`Transaction::reset`] keeps.
 const KEEP_BODY_BYTES: usize = 64 * 1024;
 
+/// Most entries of a collection or of the transformation cache
+/// [`Transaction::reset`] keeps room for.
+const KEEP_ENTRIES: usize = 1024;
+
 fn rc(b: &[u8]) -> Bytes {
     Rc::from(b)
 }
@@ -349,7 +353,12 @@ impl<'r> Transaction<'r> {
         *force_request_body = false;
         *body_processor = None;
         scalars.0.iter_mut().for_each(|v| *v = None);
-        colls.0.iter_mut().for_each(Vec::clear);
+        for c in &mut colls.0 {
+            c.clear();
+            // A request with thousands of arguments does not leave its
+            // lists' memory to every later one.
+            c.shrink_to(KEEP_ENTRIES);
+        }
         xml_text.clear();
         xml_attrs.clear();
         xml_elements.clear();
@@ -366,6 +375,7 @@ impl<'r> Transaction<'r> {
         removed.clear();
         removed_targets.clear();
         cache.clear();
+        cache.shrink_to(KEEP_ENTRIES);
         matched.clear();
         *intervention = None;
         *allow = None;

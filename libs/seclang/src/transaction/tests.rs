@@ -517,3 +517,16 @@ mod hoisting {
         both(r, &[], &REQUESTS);
     }
 }
+
+#[test]
+fn reset_does_not_keep_a_large_requests_memory() {
+    let rs = RuleSet::from_text("test", BASE).unwrap();
+    let mut tx = Transaction::new(&rs, "big");
+    let body: String = (0..5000).map(|i| format!("a{i}=v&")).collect();
+    observe(&mut tx, "/", body.as_bytes());
+    let args = tx.colls.get(&crate::variables::VarKind::ArgsPost).unwrap();
+    assert!(args.capacity() >= 5000, "{}", args.capacity());
+    tx.reset("next");
+    assert!(tx.colls.0.iter().all(|c| c.capacity() <= 1024));
+    assert!(tx.request_body.capacity() <= 64 * 1024);
+}

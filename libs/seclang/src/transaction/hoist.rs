@@ -46,6 +46,8 @@ use std::rc::Rc;
 pub(crate) struct Hoisted {
     /// Per rule (index into the rule set): what it does, when hoisted.
     pub replay: Vec<Option<Replay>>,
+    /// How many rules are hoisted.
+    count: usize,
     /// TX after every hoisted rule ran, loaded when phase 1 starts.
     pub tx: Vec<(String, Vec<u8>)>,
 }
@@ -55,13 +57,14 @@ impl Hoisted {
     pub(crate) fn none(rules: usize) -> Hoisted {
         Hoisted {
             replay: (0..rules).map(|_| None).collect(),
+            count: 0,
             tx: Vec::new(),
         }
     }
 
     /// How many rules are hoisted.
     pub(crate) fn count(&self) -> usize {
-        self.replay.iter().flatten().count()
+        self.count
     }
 }
 
@@ -320,6 +323,7 @@ pub(crate) fn build(rs: &RuleSet) -> Hoisted {
         t.tx.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
     tx.sort();
     h.tx = tx;
+    h.count = h.replay.iter().flatten().count();
     h
 }
 

@@ -256,6 +256,13 @@ const KEEP_BODY_BYTES: usize = 64 * 1024;
 /// [`Transaction::reset`] keeps room for.
 const KEEP_ENTRIES: usize = 1024;
 
+/// Empties `v`, keeping room for at most `keep` items: a request with a large
+/// body or thousands of arguments does not leave its memory to every later one.
+fn clear_keeping<T>(v: &mut Vec<T>, keep: usize) {
+    v.clear();
+    v.shrink_to(keep);
+}
+
 fn rc(b: &[u8]) -> Bytes {
     Rc::from(b)
 }
@@ -353,22 +360,17 @@ impl<'r> Transaction<'r> {
         *force_request_body = false;
         *body_processor = None;
         scalars.0.iter_mut().for_each(|v| *v = None);
-        for c in &mut colls.0 {
-            c.clear();
-            // A request with thousands of arguments does not leave its
-            // lists' memory to every later one.
-            c.shrink_to(KEEP_ENTRIES);
-        }
+        colls
+            .0
+            .iter_mut()
+            .for_each(|c| clear_keeping(c, KEEP_ENTRIES));
         xml_text.clear();
         xml_attrs.clear();
         xml_elements.clear();
         tx.clear();
         persistent.clear();
-        for body in [request_body, response_body] {
-            body.clear();
-            // A large body's buffer is not kept for the next request.
-            body.shrink_to(KEEP_BODY_BYTES);
-        }
+        clear_keeping(request_body, KEEP_BODY_BYTES);
+        clear_keeping(response_body, KEEP_BODY_BYTES);
         *matched_var = None;
         matched_vars.clear();
         targets_buf.clear();

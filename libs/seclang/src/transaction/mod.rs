@@ -252,8 +252,8 @@ pub struct Transaction<'r> {
 /// Most body buffer capacity [`Transaction::reset`] keeps.
 const KEEP_BODY_BYTES: usize = 64 * 1024;
 
-/// Most entries of a collection or of the transformation cache
-/// [`Transaction::reset`] keeps room for.
+/// Most entries of a list or table (a collection, TX, the transformation
+/// cache, ...) [`Transaction::reset`] keeps room for.
 const KEEP_ENTRIES: usize = 1024;
 
 /// Empties `v`, keeping room for at most `keep` items: a request with a large
@@ -364,21 +364,22 @@ impl<'r> Transaction<'r> {
             .0
             .iter_mut()
             .for_each(|c| clear_keeping(c, KEEP_ENTRIES));
-        xml_text.clear();
-        xml_attrs.clear();
-        xml_elements.clear();
+        clear_keeping(xml_text, KEEP_ENTRIES);
+        clear_keeping(xml_attrs, KEEP_ENTRIES);
+        clear_keeping(xml_elements, KEEP_ENTRIES);
         tx.clear();
+        tx.shrink_to(KEEP_ENTRIES);
         persistent.clear();
         clear_keeping(request_body, KEEP_BODY_BYTES);
         clear_keeping(response_body, KEEP_BODY_BYTES);
         *matched_var = None;
-        matched_vars.clear();
-        targets_buf.clear();
+        clear_keeping(matched_vars, KEEP_ENTRIES);
+        clear_keeping(targets_buf, KEEP_ENTRIES);
         removed.clear();
         removed_targets.clear();
         cache.clear();
         cache.shrink_to(KEEP_ENTRIES);
-        matched.clear();
+        clear_keeping(matched, KEEP_ENTRIES);
         *intervention = None;
         *allow = None;
         *last_phase = None;

@@ -169,18 +169,19 @@ impl Policy for Crs {
             return v;
         }
         let mut p = self.pending.borrow_mut();
-        let mut done = Vec::new();
-        if let Some(i) = p.iter().position(|(id, _)| *id == req.id) {
-            done.extend(p.remove(i));
-        }
-        while p.len() >= self.max_pending {
-            done.extend(p.pop_front());
-        }
-        p.push_back((req.id.clone(), Pending { tx, reported }));
-        drop(p);
-        for (_, old) in done {
+        if let Some((_, old)) = p
+            .iter()
+            .position(|(id, _)| *id == req.id)
+            .and_then(|i| p.remove(i))
+        {
             self.recycle(old.tx);
         }
+        while p.len() >= self.max_pending {
+            if let Some((_, old)) = p.pop_front() {
+                self.recycle(old.tx);
+            }
+        }
+        p.push_back((req.id.clone(), Pending { tx, reported }));
         v
     }
 

@@ -160,12 +160,11 @@ struct Summary {
     /// Reads something other than TX (or rule metadata), or has an operator
     /// whose answer may depend on more than its input and argument.
     not_tx_reads: bool,
-    /// Writes something other than TX.
-    not_tx_writes: bool,
+    /// Does more than `setvar:tx.*`: another collection, a `ctl` or
+    /// `capture` (never hoisted, even when harmless).
+    other_effects: bool,
     /// May change which rules run or how (see the module docs).
     flow: bool,
-    /// Has a `ctl` or `capture` (never hoisted, even when harmless).
-    ctl_or_capture: bool,
 }
 
 impl Summary {
@@ -180,7 +179,7 @@ impl Summary {
     }
 
     fn hoistable(&self) -> bool {
-        !self.not_tx_reads && !self.not_tx_writes && !self.flow && !self.ctl_or_capture
+        !self.not_tx_reads && !self.other_effects && !self.flow
     }
 
     fn link(&mut self, l: &Rule) {
@@ -192,7 +191,7 @@ impl Summary {
             self.flow = true;
         }
         if a.capture {
-            self.ctl_or_capture = true;
+            self.other_effects = true;
             for k in 0..10 {
                 self.writes.add(&k.to_string());
             }
@@ -231,7 +230,7 @@ impl Summary {
                 self.macro_reads(&sv.key);
                 self.macro_reads(&sv.value);
                 if sv.collection != "tx" {
-                    self.not_tx_writes = true;
+                    self.other_effects = true;
                 } else if let Some(k) = &sv.literal_key {
                     self.writes.add(k);
                 } else {
@@ -239,8 +238,7 @@ impl Summary {
                 }
             }
             Effect::Ctl(c) => {
-                self.ctl_or_capture = true;
-                self.not_tx_writes = true;
+                self.other_effects = true;
                 // The body ctls act after phase 1's rules; the others change
                 // which rules run or what they see.
                 if !matches!(

@@ -124,7 +124,7 @@ impl<'r> Transaction<'r> {
                     map_into(kind, key, m, out);
                 }
             }
-            MatchedVars | MatchedVarsNames => self.matched_vars_into(kind, out),
+            MatchedVars | MatchedVarsNames => self.matched_vars_into(kind, key, out),
             MatchedVar | MatchedVarName => {
                 if let Some(m) = &self.matched_var {
                     let value = if kind == MatchedVar {
@@ -186,9 +186,12 @@ impl<'r> Transaction<'r> {
     }
 
     /// MATCHED_VARS (values) or MATCHED_VARS_NAMES, keyed by variable name.
-    fn matched_vars_into(&self, kind: VarKind, out: &mut Vec<Target<'_>>) {
+    fn matched_vars_into(&self, kind: VarKind, key: &KeySel, out: &mut Vec<Target<'_>>) {
         for m in &self.matched_vars {
             let n = b(&m.name());
+            if !key_kept(key, &n) {
+                continue;
+            }
             let value = if kind == VarKind::MatchedVars {
                 m.value.clone()
             } else {
@@ -266,7 +269,10 @@ impl<'r> Transaction<'r> {
                 let mut w = start;
                 for i in start..out.len() {
                     let k = out[i].key_bytes();
-                    let ok = key_selected(&spec.key, k)
+                    // Collections are filtered by key where they are read
+                    // (entries_into); a value without a key (a scalar) is
+                    // selected only by the whole variable.
+                    let ok = (k.is_some() || matches!(spec.key, KeySel::All))
                         && !exclusions
                             .iter()
                             .chain(extra.iter().copied())

@@ -18,7 +18,9 @@ Two loads, one after the other:
   from send to answer, without the wait.
 
 Printed: every run, then per load and workload the median and min-max of
-p50, p99 and req/s per process, and the per-round differences of p99
+p50, p99 and req/s per process, the process's CPU time per request and the
+store writer thread's share of it (from /proc/PID/task/*/schedstat, over the
+run and its pause), and the per-round differences of p99
 `on - off` (the store's effect) next to `off2 - off` (the noise: two identical
 processes). "Within noise" means the median `on - off` lies inside the range
 of `off2 - off`. Last, the drop counter of `on` and the events in its store
@@ -98,7 +100,29 @@ def start_waf(tmp, name):
                          env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "stderr.log"), "a"))
     wait_port(listen)
     wait_port(admin)
+    PIDS[name] = p.pid
     return p
+
+
+PIDS = {}
+
+
+def cpu_ns(name):
+    """(whole process, store writer thread) CPU time so far, ns (schedstat)."""
+    total = writer = 0
+    task_dir = f"/proc/{PIDS[name]}/task"
+    for tid in os.listdir(task_dir):
+        try:
+            with open(f"{task_dir}/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+            with open(f"{task_dir}/{tid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        total += ns
+        if comm.startswith("edgewaf-analyti"):
+            writer += ns
+    return total, writer
 
 
 def wrk(name, path, script):
@@ -147,11 +171,16 @@ def measure(load, script):
         order = names[run % 3:] + names[:run % 3]
         for w, path in WORKLOADS.items():
             for n in order:
+                before = cpu_ns(n)
                 r = wrk(n, path, script)
+                time.sleep(PAUSE)
+                after = cpu_ns(n)
+                # CPU per request of the whole process, and of the writer.
+                r = r + ((after[0] - before[0]) / r[3] / 1000, (after[1] - before[1]) / r[3] / 1000)
                 results[(w, n)].append(r)
                 print(f"{load} run {run + 1:2} {n:4} {w:15} p50 {r[0]:6.2f} ms  p99 {r[1]:6.2f} ms  "
-                      f"{r[2]:7.0f} req/s  load avg {os.getloadavg()[0]:.1f}", flush=True)
-                time.sleep(PAUSE)
+                      f"{r[2]:7.0f} req/s  cpu {r[4]:5.1f} us/req (writer {r[5]:4.1f})  "
+                      f"load avg {os.getloadavg()[0]:.1f}", flush=True)
                 if n == "on":
                     print(f"{load} run {run + 1:2} on   store drops so far: {dropped()}", flush=True)
     return results
@@ -163,10 +192,12 @@ def mm(xs, fmt):
 
 def summary(load, results):
     print(f"\n{load}\n\n| workload | process | p50 median (min to max) | p99 median (min to max) "
-          f"| req/s median (min to max) |\n|---|---|---|---|---|")
+          f"| req/s median (min to max) | process CPU per request | of it the store writer |"
+          f"\n|---|---|---|---|---|---|---|")
     for (w, n), rs in results.items():
         print(f"| {w} | {n} | {mm([r[0] for r in rs], '{:.2f}')} ms | "
-              f"{mm([r[1] for r in rs], '{:.2f}')} ms | {mm([r[2] for r in rs], '{:,.0f}')} |")
+              f"{mm([r[1] for r in rs], '{:.2f}')} ms | {mm([r[2] for r in rs], '{:,.0f}')} | "
+              f"{mm([r[4] for r in rs], '{:.1f}')} us | {mm([r[5] for r in rs], '{:.1f}')} us |")
     print("\n| workload | p99 on - off: median [IQR] (min to max) | p99 off2 - off (noise): median [IQR] (min to max) "
           "| within noise (range / IQR) | req/s on / off, off2 / off (medians of the rounds' ratios) |"
           "\n|---|---|---|---|---|")

@@ -136,7 +136,9 @@ pub fn overview(conn: &Connection, range: &Range) -> rusqlite::Result<Overview> 
     let top_rules = counts(
         conn,
         &format!(
-            "SELECT rule_id, class, count(*) AS n FROM event_rules WHERE {w} GROUP BY rule_id ORDER BY n DESC, rule_id LIMIT 10"
+            "SELECT r.value ->> 0 AS rule, min(r.value ->> 1), count(*) AS n
+             FROM events, json_each(events.rules) AS r WHERE {w} AND rules IS NOT NULL
+             GROUP BY rule ORDER BY n DESC, rule LIMIT 10"
         ),
         &p,
         true,
@@ -257,7 +259,9 @@ pub fn search(conn: &Connection, search: &Search) -> rusqlite::Result<Vec<serde_
         p.push(Value::Text(id.clone()));
     }
     if let Some(rule) = &search.rule_id {
-        w.push_str(" AND id IN (SELECT event_id FROM event_rules WHERE rule_id = ?)");
+        w.push_str(
+            " AND rules IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(events.rules) AS r WHERE r.value ->> 0 = ?)",
+        );
         p.push(Value::Text(rule.clone()));
     }
     if search.blocked_only {
@@ -265,10 +269,11 @@ pub fn search(conn: &Connection, search: &Search) -> rusqlite::Result<Vec<serde_
     }
     p.push(Value::Integer(search.limit.clamp(1, 1000) as i64));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT detail, class, blocked FROM events WHERE {w} ORDER BY ts_ms DESC, id DESC LIMIT ?"
+        "SELECT (SELECT detail FROM event_details d WHERE d.id = events.id), class, blocked
+         FROM events WHERE {w} ORDER BY ts_ms DESC, id DESC LIMIT ?"
     ))?;
     let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        let detail: String = r.get(0)?;
+        let detail: String = r.get::<_, Option<String>>(0)?.unwrap_or_default();
         let mut v: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
         if let Some(o) = v.as_object_mut() {
             o.insert("class".into(), r.get::<_, String>(1)?.into());

@@ -1,15 +1,23 @@
 //! The tables and the writer's statements.
 //!
 //! ```text
-//! events       one row per decision (the whole event as JSON in `detail`)
-//! event_rules  one row per (event, rule id) with the rule's attack class
-//! audit        one row per configuration change: who (token name), when, what
-//! versions     one row per tenant version that started serving
+//! events         one row per decision: the columns the dashboard filters,
+//!                groups and counts by, and the rule ids with their attack
+//!                classes as a JSON array (`rules`, NULL when none fired)
+//! event_details  the whole event as JSON, under the event's id
+//! audit          one row per configuration change: who (token name), when, what
+//! versions       one row per tenant version that started serving
 //! ```
 //!
-//! The time indexes carry `blocked` and `eval_us`, so the dashboard's series
-//! and latency percentiles read the index alone; the partial indexes over
-//! blocked events serve the top IPs, paths, countries and classes.
+//! Writing an event costs the writer three B-tree inserts, all at the right
+//! edge (ids and times grow): the row, its detail, and one index over time
+//! that carries `tenant`, `blocked` and `eval_us` so that the series and
+//! latency percentiles read the index alone. Everything else (top IPs, paths,
+//! countries, rules; searches by IP, request id or rule) scans the time range
+//! the dashboard asks for. Per-IP or per-rule indexes and a row per rule
+//! (the first layout, `user_version` 0) cost the writer two to three times
+//! as much CPU per event, taken from the requests when both cores are busy
+//! (docs/analytics.md, "Figures").
 
 use super::audit::AuditRecord;
 use super::classify::{class_of, event_class};
@@ -18,7 +26,10 @@ use crate::observe::events::DecisionEvent;
 use rusqlite::{Connection, OpenFlags, Transaction, params};
 use std::path::Path;
 
-const SCHEMA: &str = "
+/// `PRAGMA user_version` of the current layout.
+const LAYOUT: i64 = 1;
+
+const EVENTS: &str = "
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     ts_ms INTEGER NOT NULL,
@@ -37,25 +48,17 @@ CREATE TABLE IF NOT EXISTS events (
     class TEXT NOT NULL,
     eval_us INTEGER NOT NULL,
     tenant_version TEXT,
-    detail TEXT NOT NULL,
-    country TEXT
+    country TEXT,
+    rules TEXT
 );
-CREATE INDEX IF NOT EXISTS events_time ON events(ts_ms, blocked, eval_us);
-CREATE INDEX IF NOT EXISTS events_tenant_time ON events(tenant, ts_ms, blocked, eval_us);
-CREATE INDEX IF NOT EXISTS events_blocked_time ON events(ts_ms) WHERE blocked = 1;
-CREATE INDEX IF NOT EXISTS events_blocked_tenant_time ON events(tenant, ts_ms) WHERE blocked = 1;
-CREATE INDEX IF NOT EXISTS events_ip ON events(client_ip, ts_ms);
-CREATE TABLE IF NOT EXISTS event_rules (
-    event_id INTEGER NOT NULL,
-    ts_ms INTEGER NOT NULL,
-    tenant TEXT NOT NULL,
-    rule_id TEXT NOT NULL,
-    class TEXT NOT NULL,
-    blocked INTEGER NOT NULL
+CREATE INDEX IF NOT EXISTS events_time ON events(ts_ms, tenant, blocked, eval_us);
+CREATE TABLE IF NOT EXISTS event_details (
+    id INTEGER PRIMARY KEY,
+    detail TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS event_rules_ts ON event_rules(ts_ms);
-CREATE INDEX IF NOT EXISTS event_rules_rule ON event_rules(rule_id, ts_ms);
-CREATE INDEX IF NOT EXISTS event_rules_event ON event_rules(event_id);
+";
+
+const OTHERS: &str = "
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
     ts_ms INTEGER NOT NULL,
@@ -96,21 +99,57 @@ pub(super) fn open(path: &Path, cache_mib: u32, mmap_mib: u32) -> rusqlite::Resu
     conn.pragma_update(None, "mmap_size", i64::from(mmap_mib) << 20)?;
     conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.execute_batch(SCHEMA)?;
     migrate(&conn)?;
+    conn.execute_batch(EVENTS)?;
+    conn.execute_batch(OTHERS)?;
+    conn.pragma_update(None, "user_version", LAYOUT)?;
     Ok(conn)
 }
 
-/// Brings a store made by an older edgewaf up to the current tables: the
-/// `country` column (added with `[geo]`; older events keep it NULL).
+/// Brings a store of the first layout (`user_version` 0: the JSON in
+/// `events.detail`, a row per rule in `event_rules`, five indexes on
+/// `events`; the oldest also without `country`) to the current one, in one
+/// transaction: its events keep their ids, columns, JSON and rules.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let has_country = conn
-        .prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'country'")?
-        .exists([])?;
-    if !has_country {
-        conn.execute_batch("ALTER TABLE events ADD COLUMN country TEXT")?;
+    let column = |name: &str| {
+        conn.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = ?1")?
+            .exists([name])
+    };
+    if !column("detail")? {
+        return Ok(());
     }
-    Ok(())
+    tracing::info!("analytics store: moving the events to the current layout");
+    let country = if column("country")? {
+        "country"
+    } else {
+        "NULL"
+    };
+    let has_rules = conn
+        .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'event_rules'")?
+        .exists([])?;
+    let rules = if has_rules {
+        "(SELECT json_group_array(json_array(rule_id, class)) FROM event_rules r WHERE r.event_id = e.id)"
+    } else {
+        "NULL"
+    };
+    let columns = "id, ts_ms, tenant, request_id, client_ip, method, path, action, status, mode, \
+                   blocked, policy, would_deny, rule_ids, class, eval_us, tenant_version";
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         DROP INDEX IF EXISTS events_time;
+         DROP INDEX IF EXISTS events_tenant_time;
+         DROP INDEX IF EXISTS events_blocked_time;
+         DROP INDEX IF EXISTS events_blocked_tenant_time;
+         DROP INDEX IF EXISTS events_ip;
+         ALTER TABLE events RENAME TO events_layout0;
+         {EVENTS}
+         INSERT INTO events ({columns}, country, rules)
+           SELECT {columns}, {country}, nullif({rules}, '[]') FROM events_layout0 e;
+         INSERT INTO event_details (id, detail) SELECT id, detail FROM events_layout0;
+         DROP TABLE events_layout0;
+         DROP TABLE IF EXISTS event_rules;
+         COMMIT;"
+    ))
 }
 
 /// Opens a read-only connection (the dashboard's).
@@ -157,8 +196,8 @@ pub(super) fn insert_event(
         .unwrap_or_else(|| serde_json::to_string(e).unwrap_or_default());
     tx.prepare_cached(
         "INSERT INTO events (ts_ms, tenant, request_id, client_ip, method, path, action, status,
-         mode, blocked, policy, would_deny, rule_ids, class, eval_us, tenant_version, detail,
-         country)
+         mode, blocked, policy, would_deny, rule_ids, class, eval_us, tenant_version, country,
+         rules)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
@@ -178,24 +217,24 @@ pub(super) fn insert_event(
         class,
         e.eval_us as i64,
         e.tenant_version,
-        detail,
         e.country,
+        rules_json(e),
     ])?;
-    let id = tx.last_insert_rowid();
-    let mut seen: Vec<&str> = Vec::new();
-    for f in &e.findings {
-        if seen.contains(&f.rule_id.as_str()) {
-            continue;
-        }
-        seen.push(&f.rule_id);
-        let class = class_of(&f.rule_id, &f.tags);
-        tx.prepare_cached(
-            "INSERT INTO event_rules (event_id, ts_ms, tenant, rule_id, class, blocked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![id, ts, e.tenant, f.rule_id, class, blocked])?;
-    }
+    tx.prepare_cached("INSERT INTO event_details (id, detail) VALUES (?1, ?2)")?
+        .execute(params![tx.last_insert_rowid(), detail])?;
     Ok(())
+}
+
+/// `[["rule id", "class"], ...]`, each rule id of the findings once; None
+/// when there are none.
+fn rules_json(e: &DecisionEvent) -> Option<String> {
+    let mut seen: Vec<(&str, String)> = Vec::new();
+    for f in &e.findings {
+        if !seen.iter().any(|(id, _)| *id == f.rule_id) {
+            seen.push((&f.rule_id, class_of(&f.rule_id, &f.tags)));
+        }
+    }
+    (!seen.is_empty()).then(|| serde_json::to_string(&seen).unwrap_or_default())
 }
 
 pub(super) fn insert_audit(tx: &Transaction<'_>, a: &AuditRecord) -> rusqlite::Result<()> {
@@ -246,7 +285,7 @@ pub(crate) fn prune(conn: &Connection, cutoff_ms: u64, max_events: u64) -> rusql
     }
     if deleted > 0 {
         conn.execute(
-            "DELETE FROM event_rules WHERE event_id < (SELECT coalesce(min(id), 1 << 62) FROM events)",
+            "DELETE FROM event_details WHERE id < (SELECT coalesce(min(id), 1 << 62) FROM events)",
             [],
         )?;
     }

@@ -156,10 +156,10 @@ fn retention_deletes_by_age_and_count() {
         left,
         (5..10).map(|i| (DAY + i * 1000) as i64).collect::<Vec<_>>()
     );
-    let rules: i64 = conn
-        .query_row("SELECT count(*) FROM event_rules", [], |r| r.get(0))
+    let details: i64 = conn
+        .query_row("SELECT count(*) FROM event_details", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rules, 5, "their rule rows went with them");
+    assert_eq!(details, 5, "their details went with them");
 }
 
 #[test]
@@ -361,6 +361,92 @@ fn a_store_without_the_country_column_is_migrated() {
         2,
         "reopened"
     );
+}
+
+/// The first layout's events and rule rows, as edgewaf wrote them before
+/// `user_version` 1.
+const LAYOUT_0: &str = "
+CREATE TABLE events (id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, tenant TEXT NOT NULL,
+    request_id TEXT NOT NULL, client_ip TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+    action TEXT NOT NULL, status INTEGER NOT NULL, mode TEXT NOT NULL, blocked INTEGER NOT NULL,
+    policy TEXT, would_deny TEXT, rule_ids TEXT NOT NULL, class TEXT NOT NULL,
+    eval_us INTEGER NOT NULL, tenant_version TEXT, detail TEXT NOT NULL, country TEXT);
+CREATE INDEX events_time ON events(ts_ms, blocked, eval_us);
+CREATE INDEX events_tenant_time ON events(tenant, ts_ms, blocked, eval_us);
+CREATE INDEX events_blocked_time ON events(ts_ms) WHERE blocked = 1;
+CREATE INDEX events_blocked_tenant_time ON events(tenant, ts_ms) WHERE blocked = 1;
+CREATE INDEX events_ip ON events(client_ip, ts_ms);
+CREATE TABLE event_rules (event_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL,
+    tenant TEXT NOT NULL, rule_id TEXT NOT NULL, class TEXT NOT NULL, blocked INTEGER NOT NULL);
+CREATE INDEX event_rules_ts ON event_rules(ts_ms);
+CREATE INDEX event_rules_rule ON event_rules(rule_id, ts_ms);
+CREATE INDEX event_rules_event ON event_rules(event_id);
+INSERT INTO events VALUES (7, 1796083200001, 'shop', 'old-1', '192.0.2.9', 'GET', '/a', 'deny',
+    403, 'block', 1, 'crs', NULL, '942100 949110', 'sqli', 5, 'v1',
+    '{\"request_id\":\"old-1\",\"findings\":[{\"rule_id\":\"942100\"}]}', 'NL');
+INSERT INTO events VALUES (8, 1796083200002, 'shop', 'old-2', '192.0.2.10', 'GET', '/', 'allow',
+    200, 'block', 0, NULL, NULL, '', '', 3, 'v1', '{\"request_id\":\"old-2\"}', NULL);
+INSERT INTO event_rules VALUES (7, 1796083200001, 'shop', '942100', 'sqli', 1);
+INSERT INTO event_rules VALUES (7, 1796083200001, 'shop', '949110', 'anomaly', 1);
+";
+
+#[test]
+fn a_store_of_the_first_layout_is_moved_to_the_current_one() {
+    let d = tempfile::tempdir().unwrap();
+    Connection::open(d.path().join("a.db"))
+        .unwrap()
+        .execute_batch(LAYOUT_0)
+        .unwrap();
+    let a = open(d.path());
+    a.record(
+        Arc::new(event(DAY + 5, "shop", "192.0.2.9", Some("942100"))),
+        None,
+    );
+    assert!(a.flush(Duration::from_secs(5)));
+    let range = query::Range {
+        tenant: Some("shop".into()),
+        from_ms: DAY,
+        to_ms: DAY + 60_000,
+    };
+    let o = a.read(|c| query::overview(c, &range)).unwrap();
+    assert_eq!((o.requests, o.blocked), (3, 2));
+    let rules: Vec<_> = o
+        .top_rules
+        .iter()
+        .map(|c| (c.key.as_str(), c.count))
+        .collect();
+    assert_eq!(rules, [("942100", 2), ("949110", 1)], "old rule rows kept");
+    assert_eq!(o.top_rules[1].class.as_deref(), Some("anomaly"));
+    assert_eq!(o.top_countries[0].key, "NL");
+    let search = |s: query::Search| a.read(|c| query::search(c, &s)).unwrap();
+    let by_rule = search(query::Search {
+        range: range.clone(),
+        rule_id: Some("949110".into()),
+        limit: 10,
+        ..Default::default()
+    });
+    assert_eq!(by_rule.len(), 1);
+    assert_eq!(by_rule[0]["request_id"], "old-1", "its JSON kept");
+    let by_id = search(query::Search {
+        range,
+        request_id: Some("old-2".into()),
+        limit: 10,
+        ..Default::default()
+    });
+    assert_eq!(by_id[0]["blocked"], false);
+    let c = Connection::open(d.path().join("a.db")).unwrap();
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let leftovers: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name IN
+             ('event_rules', 'events_layout0', 'events_ip', 'events_tenant_time')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!((version, leftovers), (1, 0));
 }
 
 #[test]

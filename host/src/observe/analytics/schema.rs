@@ -1,10 +1,12 @@
 //! The tables and the writer's statements.
 //!
 //! ```text
-//! events         one row per decision: the columns the dashboard filters,
-//!                groups and counts by, and the rule ids with their attack
-//!                classes as a JSON array (`rules`, NULL when none fired)
-//! event_details  the whole event as JSON, under the event's id
+//! events         one row per decision: only the columns the dashboard and
+//!                the report filter, group and count by, and the rule ids
+//!                with their attack classes as a JSON array (`rules`, NULL
+//!                when none fired)
+//! event_details  the whole event as JSON, under the event's id (method,
+//!                status, mode, policy, versions, findings: `json_extract`)
 //! audit          one row per configuration change: who (token name), when, what
 //! versions       one row per tenant version that started serving
 //! ```
@@ -14,10 +16,10 @@
 //! that carries `tenant`, `blocked` and `eval_us` so that the series and
 //! latency percentiles read the index alone. Everything else (top IPs, paths,
 //! countries, rules; searches by IP, request id or rule) scans the time range
-//! the dashboard asks for. Per-IP or per-rule indexes and a row per rule
-//! (the first layout, `user_version` 0) cost the writer two to three times
-//! as much CPU per event, taken from the requests when both cores are busy
-//! (docs/analytics.md, "Figures").
+//! the dashboard asks for. The first layout (`user_version` 0: every column
+//! in the row, per-IP and partial indexes, a row per rule) cost the writer
+//! more than twice the CPU per event, taken from the requests when both
+//! cores are busy (docs/analytics.md, "Figures").
 
 use super::audit::AuditRecord;
 use super::classify::{class_of, event_class};
@@ -36,18 +38,11 @@ CREATE TABLE IF NOT EXISTS events (
     tenant TEXT NOT NULL,
     request_id TEXT NOT NULL,
     client_ip TEXT NOT NULL,
-    method TEXT NOT NULL,
     path TEXT NOT NULL,
     action TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    mode TEXT NOT NULL,
     blocked INTEGER NOT NULL,
-    policy TEXT,
-    would_deny TEXT,
-    rule_ids TEXT NOT NULL,
     class TEXT NOT NULL,
     eval_us INTEGER NOT NULL,
-    tenant_version TEXT,
     country TEXT,
     rules TEXT
 );
@@ -109,7 +104,7 @@ pub(super) fn open(path: &Path, cache_mib: u32, mmap_mib: u32) -> rusqlite::Resu
 /// Brings a store of the first layout (`user_version` 0: the JSON in
 /// `events.detail`, a row per rule in `event_rules`, five indexes on
 /// `events`; the oldest also without `country`) to the current one, in one
-/// transaction: its events keep their ids, columns, JSON and rules.
+/// transaction: its events keep their ids, JSON and rules.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let column = |name: &str| {
         conn.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = ?1")?
@@ -132,8 +127,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     } else {
         "NULL"
     };
-    let columns = "id, ts_ms, tenant, request_id, client_ip, method, path, action, status, mode, \
-                   blocked, policy, would_deny, rule_ids, class, eval_us, tenant_version";
+    let columns = "id, ts_ms, tenant, request_id, client_ip, path, action, blocked, class, eval_us";
     conn.execute_batch(&format!(
         "BEGIN IMMEDIATE;
          DROP INDEX IF EXISTS events_time;
@@ -177,52 +171,55 @@ pub(crate) fn is_blocked(event: &DecisionEvent) -> bool {
         && (event.action == "deny" || (event.action == "error" && event.status >= 400))
 }
 
-pub(super) fn insert_event(
-    tx: &Transaction<'_>,
-    e: &DecisionEvent,
-    json: Option<Vec<u8>>,
-) -> rusqlite::Result<()> {
-    let ts = ts_ms(e) as i64;
-    let blocked = is_blocked(e);
-    let class = event_class(e);
-    // The decision log's line without its newline, not copied again.
-    let detail = json
-        .and_then(|mut j| {
-            while j.last().is_some_and(u8::is_ascii_whitespace) {
-                j.pop();
-            }
-            String::from_utf8(j).ok()
+/// The statements that store events, prepared once per batch.
+pub(super) struct EventInserts<'tx> {
+    row: rusqlite::CachedStatement<'tx>,
+    detail: rusqlite::CachedStatement<'tx>,
+}
+
+impl<'tx> EventInserts<'tx> {
+    pub(super) fn new(tx: &'tx Transaction<'_>) -> rusqlite::Result<Self> {
+        Ok(EventInserts {
+            row: tx.prepare_cached(
+                "INSERT INTO events (ts_ms, tenant, request_id, client_ip, path, action, blocked,
+                 class, eval_us, country, rules)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?,
+            detail: tx.prepare_cached("INSERT INTO event_details (id, detail) VALUES (?1, ?2)")?,
         })
-        .unwrap_or_else(|| serde_json::to_string(e).unwrap_or_default());
-    tx.prepare_cached(
-        "INSERT INTO events (ts_ms, tenant, request_id, client_ip, method, path, action, status,
-         mode, blocked, policy, would_deny, rule_ids, class, eval_us, tenant_version, country,
-         rules)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-    )?
-    .execute(params![
-        ts,
-        e.tenant,
-        e.request_id,
-        e.client_ip,
-        e.method,
-        e.path,
-        e.action,
-        e.status,
-        e.mode,
-        blocked,
-        e.policy,
-        e.would_deny,
-        e.rule_ids.join(" "),
-        class,
-        e.eval_us as i64,
-        e.tenant_version,
-        e.country,
-        rules_json(e),
-    ])?;
-    tx.prepare_cached("INSERT INTO event_details (id, detail) VALUES (?1, ?2)")?
-        .execute(params![tx.last_insert_rowid(), detail])?;
-    Ok(())
+    }
+
+    /// Stores `e`; `json` is the decision log's line for it, if made.
+    pub(super) fn insert(
+        &mut self,
+        e: &DecisionEvent,
+        json: Option<Vec<u8>>,
+    ) -> rusqlite::Result<()> {
+        // The decision log's line without its newline, not copied again.
+        let detail = json
+            .and_then(|mut j| {
+                while j.last().is_some_and(u8::is_ascii_whitespace) {
+                    j.pop();
+                }
+                String::from_utf8(j).ok()
+            })
+            .unwrap_or_else(|| serde_json::to_string(e).unwrap_or_default());
+        let id = self.row.insert(params![
+            ts_ms(e) as i64,
+            e.tenant,
+            e.request_id,
+            e.client_ip,
+            e.path,
+            e.action,
+            is_blocked(e),
+            event_class(e),
+            e.eval_us as i64,
+            e.country,
+            rules_json(e),
+        ])?;
+        self.detail.execute(params![id, detail])?;
+        Ok(())
+    }
 }
 
 /// `[["rule id", "class"], ...]`, each rule id of the findings once; None

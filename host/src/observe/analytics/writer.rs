@@ -142,6 +142,14 @@ fn write_batch(
         }
     };
     let mut events = 0u64;
+    let mut inserts = match schema::EventInserts::new(&tx) {
+        Ok(inserts) => inserts,
+        Err(e) => {
+            tracing::error!("analytics store: cannot prepare the inserts: {e}");
+            batch.clear();
+            return flushes;
+        }
+    };
     for (i, item) in batch.drain(..).enumerate() {
         if i % YIELD_EVERY == YIELD_EVERY - 1 {
             std::thread::yield_now();
@@ -149,7 +157,7 @@ fn write_batch(
         let result = match item {
             Item::Event(e, json) => {
                 events += 1;
-                schema::insert_event(&tx, &e, json)
+                inserts.insert(&e, json)
             }
             Item::Audit(a) => schema::insert_audit(&tx, &a),
             Item::Version(v) => schema::insert_version(&tx, &v),
@@ -162,6 +170,7 @@ fn write_batch(
             tracing::error!("analytics store: insert failed: {e}");
         }
     }
+    drop(inserts);
     match tx.commit() {
         Ok(()) => {
             written.fetch_add(events, Ordering::Relaxed);

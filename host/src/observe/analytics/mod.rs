@@ -11,7 +11,9 @@
 //!
 //! How an event gets there, off the request path:
 //! 1. [`crate::observe::events::EventSink::record`] hands the event to [`Analytics::record`],
-//!    which only tries to put it on a bounded queue (`[analytics] queue`).
+//!    which makes its row (one buffer: the decision log's JSON and the other
+//!    text columns) and only tries to put it on a bounded queue
+//!    (`[analytics] queue`).
 //!    A full queue drops the event and counts it
 //!    (`edgewaf_analytics_dropped_total`); a request never waits.
 //! 2. The writer thread ([`writer`]) wakes on an event, takes what queues
@@ -123,8 +125,8 @@ fn default_mmap_mib() -> u32 {
 
 /// What the writer thread is given.
 enum Item {
-    /// An event, and its JSON if already made.
-    Event(Arc<DecisionEvent>, Option<Vec<u8>>),
+    /// An event, made into its row on the sender's thread.
+    Event(schema::EventRow),
     Audit(audit::AuditRecord),
     Version(versions::VersionRecord),
     /// Answers once everything queued before it is written (tests, shutdown).
@@ -198,9 +200,9 @@ impl Analytics {
     }
 
     /// Queues one decision event (with its JSON, when the caller has made
-    /// it already); a full queue drops it (counted).
-    pub fn record(&self, event: Arc<DecisionEvent>, json: Option<Vec<u8>>) {
-        self.send(Item::Event(event, json));
+    /// it already: its buffer is reused); a full queue drops it (counted).
+    pub fn record(&self, event: impl std::borrow::Borrow<DecisionEvent>, json: Option<Vec<u8>>) {
+        self.send(Item::Event(schema::EventRow::new(event.borrow(), json)));
     }
 
     /// Queues one audit record.

@@ -171,6 +171,66 @@ pub(crate) fn is_blocked(event: &DecisionEvent) -> bool {
         && (event.action == "deny" || (event.action == "error" && event.status >= 400))
 }
 
+/// One event as the writer stores it, made on the request's thread: the
+/// JSON, then every other text column, in one buffer. The writer frees that
+/// one allocation instead of the event's dozen or more; freeing memory that
+/// another thread allocated takes a lock in the allocator, and under an SQLi
+/// flood those frees were a tenth of the writer's time.
+pub(super) struct EventRow {
+    /// detail, tenant, request_id, client_ip, path, action, class, country,
+    /// rules, one after the other.
+    buf: String,
+    /// Where each of them ends in `buf`.
+    ends: [usize; 9],
+    ts_ms: i64,
+    blocked: bool,
+    eval_us: i64,
+    has_country: bool,
+    has_rules: bool,
+}
+
+impl EventRow {
+    /// The row of `e`; `json` is the decision log's line for it, if made
+    /// (its buffer is reused).
+    pub(super) fn new(e: &DecisionEvent, json: Option<Vec<u8>>) -> EventRow {
+        let mut buf = json
+            .and_then(|j| String::from_utf8(j).ok())
+            .unwrap_or_else(|| serde_json::to_string(e).unwrap_or_default());
+        buf.truncate(buf.trim_end().len());
+        let (class, rules) = (event_class(e), rules_json(e));
+        let texts = [
+            e.tenant.as_str(),
+            &e.request_id,
+            &e.client_ip,
+            &e.path,
+            e.action,
+            &class,
+            e.country.as_deref().unwrap_or(""),
+            rules.as_deref().unwrap_or(""),
+        ];
+        buf.reserve(texts.iter().map(|t| t.len()).sum());
+        let mut ends = [buf.len(); 9];
+        for (end, text) in ends[1..].iter_mut().zip(texts) {
+            buf.push_str(text);
+            *end = buf.len();
+        }
+        EventRow {
+            buf,
+            ends,
+            ts_ms: ts_ms(e) as i64,
+            blocked: is_blocked(e),
+            eval_us: e.eval_us as i64,
+            has_country: e.country.is_some(),
+            has_rules: rules.is_some(),
+        }
+    }
+
+    fn text(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.buf[start..self.ends[i]]
+    }
+}
+
 /// The statements that store events, prepared once per batch.
 pub(super) struct EventInserts<'tx> {
     row: rusqlite::CachedStatement<'tx>,
@@ -189,35 +249,22 @@ impl<'tx> EventInserts<'tx> {
         })
     }
 
-    /// Stores `e`; `json` is the decision log's line for it, if made.
-    pub(super) fn insert(
-        &mut self,
-        e: &DecisionEvent,
-        json: Option<Vec<u8>>,
-    ) -> rusqlite::Result<()> {
-        // The decision log's line without its newline, not copied again.
-        let detail = json
-            .and_then(|mut j| {
-                while j.last().is_some_and(u8::is_ascii_whitespace) {
-                    j.pop();
-                }
-                String::from_utf8(j).ok()
-            })
-            .unwrap_or_else(|| serde_json::to_string(e).unwrap_or_default());
+    /// Stores `row`.
+    pub(super) fn insert(&mut self, row: &EventRow) -> rusqlite::Result<()> {
         let id = self.row.insert(params![
-            ts_ms(e) as i64,
-            e.tenant,
-            e.request_id,
-            e.client_ip,
-            e.path,
-            e.action,
-            is_blocked(e),
-            event_class(e),
-            e.eval_us as i64,
-            e.country,
-            rules_json(e),
+            row.ts_ms,
+            row.text(1),
+            row.text(2),
+            row.text(3),
+            row.text(4),
+            row.text(5),
+            row.blocked,
+            row.text(6),
+            row.eval_us,
+            row.has_country.then(|| row.text(7)),
+            row.has_rules.then(|| row.text(8)),
         ])?;
-        self.detail.execute(params![id, detail])?;
+        self.detail.execute(params![id, row.text(0)])?;
         Ok(())
     }
 }

@@ -155,9 +155,9 @@ fn write_batch(
             std::thread::yield_now();
         }
         let result = match item {
-            Item::Event(e, json) => {
+            Item::Event(row) => {
                 events += 1;
-                inserts.insert(&e, json)
+                inserts.insert(&row)
             }
             Item::Audit(a) => schema::insert_audit(&tx, &a),
             Item::Version(v) => schema::insert_version(&tx, &v),

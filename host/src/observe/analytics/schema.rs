@@ -114,6 +114,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     tracing::info!("analytics store: moving the events to the current layout");
+    let started = std::time::Instant::now();
     let country = if column("country")? {
         "country"
     } else {
@@ -143,7 +144,14 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
          DROP TABLE events_layout0;
          DROP TABLE IF EXISTS event_rules;
          COMMIT;"
-    ))
+    ))?;
+    let events: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+    tracing::info!(
+        events,
+        ms = started.elapsed().as_millis() as u64,
+        "analytics store: events moved to the current layout"
+    );
+    Ok(())
 }
 
 /// Opens a read-only connection (the dashboard's).

@@ -193,8 +193,6 @@ pub(super) struct EventRow {
     ts_ms: i64,
     blocked: bool,
     eval_us: i64,
-    has_country: bool,
-    has_rules: bool,
 }
 
 impl EventRow {
@@ -228,14 +226,18 @@ impl EventRow {
             ts_ms: ts_ms(e) as i64,
             blocked: is_blocked(e),
             eval_us: e.eval_us as i64,
-            has_country: e.country.is_some(),
-            has_rules: rules.is_some(),
         }
     }
 
     fn text(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.buf[start..self.ends[i]]
+    }
+
+    /// Text `i`, or None (NULL) when empty: a country or rules list is
+    /// never an empty string.
+    fn optional(&self, i: usize) -> Option<&str> {
+        Some(self.text(i)).filter(|t| !t.is_empty())
     }
 }
 
@@ -269,8 +271,8 @@ impl<'tx> EventInserts<'tx> {
             row.blocked,
             row.text(6),
             row.eval_us,
-            row.has_country.then(|| row.text(7)),
-            row.has_rules.then(|| row.text(8)),
+            row.optional(7),
+            row.optional(8),
         ])?;
         self.detail.execute(params![id, row.text(0)])?;
         Ok(())

@@ -3,7 +3,7 @@
 use crate::actions::{Actions, Disruptive};
 use crate::operators::Operator;
 use crate::phase::Phase;
-use crate::transform::TransformFn;
+use crate::transform::Steps;
 use crate::variables::VarSpec;
 use std::sync::Arc;
 
@@ -45,7 +45,7 @@ pub struct Rule {
     /// Parsed actions (with SecDefaultAction merged in).
     pub(crate) actions: Actions,
     /// Resolved transformations.
-    pub(crate) transforms: Vec<TransformFn>,
+    pub(crate) transforms: Steps,
     /// Interned id of the transformation list (for the per-transaction cache).
     pub(crate) transform_chain: u32,
     /// Bytes that can make `transforms` change a value at all (`None`: any

@@ -92,6 +92,7 @@ impl RuleSetBuilder {
         names.extend(a.transforms.iter().cloned());
         let (transform_chain, transforms) = self.intern(&names)?;
         let transform_triggers = crate::transform::chain_exact_triggers(&transforms);
+        let transforms = crate::transform::Steps::new(transforms);
         let default_disruptive = default
             .as_ref()
             .and_then(|d| d.disruptive.clone())
@@ -141,7 +142,7 @@ impl RuleSetBuilder {
             line,
             kind: RuleKind::Marker(name.to_string()),
             actions: Actions::default(),
-            transforms: vec![],
+            transforms: Default::default(),
             transform_chain: 0,
             transform_triggers: Some(Default::default()),
             disruptive: Disruptive::Pass,

@@ -33,7 +33,7 @@ pub(crate) mod literals;
 use crate::operators::Compare;
 use crate::operators::automaton_kind;
 use crate::rule::{Rule, RuleKind};
-use crate::transform::{ByteSet, TransformFn};
+use crate::transform::{ByteSet, Steps};
 use crate::variables::{KeySel, VarKind, VarSpec};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use std::collections::HashMap;
@@ -44,7 +44,7 @@ pub(crate) struct Group {
     /// Interned id of the transformation list.
     pub chain: u32,
     /// The transformations, in order.
-    pub transforms: Vec<TransformFn>,
+    pub transforms: Steps,
     /// Bytes that can make `transforms` change a value beyond ASCII case
     /// (`None`: any value may change).
     pub triggers: Option<ByteSet>,
@@ -173,7 +173,7 @@ fn scannable(spec: &VarSpec) -> bool {
 struct ChainMembers {
     chain: u32,
     multi: bool,
-    transforms: Vec<TransformFn>,
+    transforms: Steps,
     members: Vec<(usize, Vec<Vec<u8>>)>,
 }
 
@@ -285,7 +285,7 @@ impl Builder {
         }
         self.pf.groups.push(Group {
             chain: cm.chain,
-            triggers: crate::transform::chain_identity_triggers(&cm.transforms),
+            triggers: crate::transform::chain_identity_triggers(cm.transforms.fns()),
             transforms: cm.transforms,
             ac,
             pattern_bits,

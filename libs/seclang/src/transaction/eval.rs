@@ -8,7 +8,7 @@ use crate::config::EngineMode;
 use crate::operators::{OpContext, Operator, atoi};
 use crate::phase::Phase;
 use crate::rule::{Rule, RuleKind};
-use crate::transform::ByteSet;
+use crate::transform::{ByteSet, Steps};
 use std::rc::Rc;
 
 /// Values up to this length are transformed afresh instead of cached.
@@ -216,12 +216,16 @@ impl<'r> Transaction<'r> {
             need: op.required_bytes(),
         };
         for t in &values {
+            let scanned = self.scanned(t.kind, &t.value);
             // The first link of a prefiltered rule: values that cannot hold
             // one of its literals are not transformed nor tested.
-            if first && self.value_lacks_literals(self.current_idx, t.kind, &t.value) {
+            if first && scanned.is_some_and(|sv| self.value_lacks_literals(self.current_idx, sv)) {
                 continue;
             }
-            self.eval_value(link, &test, t, &mut found);
+            // The bytes of the value, once for the transformations' triggers
+            // and the operator's required bytes.
+            let raw = scanned.map_or_else(|| ByteSet::of(&t.value), |sv| sv.bytes);
+            self.eval_value(link, &test, t, raw, &mut found);
         }
         values.clear();
         self.targets_buf = values;
@@ -234,17 +238,16 @@ impl<'r> Transaction<'r> {
 
     /// One value of a link: transformed (every step with multiMatch), then
     /// tested; each match goes to `found` and runs the link's side effects.
+    /// `raw`: the bytes the value holds.
     #[inline(always)]
     fn eval_value(
         &mut self,
         link: &'r Rule,
         test: &LinkTest<'_>,
         t: &Target<'r>,
+        raw: ByteSet,
         found: &mut Vec<Target<'r>>,
     ) {
-        // The bytes of the value, once for the transformations' triggers
-        // and the operator's required bytes.
-        let raw = ByteSet::of(&t.value);
         let single;
         let steps;
         let candidates: &[Bytes] = if link.actions.multi_match {
@@ -332,15 +335,17 @@ impl<'r> Transaction<'r> {
         if link.transform_triggers.is_some_and(|t| !t.intersects(raw)) {
             return value.clone();
         }
-        self.transform_with(link.transform_chain, &link.transforms, value)
+        self.transform_with(link.transform_chain, &link.transforms, value, Some(raw))
     }
 
-    /// Applies `transforms` (interned as `chain`), cached per (chain, value).
+    /// Applies `transforms` (interned as `chain`), cached per (chain, value);
+    /// `raw` is the bytes `value` holds, when known.
     pub(crate) fn transform_with(
         &mut self,
         chain: u32,
-        transforms: &[crate::transform::TransformFn],
+        transforms: &Steps,
         value: &Bytes,
+        raw: Option<ByteSet>,
     ) -> Bytes {
         if transforms.is_empty() {
             return value.clone();
@@ -348,7 +353,7 @@ impl<'r> Transaction<'r> {
         if value.len() <= UNCACHED_MAX {
             // Short values: recomputing is cheaper than a cache probe (most
             // transformations return their input untouched, allocating nothing).
-            return match transform_uncached(transforms, value) {
+            return match transform_uncached(transforms, value, raw) {
                 Some(v) => Rc::from(v),
                 None => value.clone(),
             };
@@ -359,13 +364,10 @@ impl<'r> Transaction<'r> {
         {
             return v.clone();
         }
-        let mut cur: Vec<u8> = value.to_vec();
-        for f in transforms {
-            if let std::borrow::Cow::Owned(o) = f(&cur) {
-                cur = o;
-            }
-        }
-        let out: Bytes = Rc::from(cur);
+        let out = match transform_uncached(transforms, value, raw) {
+            Some(v) => Rc::from(v),
+            None => value.clone(),
+        };
         self.cache.insert(key, (value.clone(), out.clone()));
         out
     }
@@ -375,24 +377,9 @@ impl<'r> Transaction<'r> {
         if link.transform_triggers.is_some_and(|t| !t.intersects(raw)) {
             return vec![value.clone()];
         }
-        Self::transform_steps_with(&link.transforms, value)
-    }
-
-    /// multiMatch: the value before and after each of `transforms` that changed it.
-    pub(crate) fn transform_steps_with(
-        transforms: &[crate::transform::TransformFn],
-        value: &Bytes,
-    ) -> Vec<Bytes> {
-        let mut out = Vec::with_capacity(transforms.len() + 1);
-        out.push(value.clone());
-        for f in transforms {
-            let cur: &[u8] = out.last().expect("holds the value");
-            if let std::borrow::Cow::Owned(o) = f(cur)
-                && o != cur
-            {
-                out.push(Rc::from(o));
-            }
-        }
+        let mut out = vec![value.clone()];
+        link.transforms
+            .run(value, Some(raw), |step| out.push(Rc::from(step)));
         out
     }
 
@@ -482,19 +469,16 @@ impl<'r> Transaction<'r> {
     }
 }
 
-/// `transforms` applied to `value` without the cache: `None` when they leave it as it is.
+/// `transforms` applied to `value` (`raw`: the bytes it holds, when known)
+/// without the cache: `None` when they leave it as it is.
 pub(crate) fn transform_uncached(
-    transforms: &[crate::transform::TransformFn],
+    transforms: &Steps,
     value: &[u8],
+    raw: Option<ByteSet>,
 ) -> Option<Vec<u8>> {
-    let mut cur: Option<Vec<u8>> = None;
-    for f in transforms {
-        let input: &[u8] = cur.as_deref().unwrap_or(value);
-        if let std::borrow::Cow::Owned(o) = f(input) {
-            cur = Some(o);
-        }
-    }
-    cur.filter(|v| v.as_slice() != value)
+    transforms
+        .run(value, raw, |_| {})
+        .filter(|v| v.as_slice() != value)
 }
 
 /// `n` in decimal, written at the end of `buf` (no allocation).

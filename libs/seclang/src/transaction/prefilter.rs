@@ -3,17 +3,19 @@
 //! a rule may match.
 
 use super::eval::{UNCACHED_MAX, transform_uncached};
-use super::{Bytes, Transaction};
+use super::{Bytes, FastHasher, Transaction};
 use crate::operators::atoi;
-use crate::prefilter::{Group, sources};
+use crate::prefilter::{Group, Prefilter, sources};
 use crate::transform::ByteSet;
 use crate::variables::{KeySel, VarKind};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 /// One value of a variable, scanned once with the automaton of all literals.
 pub(crate) struct ScannedValue {
     value: Bytes,
     /// The bytes it holds (to tell which transformation lists leave it as is).
-    bytes: ByteSet,
+    pub(crate) bytes: ByteSet,
     /// Patterns of the global automaton found in it, each once.
     patterns: Vec<u32>,
 }
@@ -23,7 +25,7 @@ pub(crate) struct KindScan {
     stamp: u64,
     values: Vec<ScannedValue>,
     /// Value (by the address of its shared bytes) to its index in `values`.
-    index: std::collections::HashMap<usize, u32>,
+    index: HashMap<usize, u32, BuildHasherDefault<FastHasher>>,
 }
 
 impl Transaction<'_> {
@@ -52,29 +54,28 @@ impl Transaction<'_> {
         })
     }
 
-    /// True when the prefilter shows that `value` (of variable `kind`, before
+    /// `value` (of variable `kind`) as the global scan of its current data
+    /// saw it, if it did.
+    pub(crate) fn scanned(&self, kind: VarKind, value: &Bytes) -> Option<&ScannedValue> {
+        let scan = self.pf_scans[kind as usize].as_ref()?;
+        if scan.stamp != self.stamp(kind) {
+            return None;
+        }
+        let &i = scan.index.get(&(value.as_ptr() as usize))?;
+        let sv = &scan.values[i as usize];
+        Bytes::ptr_eq(&sv.value, value).then_some(sv)
+    }
+
+    /// True when the prefilter shows that scanned value `sv` (before
     /// transformations) cannot match the first link of prefiltered rule
     /// `idx`: the rule's transformations leave it unchanged up to case and
     /// the global scan found none of the rule's literals in it. False when
     /// that is not known.
-    pub(crate) fn value_lacks_literals(&self, idx: usize, kind: VarKind, value: &Bytes) -> bool {
+    pub(crate) fn value_lacks_literals(&self, idx: usize, sv: &ScannedValue) -> bool {
         let pf = &self.rs.prefilter;
         let Some(f) = &pf.rules[idx] else {
             return false;
         };
-        let Some(scan) = &self.pf_scans[kind as usize] else {
-            return false;
-        };
-        if scan.stamp != self.stamp(kind) {
-            return false;
-        }
-        let Some(&i) = scan.index.get(&(value.as_ptr() as usize)) else {
-            return false;
-        };
-        let sv = &scan.values[i as usize];
-        if !Bytes::ptr_eq(&sv.value, value) {
-            return false;
-        }
         let group = pf.slots[f.slots[0] as usize].group;
         let unchanged = pf.groups[group as usize]
             .triggers
@@ -179,21 +180,22 @@ impl Transaction<'_> {
         self.stats.slot_values += scan.values.len() as u32;
         for sv in &scan.values {
             let unchanged = group.triggers.is_some_and(|t| !t.intersects(sv.bytes))
-                || (!group.multi && self.transformed_unchanged(group, off, &sv.value));
+                || (!group.multi && self.transformed_unchanged(group, off, &sv.value, sv.bytes));
             if !unchanged {
                 self.stats.slot_rescans += 1;
             }
             let bits = &mut self.pf_bits[off..];
             if unchanged {
-                for &p in &sv.patterns {
-                    let hits = &pf.global_bits[p as usize];
-                    let from = hits.partition_point(|&(hg, _)| hg < g);
-                    for &(_, bit) in hits[from..].iter().take_while(|&&(hg, _)| hg == g) {
-                        set_bit(bits, bit);
-                    }
-                }
+                set_global_bits(pf, g, &sv.patterns, bits);
             } else if group.multi {
-                for_each_step(&group.transforms, &sv.value, |step| {
+                // The value itself, as the global scan found it (when there
+                // is one); then each step that changed it.
+                if pf.global.is_some() {
+                    set_global_bits(pf, g, &sv.patterns, bits);
+                } else {
+                    scan_group(group, &sv.value, bits);
+                }
+                group.transforms.run(&sv.value, Some(sv.bytes), |step| {
                     scan_group(group, step, bits);
                 });
             }
@@ -203,15 +205,22 @@ impl Transaction<'_> {
 
     /// A group without multiMatch: true when its transformations leave `value` unchanged up
     /// to ASCII case (its bits then come from the global scan); otherwise the transformed
-    /// value is scanned with the group's automaton into the slot's bits at `off`.
-    fn transformed_unchanged(&mut self, group: &Group, off: usize, value: &Bytes) -> bool {
+    /// value is scanned with the group's automaton into the slot's bits at `off`. `bytes`:
+    /// the bytes `value` holds.
+    fn transformed_unchanged(
+        &mut self,
+        group: &Group,
+        off: usize,
+        value: &Bytes,
+        bytes: ByteSet,
+    ) -> bool {
         let long;
         let short;
         let t: &[u8] = if value.len() <= UNCACHED_MAX {
-            short = transform_uncached(&group.transforms, value);
+            short = transform_uncached(&group.transforms, value, Some(bytes));
             short.as_deref().unwrap_or(value)
         } else {
-            long = self.transform_with(group.chain, &group.transforms, value);
+            long = self.transform_with(group.chain, &group.transforms, value, Some(bytes));
             &long
         };
         if t.eq_ignore_ascii_case(value) {
@@ -235,22 +244,14 @@ fn scan_group(group: &Group, value: &[u8], bits: &mut [u64]) {
     }
 }
 
-/// multiMatch without keeping the values: `visit` sees `value`, then the result of each
-/// transformation that changed it (the values [`Transaction::transform_steps_with`] returns).
-fn for_each_step(
-    transforms: &[crate::transform::TransformFn],
-    value: &[u8],
-    mut visit: impl FnMut(&[u8]),
-) {
-    visit(value);
-    let mut cur: Option<Vec<u8>> = None;
-    for f in transforms {
-        let input: &[u8] = cur.as_deref().unwrap_or(value);
-        if let std::borrow::Cow::Owned(o) = f(input)
-            && o != input
-        {
-            visit(&o);
-            cur = Some(o);
+/// Sets in `bits` the rule bits of group `g` that the global scan's
+/// `patterns` (found in one value) stand for.
+fn set_global_bits(pf: &Prefilter, g: u32, patterns: &[u32], bits: &mut [u64]) {
+    for &p in patterns {
+        let hits = &pf.global_bits[p as usize];
+        let from = hits.partition_point(|&(hg, _)| hg < g);
+        for &(_, bit) in hits[from..].iter().take_while(|&&(hg, _)| hg == g) {
+            set_bit(bits, bit);
         }
     }
 }

@@ -40,6 +40,8 @@ mod replace_comments;
 mod replace_nulls;
 mod sha1;
 mod sql_hex_decode;
+mod steps;
+pub(crate) use steps::Steps;
 mod trim;
 mod trim_left;
 mod trim_right;

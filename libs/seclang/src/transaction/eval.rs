@@ -219,12 +219,16 @@ impl<'r> Transaction<'r> {
             let scanned = self.scanned(t.kind, &t.value);
             // The first link of a prefiltered rule: values that cannot hold
             // one of its literals are not transformed nor tested.
-            if first && scanned.is_some_and(|sv| self.value_lacks_literals(self.current_idx, sv)) {
+            if first
+                && scanned
+                    .as_ref()
+                    .is_some_and(|sv| self.value_lacks_literals(self.current_idx, sv))
+            {
                 continue;
             }
             // The bytes of the value, once for the transformations' triggers
             // and the operator's required bytes.
-            let raw = scanned.map_or_else(|| ByteSet::of(&t.value), |sv| sv.bytes);
+            let raw = scanned.map_or_else(|| ByteSet::of(&t.value), |sv| sv.bytes());
             self.eval_value(link, &test, t, raw, &mut found);
         }
         values.clear();

@@ -387,7 +387,10 @@ impl<'r> Transaction<'r> {
         *current = None;
         *current_idx = 0;
         *kind_gen = [0; VarKind::COUNT];
-        pf_scans.iter_mut().for_each(|s| *s = None);
+        pf_scans
+            .iter_mut()
+            .flatten()
+            .for_each(|s| s.clear(KEEP_ENTRIES));
         pf_slot_stamp.fill(u64::MAX);
         pf_bits.fill(0);
         *stats = EvalStats::default();

@@ -12,20 +12,64 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 /// One value of a variable, scanned once with the automaton of all literals.
-pub(crate) struct ScannedValue {
+struct ScannedValue {
     value: Bytes,
     /// The bytes it holds (to tell which transformation lists leave it as is).
-    pub(crate) bytes: ByteSet,
+    bytes: ByteSet,
+    /// Where the patterns of the global automaton found in it (each once)
+    /// are in [`KindScan::patterns`].
+    patterns: (u32, u32),
+}
+
+/// What the global scan saw in one value.
+pub(crate) struct Scanned<'a> {
+    scan: &'a KindScan,
+    value: &'a ScannedValue,
+}
+
+impl Scanned<'_> {
+    /// The bytes the value holds.
+    pub(crate) fn bytes(&self) -> ByteSet {
+        self.value.bytes
+    }
+
     /// Patterns of the global automaton found in it, each once.
-    patterns: Vec<u32>,
+    fn patterns(&self) -> &[u32] {
+        self.scan.patterns(self.value)
+    }
 }
 
 /// A variable's scanned values, valid while its data stamp is unchanged.
+/// A transaction keeps its scans' storage from one request to the next.
+#[derive(Default)]
 pub(crate) struct KindScan {
     stamp: u64,
     values: Vec<ScannedValue>,
+    /// The patterns of every value, one range each.
+    patterns: Vec<u32>,
     /// Value (by the address of its shared bytes) to its index in `values`.
     index: HashMap<usize, u32, BuildHasherDefault<FastHasher>>,
+}
+
+/// No data has this stamp (stamps are sums of two `u32` counters).
+const STALE: u64 = u64::MAX;
+
+impl KindScan {
+    fn patterns(&self, sv: &ScannedValue) -> &[u32] {
+        &self.patterns[sv.patterns.0 as usize..sv.patterns.1 as usize]
+    }
+
+    /// Forgets the values (they hold request data), keeping room for at
+    /// most `keep` of them.
+    pub(crate) fn clear(&mut self, keep: usize) {
+        self.stamp = STALE;
+        self.values.clear();
+        self.values.shrink_to(keep);
+        self.patterns.clear();
+        self.patterns.shrink_to(keep);
+        self.index.clear();
+        self.index.shrink_to(keep);
+    }
 }
 
 impl Transaction<'_> {
@@ -54,16 +98,15 @@ impl Transaction<'_> {
         })
     }
 
-    /// `value` (of variable `kind`) as the global scan of its current data
-    /// saw it, if it did.
-    pub(crate) fn scanned(&self, kind: VarKind, value: &Bytes) -> Option<&ScannedValue> {
+    /// `value` (of variable `kind`) as the last global scan of the variable
+    /// saw it, if it did. What a scan found in a value stays true of it
+    /// after the variable's data changed: values are immutable, and the
+    /// scan holds a reference to each (so an address is not reused).
+    pub(crate) fn scanned(&self, kind: VarKind, value: &Bytes) -> Option<Scanned<'_>> {
         let scan = self.pf_scans[kind as usize].as_ref()?;
-        if scan.stamp != self.stamp(kind) {
-            return None;
-        }
         let &i = scan.index.get(&(value.as_ptr() as usize))?;
         let sv = &scan.values[i as usize];
-        Bytes::ptr_eq(&sv.value, value).then_some(sv)
+        Bytes::ptr_eq(&sv.value, value).then_some(Scanned { scan, value: sv })
     }
 
     /// True when the prefilter shows that scanned value `sv` (before
@@ -71,7 +114,7 @@ impl Transaction<'_> {
     /// `idx`: the rule's transformations leave it unchanged up to case and
     /// the global scan found none of the rule's literals in it. False when
     /// that is not known.
-    pub(crate) fn value_lacks_literals(&self, idx: usize, sv: &ScannedValue) -> bool {
+    pub(crate) fn value_lacks_literals(&self, idx: usize, sv: &Scanned<'_>) -> bool {
         let pf = &self.rs.prefilter;
         let Some(f) = &pf.rules[idx] else {
             return false;
@@ -79,9 +122,9 @@ impl Transaction<'_> {
         let group = pf.slots[f.slots[0] as usize].group;
         let unchanged = pf.groups[group as usize]
             .triggers
-            .is_some_and(|t| !t.intersects(sv.bytes));
+            .is_some_and(|t| !t.intersects(sv.bytes()));
         unchanged
-            && !sv.patterns.iter().any(|&p| {
+            && !sv.patterns().iter().any(|&p| {
                 pf.global_bits[p as usize]
                     .binary_search(&(group, f.bit))
                     .is_ok()
@@ -115,42 +158,35 @@ impl Transaction<'_> {
         } else {
             KeySel::All
         };
+        let entries = self.entries(kind, &key);
+        let mut scan = self.pf_scans[kind as usize].take().unwrap_or_default();
+        scan.clear(usize::MAX);
+        scan.stamp = stamp;
         let pf = &self.rs.prefilter;
         let mut seen = vec![0u64; pf.global_bits.len().div_ceil(64)];
-        let values = self
-            .entries(kind, &key)
-            .into_iter()
-            .map(|t| {
-                let mut patterns = Vec::new();
-                if let Some(global) = &pf.global {
-                    for m in global.find_overlapping_iter(&t.value[..]) {
-                        let p = m.pattern().as_usize();
-                        if seen[p / 64] & (1 << (p % 64)) == 0 {
-                            seen[p / 64] |= 1 << (p % 64);
-                            patterns.push(p as u32);
-                        }
-                    }
-                    for &p in &patterns {
-                        seen[p as usize / 64] = 0;
+        for t in entries {
+            let from = scan.patterns.len();
+            if let Some(global) = &pf.global {
+                for m in global.find_overlapping_iter(&t.value[..]) {
+                    let p = m.pattern().as_usize();
+                    if seen[p / 64] & (1 << (p % 64)) == 0 {
+                        seen[p / 64] |= 1 << (p % 64);
+                        scan.patterns.push(p as u32);
                     }
                 }
-                ScannedValue {
-                    bytes: ByteSet::of(&t.value),
-                    value: t.value,
-                    patterns,
+                for &p in &scan.patterns[from..] {
+                    seen[p as usize / 64] = 0;
                 }
-            })
-            .collect::<Vec<_>>();
-        let index = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.value.as_ptr() as usize, i as u32))
-            .collect();
-        self.pf_scans[kind as usize] = Some(KindScan {
-            stamp,
-            values,
-            index,
-        });
+            }
+            let i = scan.values.len() as u32;
+            scan.index.insert(t.value.as_ptr() as usize, i);
+            scan.values.push(ScannedValue {
+                bytes: ByteSet::of(&t.value),
+                value: t.value,
+                patterns: (from as u32, scan.patterns.len() as u32),
+            });
+        }
+        self.pf_scans[kind as usize] = Some(scan);
     }
 
     /// Fills slot `s` (one group, one variable) unless done for its data.
@@ -186,12 +222,12 @@ impl Transaction<'_> {
             }
             let bits = &mut self.pf_bits[off..];
             if unchanged {
-                set_global_bits(pf, g, &sv.patterns, bits);
+                set_global_bits(pf, g, scan.patterns(sv), bits);
             } else if group.multi {
                 // The value itself, as the global scan found it (when there
                 // is one); then each step that changed it.
                 if pf.global.is_some() {
-                    set_global_bits(pf, g, &sv.patterns, bits);
+                    set_global_bits(pf, g, scan.patterns(sv), bits);
                 } else {
                     scan_group(group, &sv.value, bits);
                 }

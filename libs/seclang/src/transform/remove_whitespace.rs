@@ -12,7 +12,11 @@ fn removed(b: u8) -> bool {
 
 pub(super) fn remove_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
     if input.iter().any(|&b| removed(b)) {
-        Cow::Owned(input.iter().copied().filter(|&b| !removed(b)).collect())
+        // Room for all of it at once: collecting a filter grows the vector
+        // step by step.
+        let mut out = Vec::with_capacity(input.len());
+        out.extend(input.iter().copied().filter(|&b| !removed(b)));
+        Cow::Owned(out)
     } else {
         Cow::Borrowed(input)
     }

@@ -322,7 +322,7 @@ impl<'r> Transaction<'r> {
                     match self.tx.get_mut(*key) {
                         Some(slot) => *slot = v,
                         None => {
-                            self.tx.insert((*key).to_string(), v);
+                            self.tx.insert(Rc::from(*key), v);
                         }
                     }
                 }
@@ -438,7 +438,7 @@ impl<'r> Transaction<'r> {
         match (new, coll.get_mut(key)) {
             (Some(v), Some(slot)) => *slot = v,
             (Some(v), None) => {
-                coll.insert(key.to_string(), v);
+                coll.insert(Rc::from(key), v);
             }
             (None, _) => {
                 coll.remove(key);

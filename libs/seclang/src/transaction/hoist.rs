@@ -318,7 +318,9 @@ pub(crate) fn build(rs: &RuleSet) -> Hoisted {
         written.extend(&s.writes);
     }
     let mut tx: Vec<(String, Vec<u8>)> =
-        t.tx.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
+        t.tx.iter()
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect();
     tx.sort();
     h.tx = tx;
     h.count = h.replay.iter().flatten().count();
@@ -354,8 +356,13 @@ fn add(to: &mut EvalStats, d: &EvalStats) {
 impl<'r> Transaction<'r> {
     /// Phase 1 starts: TX as the hoisted rules leave it.
     pub(crate) fn load_hoisted(&mut self) {
-        for (k, v) in &self.rs.hoisted.tx {
-            self.tx.insert(k.clone(), Rc::from(&v[..]));
+        if self.hoisted_tx.is_empty() {
+            self.hoisted_tx = (self.rs.hoisted.tx.iter())
+                .map(|(k, v)| (Rc::from(k.as_str()), Rc::from(&v[..])))
+                .collect();
+        }
+        for (k, v) in &self.hoisted_tx {
+            self.tx.insert(k.clone(), v.clone());
         }
     }
 

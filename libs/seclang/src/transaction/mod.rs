@@ -89,7 +89,9 @@ impl ByKind<Coll> {
 }
 
 /// TX and the other named collections: keys lower-case.
-pub(crate) type VarMap = HashMap<String, Bytes, BuildHasherDefault<FastHasher>>;
+/// A named collection (TX, ...): keys are shared, so that loading the
+/// hoisted TX into a transaction copies no key.
+pub(crate) type VarMap = HashMap<Rc<str>, Bytes, BuildHasherDefault<FastHasher>>;
 
 /// Bytes shared cheaply inside a transaction.
 pub(crate) type Bytes = Rc<[u8]>;
@@ -212,6 +214,8 @@ pub struct Transaction<'r> {
     pub(crate) xml_attrs: Vec<Bytes>,
     pub(crate) xml_elements: Vec<crate::bodyprocessors::xml::XmlElement>,
     pub(crate) tx: VarMap,
+    /// The TX the hoisted rules leave, shared (made at the first load).
+    pub(crate) hoisted_tx: Vec<(Rc<str>, Bytes)>,
     pub(crate) persistent: HashMap<String, VarMap>,
     pub(crate) request_body: Vec<u8>,
     pub(crate) response_body: Vec<u8>,
@@ -285,6 +289,7 @@ impl<'r> Transaction<'r> {
             xml_elements: Vec::new(),
             // The CRS sets some 100 TX variables per request: no rehashing.
             tx: VarMap::with_capacity_and_hasher(128, Default::default()),
+            hoisted_tx: Vec::new(),
             persistent: HashMap::new(),
             request_body: Vec::new(),
             response_body: Vec::new(),
@@ -330,6 +335,7 @@ impl<'r> Transaction<'r> {
             xml_attrs,
             xml_elements,
             tx,
+            hoisted_tx: _, // the rule set's, the same for every request
             persistent,
             request_body,
             response_body,
@@ -387,12 +393,7 @@ impl<'r> Transaction<'r> {
         *current = None;
         *current_idx = 0;
         *kind_gen = [0; VarKind::COUNT];
-        pf_scans
-            .iter_mut()
-            .flatten()
-            .for_each(|s| s.clear(KEEP_ENTRIES));
-        pf_slot_stamp.fill(u64::MAX);
-        pf_bits.fill(0);
+        prefilter::reset(pf_scans, pf_slot_stamp, pf_bits, KEEP_ENTRIES);
         *stats = EvalStats::default();
         *started = std::time::Instant::now();
         self.set(VarKind::UniqueId, unique_id.as_bytes());
@@ -513,7 +514,7 @@ impl<'r> Transaction<'r> {
     /// A TX variable (e.g. `blocking_inbound_anomaly_score`).
     pub fn tx_var(&self, name: &str) -> Option<String> {
         self.tx
-            .get(&name.to_ascii_lowercase())
+            .get(name.to_ascii_lowercase().as_str())
             .map(|v| String::from_utf8_lossy(v).into_owned())
     }
 

@@ -51,6 +51,19 @@ pub(crate) struct KindScan {
     index: HashMap<usize, u32, BuildHasherDefault<FastHasher>>,
 }
 
+/// Empties a transaction's prefilter state: scans (keeping room for `keep`
+/// values each), slot stamps and bits.
+pub(crate) fn reset(
+    scans: &mut [Option<KindScan>],
+    stamps: &mut [u64],
+    bits: &mut [u64],
+    keep: usize,
+) {
+    scans.iter_mut().flatten().for_each(|s| s.clear(keep));
+    stamps.fill(STALE);
+    bits.fill(0);
+}
+
 /// No data has this stamp (stamps are sums of two `u32` counters).
 const STALE: u64 = u64::MAX;
 
@@ -78,7 +91,7 @@ impl Transaction<'_> {
     pub(crate) fn may_match(&mut self, idx: usize) -> bool {
         let rs = self.rs;
         if let Some(c) = &rs.prefilter.tx_compares[idx] {
-            let v = self.tx.get(&c.key);
+            let v = self.tx.get(c.key.as_str());
             let left = match (c.count, v) {
                 (true, v) => i64::from(v.is_some()),
                 (false, Some(v)) => atoi(v),

@@ -71,7 +71,7 @@ fn map_into<'k>(kind: VarKind, key: &'k KeySel, m: &VarMap, out: &mut Vec<Target
         }
         return;
     }
-    let mut hits: Vec<(&String, &Bytes)> = m
+    let mut hits: Vec<(&Rc<str>, &Bytes)> = m
         .iter()
         .filter(|(k, _)| key_kept(key, k.as_bytes()))
         .collect();
@@ -79,7 +79,7 @@ fn map_into<'k>(kind: VarKind, key: &'k KeySel, m: &VarMap, out: &mut Vec<Target
     for (k, v) in hits {
         out.push(Target {
             kind,
-            key: Key::Bytes(b(k)),
+            key: Key::Bytes(Rc::<[u8]>::from(Rc::clone(k))),
             value: v.clone(),
         });
     }

@@ -50,6 +50,11 @@ fn new_engine() -> anyhow::Result<Engine> {
     // back to copying data segments at each instantiation.
     config.memory_init_cow(true);
     config.memory_guaranteed_dense_image_size(512 << 20);
+    // Profiling aid (docs/perf): `perf` names the guests' compiled functions
+    // from /tmp/perf-<pid>.map.
+    if std::env::var_os("EDGEWAF_PERFMAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config).map_err(|e| anyhow::anyhow!("{e:?}"))
 }
 

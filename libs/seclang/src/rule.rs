@@ -48,9 +48,6 @@ pub struct Rule {
     pub(crate) transforms: Steps,
     /// Interned id of the transformation list (for the per-transaction cache).
     pub(crate) transform_chain: u32,
-    /// Bytes that can make `transforms` change a value at all (`None`: any
-    /// value may change); a value without them skips the transformations.
-    pub(crate) transform_triggers: Option<crate::transform::ByteSet>,
     /// The disruptive action in effect (`block` and none resolved to the phase default).
     pub(crate) disruptive: Disruptive,
     /// Log when matched.

@@ -91,7 +91,6 @@ impl RuleSetBuilder {
         }
         names.extend(a.transforms.iter().cloned());
         let (transform_chain, transforms) = self.intern(&names)?;
-        let transform_triggers = crate::transform::chain_exact_triggers(&transforms);
         let transforms = crate::transform::Steps::new(transforms);
         let default_disruptive = default
             .as_ref()
@@ -118,7 +117,6 @@ impl RuleSetBuilder {
             actions: a,
             transforms,
             transform_chain,
-            transform_triggers,
             disruptive,
             log,
             chain: None,
@@ -144,7 +142,6 @@ impl RuleSetBuilder {
             actions: Actions::default(),
             transforms: Default::default(),
             transform_chain: 0,
-            transform_triggers: Some(Default::default()),
             disruptive: Disruptive::Pass,
             log: false,
             chain: None,

@@ -347,6 +347,11 @@ impl Prefilter {
         }
         pf.tx_compares = rules.iter().map(TxCompare::of).collect();
         pf.global = automaton(&b.global_patterns);
+        if pf.global.is_none() {
+            // Slots take the bits of unchanged values from the global scan:
+            // without it no rule can be skipped, so none is filtered.
+            pf.rules.iter_mut().for_each(|r| *r = None);
+        }
         pf
     }
 

@@ -336,7 +336,11 @@ impl<'r> Transaction<'r> {
     /// Applies the link's transformations, cached per (transformation list,
     /// value); `raw` is the bytes `value` holds.
     fn transform(&mut self, link: &Rule, value: &Bytes, raw: ByteSet) -> Bytes {
-        if link.transform_triggers.is_some_and(|t| !t.intersects(raw)) {
+        if link
+            .transforms
+            .triggers()
+            .is_some_and(|t| !t.intersects(raw))
+        {
             return value.clone();
         }
         self.transform_with(link.transform_chain, &link.transforms, value, Some(raw))
@@ -378,7 +382,11 @@ impl<'r> Transaction<'r> {
 
     /// multiMatch: the value before and after each transformation that changed it.
     fn transform_steps(&mut self, link: &Rule, value: &Bytes, raw: ByteSet) -> Vec<Bytes> {
-        if link.transform_triggers.is_some_and(|t| !t.intersects(raw)) {
+        if link
+            .transforms
+            .triggers()
+            .is_some_and(|t| !t.intersects(raw))
+        {
             return vec![value.clone()];
         }
         let mut out = vec![value.clone()];

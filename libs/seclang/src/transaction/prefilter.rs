@@ -234,16 +234,13 @@ impl Transaction<'_> {
                 self.stats.slot_rescans += 1;
             }
             let bits = &mut self.pf_bits[off..];
-            if unchanged {
+            // The value itself, as the global scan found it: all there is to
+            // scan when it is unchanged, the first of multiMatch's values.
+            // (A changed value without multiMatch was scanned above.)
+            if unchanged || group.multi {
                 set_global_bits(pf, g, scan.patterns(sv), bits);
-            } else if group.multi {
-                // The value itself, as the global scan found it (when there
-                // is one); then each step that changed it.
-                if pf.global.is_some() {
-                    set_global_bits(pf, g, scan.patterns(sv), bits);
-                } else {
-                    scan_group(group, &sv.value, bits);
-                }
+            }
+            if !unchanged && group.multi {
                 group.transforms.run(&sv.value, Some(sv.bytes), |step| {
                     scan_group(group, step, bits);
                 });

@@ -10,19 +10,37 @@ use std::borrow::Cow;
 
 /// Transformations in order, each with the bytes that can make it change
 /// its input (`None`: any input may change).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Steps {
     fns: Vec<TransformFn>,
     triggers: Vec<Option<ByteSet>>,
+    /// The union of `triggers` (`None` when one of them is).
+    all: Option<ByteSet>,
+}
+
+impl Default for Steps {
+    /// No transformation: nothing changes any value.
+    fn default() -> Steps {
+        Steps::new(Vec::new())
+    }
 }
 
 impl Steps {
     pub(crate) fn new(fns: Vec<TransformFn>) -> Steps {
-        let triggers = fns
+        let triggers: Vec<Option<ByteSet>> = fns
             .iter()
             .map(|f| chain_exact_triggers(std::slice::from_ref(f)))
             .collect();
-        Steps { fns, triggers }
+        let all = triggers
+            .iter()
+            .try_fold(ByteSet::default(), |acc, t| Some(acc.union((*t)?)));
+        Steps { fns, triggers, all }
+    }
+
+    /// The bytes that can make the list change a value at all (`None`: any
+    /// value may change); a value without them comes out as it went in.
+    pub(crate) fn triggers(&self) -> Option<ByteSet> {
+        self.all
     }
 
     /// The transformations.
@@ -69,7 +87,7 @@ impl Steps {
 #[cfg(test)]
 mod tests {
     use super::Steps;
-    use crate::transform::{ByteSet, TransformFn, lookup};
+    use crate::transform::{ByteSet, TransformFn, chain_exact_triggers, lookup};
     use std::borrow::Cow;
 
     /// Every step called, as the engine did before steps were skipped.
@@ -135,6 +153,7 @@ mod tests {
         for names in chains {
             let fns: Vec<TransformFn> = names.iter().map(|n| lookup(n).unwrap()).collect();
             let steps = Steps::new(fns.clone());
+            assert_eq!(steps.triggers(), chain_exact_triggers(&fns), "{names:?}");
             for v in values {
                 let want = plain(&fns, v);
                 for bytes in [None, Some(ByteSet::of(v))] {

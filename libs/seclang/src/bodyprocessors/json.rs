@@ -28,63 +28,57 @@ pub(crate) fn parse_with_depth(body: &[u8], max_depth: usize) -> BodyResult {
             return r;
         }
     };
-    let d = depth(&v);
-    if d > max_depth {
-        r.error = Some(format!(
-            "JSON depth {d} exceeds SecRequestBodyJsonDepthLimit {max_depth}"
-        ));
-        return r;
+    match flatten(v, max_depth, &mut r.args) {
+        Ok(()) => {}
+        Err(d) => {
+            r.args.clear();
+            r.error = Some(format!(
+                "JSON depth {d} exceeds SecRequestBodyJsonDepthLimit {max_depth}"
+            ));
+        }
     }
-    flatten(b"json".to_vec(), &v, &mut r.args);
     r
 }
 
-/// How deep objects and arrays nest: 0 for a scalar, 1 for `{"a":1}`.
-fn depth(v: &Value) -> usize {
-    let mut max = 0;
-    let mut stack = vec![(v, 0usize)];
-    while let Some((v, d)) = stack.pop() {
-        match v {
-            Value::Array(a) => {
-                max = max.max(d + 1);
-                stack.extend(a.iter().map(|x| (x, d + 1)));
-            }
-            Value::Object(o) => {
-                max = max.max(d + 1);
-                stack.extend(o.values().map(|x| (x, d + 1)));
-            }
-            _ => {}
-        }
-    }
-    max
-}
-
-fn flatten(prefix: Vec<u8>, v: &Value, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
+/// Appends the leaves of `v` to `out`, named `json.a.b` / `json.a.0`, in the
+/// order of the keys (objects as serde_json keeps them: sorted, the last of
+/// duplicate keys). The value is consumed, so strings move without a copy.
+/// Err(depth) when objects and arrays nest deeper than `max_depth` (0 for a
+/// scalar, 1 for `{"a":1}`): the depth reached, the deepest in the document.
+fn flatten(v: Value, max_depth: usize, out: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), usize> {
     // Iterative so that hostile nesting cannot overflow the stack.
-    let mut stack = vec![(prefix, v)];
-    while let Some((name, v)) = stack.pop() {
+    let mut stack = vec![(b"json".to_vec(), v, 0usize)];
+    let mut too_deep = 0;
+    while let Some((name, v, d)) = stack.pop() {
         match v {
             Value::Object(o) => {
-                for (k, child) in o.iter().rev() {
-                    let mut n = name.clone();
+                if d + 1 > max_depth {
+                    too_deep = too_deep.max(d + 1);
+                }
+                for (k, child) in o.into_iter().rev() {
+                    let mut n = Vec::with_capacity(name.len() + 1 + k.len());
+                    n.extend_from_slice(&name);
                     n.push(b'.');
                     n.extend_from_slice(k.as_bytes());
-                    stack.push((n, child));
+                    stack.push((n, child, d + 1));
                 }
             }
             Value::Array(a) => {
-                for (i, child) in a.iter().enumerate().rev() {
+                if d + 1 > max_depth {
+                    too_deep = too_deep.max(d + 1);
+                }
+                for (i, child) in a.into_iter().enumerate().rev() {
                     let mut n = name.clone();
                     n.push(b'.');
                     n.extend_from_slice(i.to_string().as_bytes());
-                    stack.push((n, child));
+                    stack.push((n, child, d + 1));
                 }
             }
-            Value::String(s) => out.push((name, s.as_bytes().to_vec())),
+            Value::String(s) => out.push((name, s.into_bytes())),
             Value::Number(num) => out.push((name, num.to_string().into_bytes())),
             Value::Bool(b) => out.push((
                 name,
-                if *b {
+                if b {
                     b"true".to_vec()
                 } else {
                     b"false".to_vec()
@@ -93,6 +87,7 @@ fn flatten(prefix: Vec<u8>, v: &Value, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
             Value::Null => out.push((name, Vec::new())),
         }
     }
+    if too_deep > 0 { Err(too_deep) } else { Ok(()) }
 }
 
 #[cfg(test)]

@@ -248,6 +248,8 @@ pub struct Transaction<'r> {
     pub(crate) pf_slot_stamp: Vec<u64>,
     /// The prefilter slots' bits.
     pub(crate) pf_bits: Vec<u64>,
+    /// Room the prefilter reuses (always left empty).
+    pub(crate) pf_scratch: prefilter::Scratch,
     pub(crate) stats: EvalStats,
     /// When the transaction started (DURATION).
     pub(crate) started: std::time::Instant,
@@ -310,6 +312,7 @@ impl<'r> Transaction<'r> {
             pf_scans: (0..VarKind::COUNT).map(|_| None).collect(),
             pf_slot_stamp: vec![u64::MAX; rs.prefilter.slots.len()],
             pf_bits: vec![0; rs.prefilter.words],
+            pf_scratch: prefilter::Scratch::new(rs.prefilter.global_bits.len()),
             stats: EvalStats::default(),
             started: std::time::Instant::now(),
         };
@@ -356,6 +359,7 @@ impl<'r> Transaction<'r> {
             pf_scans,
             pf_slot_stamp,
             pf_bits,
+            pf_scratch: _, // left empty after each use
             stats,
             started,
         } = self;

@@ -64,6 +64,53 @@ pub(crate) fn reset(
     bits.fill(0);
 }
 
+/// Room the prefilter reuses from one scan or slot to the next: one bit
+/// per pattern of the global automaton and a list of the set ones. Both
+/// are left empty (all bits clear) after each use.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    seen: Vec<u64>,
+    distinct: Vec<u32>,
+}
+
+impl Scratch {
+    /// Marks `p` seen; true the first time since the last [`Scratch::clear`].
+    #[inline]
+    fn first(&mut self, p: u32) -> bool {
+        let (w, m) = (p as usize / 64, 1u64 << (p % 64));
+        let new = self.seen[w] & m == 0;
+        self.seen[w] |= m;
+        new
+    }
+
+    /// Room for `patterns` patterns (those of the global automaton).
+    pub(crate) fn new(patterns: usize) -> Scratch {
+        Scratch {
+            seen: vec![0; patterns.div_ceil(64)],
+            distinct: Vec::new(),
+        }
+    }
+
+    /// Clears the bits of `patterns`, which must hold every bit set.
+    fn unsee(&mut self, patterns: &[u32]) {
+        for &p in patterns {
+            self.seen[p as usize / 64] = 0;
+        }
+    }
+
+    /// Clears `distinct` and its bits (every bit set).
+    fn forget_distinct(&mut self) {
+        for &p in &self.distinct {
+            self.seen[p as usize / 64] = 0;
+        }
+        self.distinct.clear();
+    }
+}
+
+/// A slot filled from more values than this gathers their patterns first
+/// (see [`Transaction::fill_slot`]).
+const GATHER_OVER: usize = 8;
+
 /// No data has this stamp (stamps are sums of two `u32` counters).
 const STALE: u64 = u64::MAX;
 
@@ -176,20 +223,17 @@ impl Transaction<'_> {
         scan.clear(usize::MAX);
         scan.stamp = stamp;
         let pf = &self.rs.prefilter;
-        let mut seen = vec![0u64; pf.global_bits.len().div_ceil(64)];
+        let seen = &mut self.pf_scratch;
         for t in entries {
             let from = scan.patterns.len();
             if let Some(global) = &pf.global {
                 for m in global.find_overlapping_iter(&t.value[..]) {
-                    let p = m.pattern().as_usize();
-                    if seen[p / 64] & (1 << (p % 64)) == 0 {
-                        seen[p / 64] |= 1 << (p % 64);
-                        scan.patterns.push(p as u32);
+                    let p = m.pattern().as_usize() as u32;
+                    if seen.first(p) {
+                        scan.patterns.push(p);
                     }
                 }
-                for &p in &scan.patterns[from..] {
-                    seen[p as usize / 64] = 0;
-                }
+                seen.unsee(&scan.patterns[from..]);
             }
             let i = scan.values.len() as u32;
             scan.index.insert(t.value.as_ptr() as usize, i);
@@ -227,25 +271,40 @@ impl Transaction<'_> {
             .expect("scanned above");
         self.stats.slot_fills += 1;
         self.stats.slot_values += scan.values.len() as u32;
+        // Over many values (a JSON body's), the global scan's patterns of
+        // those taken as they are are gathered first, each once: the values
+        // share most of theirs, and a pattern's bits in this group are looked
+        // up once. Over a few, marking them costs more than it saves.
+        let gather = scan.values.len() > GATHER_OVER;
+        let mut seen = std::mem::take(&mut self.pf_scratch);
         for sv in &scan.values {
             let unchanged = group.triggers.is_some_and(|t| !t.intersects(sv.bytes))
                 || (!group.multi && self.transformed_unchanged(group, off, &sv.value, sv.bytes));
             if !unchanged {
                 self.stats.slot_rescans += 1;
             }
-            let bits = &mut self.pf_bits[off..];
             // The value itself, as the global scan found it: all there is to
             // scan when it is unchanged, the first of multiMatch's values.
             // (A changed value without multiMatch was scanned above.)
-            if unchanged || group.multi {
-                set_global_bits(pf, g, scan.patterns(sv), bits);
+            if (unchanged || group.multi) && gather {
+                for &p in scan.patterns(sv) {
+                    if seen.first(p) {
+                        seen.distinct.push(p);
+                    }
+                }
+            } else if unchanged || group.multi {
+                set_global_bits(pf, g, scan.patterns(sv), &mut self.pf_bits[off..]);
             }
             if !unchanged && group.multi {
+                let bits = &mut self.pf_bits[off..];
                 group.transforms.run(&sv.value, Some(sv.bytes), |step| {
                     scan_group(group, step, bits);
                 });
             }
         }
+        set_global_bits(pf, g, &seen.distinct, &mut self.pf_bits[off..]);
+        seen.forget_distinct();
+        self.pf_scratch = seen;
         self.pf_scans[slot.kind as usize] = Some(scan);
     }
 

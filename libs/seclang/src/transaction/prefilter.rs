@@ -74,21 +74,26 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    /// Marks `p` seen; true the first time since the last [`Scratch::clear`].
-    #[inline]
-    fn first(&mut self, p: u32) -> bool {
-        let (w, m) = (p as usize / 64, 1u64 << (p % 64));
-        let new = self.seen[w] & m == 0;
-        self.seen[w] |= m;
-        new
-    }
-
     /// Room for `patterns` patterns (those of the global automaton).
     pub(crate) fn new(patterns: usize) -> Scratch {
         Scratch {
             seen: vec![0; patterns.div_ceil(64)],
             distinct: Vec::new(),
         }
+    }
+
+    /// Marks `p` seen; true unless it was marked since its bit was last
+    /// cleared. (Grows when `p` is past the room made, so that a scratch
+    /// made empty, as `mem::take` leaves one, still works.)
+    #[inline]
+    fn first(&mut self, p: u32) -> bool {
+        let (w, m) = (p as usize / 64, 1u64 << (p % 64));
+        if w >= self.seen.len() {
+            self.seen.resize(w + 1, 0);
+        }
+        let new = self.seen[w] & m == 0;
+        self.seen[w] |= m;
+        new
     }
 
     /// Clears the bits of `patterns`, which must hold every bit set.
@@ -357,6 +362,31 @@ fn set_global_bits(pf: &Prefilter, g: u32, patterns: &[u32], bits: &mut [u64]) {
         let from = hits.partition_point(|&(hg, _)| hg < g);
         for &(_, bit) in hits[from..].iter().take_while(|&&(hg, _)| hg == g) {
             set_bit(bits, bit);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scratch;
+
+    #[test]
+    fn scratch_marks_each_pattern_once_and_is_left_clear() {
+        // Made empty (as `mem::take` leaves it): grows on demand.
+        for mut s in [Scratch::default(), Scratch::new(200)] {
+            let found = [3, 130, 3, 64, 130, 199];
+            let firsts: Vec<bool> = found.iter().map(|&p| s.first(p)).collect();
+            assert_eq!(firsts, [true, true, false, true, false, true]);
+            s.unsee(&[3, 130, 64, 199]);
+            assert!(s.seen.iter().all(|&w| w == 0), "clear after unsee");
+            for p in [7, 7, 150] {
+                if s.first(p) {
+                    s.distinct.push(p);
+                }
+            }
+            assert_eq!(s.distinct, [7, 150]);
+            s.forget_distinct();
+            assert!(s.distinct.is_empty() && s.seen.iter().all(|&w| w == 0));
         }
     }
 }

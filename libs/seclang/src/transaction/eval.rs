@@ -358,25 +358,20 @@ impl<'r> Transaction<'r> {
         if transforms.is_empty() {
             return value.clone();
         }
-        if value.len() <= UNCACHED_MAX {
-            // Short values: recomputing is cheaper than a cache probe (most
-            // transformations return their input untouched, allocating nothing).
-            return match transform_uncached(transforms, value, raw) {
-                Some(v) => Rc::from(v),
-                None => value.clone(),
-            };
-        }
-        let key = (chain, value.as_ptr() as usize);
-        if let Some((orig, v)) = self.cache.get(&key)
+        // Short values: recomputing is cheaper than a cache probe (most
+        // transformations return their input untouched, allocating nothing).
+        let key = (value.len() > UNCACHED_MAX).then_some((chain, value.as_ptr() as usize));
+        if let Some(key) = key
+            && let Some((orig, v)) = self.cache.get(&key)
             && orig.len() == value.len()
         {
             return v.clone();
         }
-        let out = match transform_uncached(transforms, value, raw) {
-            Some(v) => Rc::from(v),
-            None => value.clone(),
-        };
-        self.cache.insert(key, (value.clone(), out.clone()));
+        let out =
+            transform_uncached(transforms, value, raw).map_or_else(|| value.clone(), Rc::from);
+        if let Some(key) = key {
+            self.cache.insert(key, (value.clone(), out.clone()));
+        }
         out
     }
 

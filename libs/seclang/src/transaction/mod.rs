@@ -88,9 +88,8 @@ impl ByKind<Coll> {
     }
 }
 
-/// TX and the other named collections: keys lower-case.
-/// A named collection (TX, ...): keys are shared, so that loading the
-/// hoisted TX into a transaction copies no key.
+/// TX and the other named collections: keys lower-case, and shared, so that
+/// loading the hoisted TX into a transaction copies no key.
 pub(crate) type VarMap = HashMap<Rc<str>, Bytes, BuildHasherDefault<FastHasher>>;
 
 /// Bytes shared cheaply inside a transaction.

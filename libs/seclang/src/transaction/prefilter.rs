@@ -67,7 +67,6 @@ pub(crate) fn reset(
 /// Room the prefilter reuses from one scan or slot to the next: one bit
 /// per pattern of the global automaton and a list of the set ones. Both
 /// are left empty (all bits clear) after each use.
-#[derive(Default)]
 pub(crate) struct Scratch {
     seen: Vec<u64>,
     distinct: Vec<u32>,
@@ -83,14 +82,10 @@ impl Scratch {
     }
 
     /// Marks `p` seen; true unless it was marked since its bit was last
-    /// cleared. (Grows when `p` is past the room made, so that a scratch
-    /// made empty, as `mem::take` leaves one, still works.)
+    /// cleared.
     #[inline]
     fn first(&mut self, p: u32) -> bool {
         let (w, m) = (p as usize / 64, 1u64 << (p % 64));
-        if w >= self.seen.len() {
-            self.seen.resize(w + 1, 0);
-        }
         let new = self.seen[w] & m == 0;
         self.seen[w] |= m;
         new
@@ -281,7 +276,6 @@ impl Transaction<'_> {
         // share most of theirs, and a pattern's bits in this group are looked
         // up once. Over a few, marking them costs more than it saves.
         let gather = scan.values.len() > GATHER_OVER;
-        let mut seen = std::mem::take(&mut self.pf_scratch);
         for sv in &scan.values {
             let unchanged = group.triggers.is_some_and(|t| !t.intersects(sv.bytes))
                 || (!group.multi && self.transformed_unchanged(group, off, &sv.value, sv.bytes));
@@ -292,6 +286,7 @@ impl Transaction<'_> {
             // scan when it is unchanged, the first of multiMatch's values.
             // (A changed value without multiMatch was scanned above.)
             if (unchanged || group.multi) && gather {
+                let seen = &mut self.pf_scratch;
                 for &p in scan.patterns(sv) {
                     if seen.first(p) {
                         seen.distinct.push(p);
@@ -307,9 +302,8 @@ impl Transaction<'_> {
                 });
             }
         }
-        set_global_bits(pf, g, &seen.distinct, &mut self.pf_bits[off..]);
-        seen.forget_distinct();
-        self.pf_scratch = seen;
+        set_global_bits(pf, g, &self.pf_scratch.distinct, &mut self.pf_bits[off..]);
+        self.pf_scratch.forget_distinct();
         self.pf_scans[slot.kind as usize] = Some(scan);
     }
 
@@ -372,8 +366,8 @@ mod tests {
 
     #[test]
     fn scratch_marks_each_pattern_once_and_is_left_clear() {
-        // Made empty (as `mem::take` leaves it): grows on demand.
-        for mut s in [Scratch::default(), Scratch::new(200)] {
+        {
+            let mut s = Scratch::new(200);
             let found = [3, 130, 3, 64, 130, 199];
             let firsts: Vec<bool> = found.iter().map(|&p| s.first(p)).collect();
             assert_eq!(firsts, [true, true, false, true, false, true]);

@@ -2,12 +2,13 @@
 //! each must answer in under 200 ms).
 //!
 //! Fills a fresh store with `ANALYTICS_EVENTS` (default 100,000) events spread
-//! over 24 hours, 3 tenants, 200 client IPs, 1 in 10 an attack with one or two
+//! over 24 hours, 3 tenants, 200 client IPs, 1 in `ANALYTICS_ATTACK_EVERY`
+//! (default 10; 1 for an attack flood) an attack with one or two
 //! findings, then times with criterion: the overview of the last hour and of
 //! the whole day (series, top rules/IPs/paths/classes, latency percentiles,
 //! versions), the event search by IP and by rule over the day, and a day's
 //! compliance report. The insert rate and the writer thread's CPU time per event
-//! (events given with their JSON made, as the decision log does) are printed too.
+//! are printed too.
 //!
 //! `cargo bench -p edgewaf --bench analytics` (not part of `make test`).
 
@@ -32,9 +33,9 @@ const RULES: &[(&str, &str)] = &[
     ("949110", "anomaly-evaluation"),
 ];
 
-fn event(i: u64, n: u64) -> DecisionEvent {
+fn event(i: u64, n: u64, attack_every: u64) -> DecisionEvent {
     let ts_ms = START + i * DAY_MS / n;
-    let attack = i.is_multiple_of(10);
+    let attack = i.is_multiple_of(attack_every);
     let rule = RULES[(i / 10) as usize % RULES.len()];
     let finding = |r: (&str, &str)| LoggedFinding {
         policy: "crs".into(),
@@ -75,24 +76,19 @@ fn event(i: u64, n: u64) -> DecisionEvent {
     }
 }
 
-fn fill(n: u64) -> (tempfile::TempDir, Analytics) {
+fn fill(n: u64, attack_every: u64) -> (tempfile::TempDir, Analytics) {
     let dir = tempfile::tempdir().unwrap();
     let config = AnalyticsConfig {
         queue: 200_000,
         ..AnalyticsConfig::default()
     };
     let a = Analytics::open(&dir.path().join("bench.db"), &config, Default::default()).unwrap();
-    // As on the request path: the decision log has made the JSON already.
     let events: Vec<_> = (0..n)
-        .map(|i| {
-            let e = event(i, n);
-            let json = serde_json::to_vec(&e).unwrap();
-            (Arc::new(e), json)
-        })
+        .map(|i| Arc::new(event(i, n, attack_every)))
         .collect();
     let (started, cpu) = (Instant::now(), writer_cpu_ns());
-    for (e, json) in events {
-        a.record(e, Some(json));
+    for e in events {
+        a.record(e);
     }
     assert!(a.flush(Duration::from_secs(600)));
     let secs = started.elapsed().as_secs_f64();
@@ -128,7 +124,12 @@ fn bench(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let (_dir, a) = fill(n);
+    let attack_every = std::env::var("ANALYTICS_ATTACK_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10u64)
+        .max(1);
+    let (_dir, a) = fill(n, attack_every);
     let day = Range {
         tenant: None,
         from_ms: START,

@@ -243,8 +243,7 @@ impl EventSink {
             }
         }
         if let Some(store) = &self.store {
-            // The store keeps the same JSON: it is not serialised twice.
-            store.record(&*event, line);
+            store.record(&*event);
         }
         let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
         if ring.len() >= self.capacity.max(1) {

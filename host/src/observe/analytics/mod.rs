@@ -11,15 +11,16 @@
 //!
 //! How an event gets there, off the request path:
 //! 1. [`crate::observe::events::EventSink::record`] hands the event to [`Analytics::record`],
-//!    which makes its row (one buffer: the decision log's JSON and the other
-//!    text columns) and only tries to put it on a bounded queue
+//!    which makes its row (one buffer: its text columns and, when a policy
+//!    decided or reported something, the rest of its JSON) and only tries
+//!    to put it on a bounded queue
 //!    (`[analytics] queue`).
 //!    A full queue drops the event and counts it
 //!    (`edgewaf_analytics_dropped_total`); a request never waits.
 //! 2. The writer thread ([`writer`]) wakes on an event, takes what queues
 //!    for 50 ms (or until 1,024 items) and inserts it in one transaction
-//!    (senders never wait for it); the JSON the decision log wrote is stored
-//!    as it is, not made again.
+//!    (senders never wait for it): a row per event, and the batch's details
+//!    in one compressed row.
 //! 3. Every minute it deletes what is past retention: older than
 //!    `retention_days`, and the oldest beyond `max_events`.
 //!
@@ -27,6 +28,7 @@
 
 pub mod audit;
 pub mod classify;
+mod logged;
 pub mod query;
 pub mod report;
 mod schema;
@@ -199,10 +201,9 @@ impl Analytics {
         })
     }
 
-    /// Queues one decision event (with its JSON, when the caller has made
-    /// it already: its buffer is reused); a full queue drops it (counted).
-    pub fn record(&self, event: impl std::borrow::Borrow<DecisionEvent>, json: Option<Vec<u8>>) {
-        self.send(Item::Event(schema::EventRow::new(event.borrow(), json)));
+    /// Queues one decision event; a full queue drops it (counted).
+    pub fn record(&self, event: impl std::borrow::Borrow<DecisionEvent>) {
+        self.send(Item::Event(schema::EventRow::new(event.borrow())));
     }
 
     /// Queues one audit record.

@@ -269,17 +269,15 @@ pub fn search(conn: &Connection, search: &Search) -> rusqlite::Result<Vec<serde_
     }
     p.push(Value::Integer(search.limit.clamp(1, 1000) as i64));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT (SELECT detail FROM event_details d WHERE d.id = events.id), class, blocked
-         FROM events WHERE {w} ORDER BY ts_ms DESC, id DESC LIMIT ?"
+        "SELECT class, blocked, {} FROM events WHERE {w} ORDER BY ts_ms DESC, id DESC LIMIT ?",
+        super::logged::COLUMNS
     ))?;
+    let mut details = super::logged::Details::new(conn);
     let rows = stmt.query_map(params_from_iter(p.iter()), |r| {
-        let detail: String = r.get::<_, Option<String>>(0)?.unwrap_or_default();
-        let mut v: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.insert("class".into(), r.get::<_, String>(1)?.into());
-            o.insert("blocked".into(), (r.get::<_, i64>(2)? == 1).into());
-        }
-        Ok(v)
+        let mut o = super::logged::json(r, 2, &mut details)?;
+        o.insert("class".into(), r.get::<_, String>(0)?.into());
+        o.insert("blocked".into(), (r.get::<_, i64>(1)? == 1).into());
+        Ok(serde_json::Value::Object(o))
     })?;
     rows.collect()
 }

@@ -1,25 +1,35 @@
 //! The tables and the writer's statements.
 //!
 //! ```text
-//! events         one row per decision: only the columns the dashboard and
-//!                the report filter, group and count by, and the rule ids
-//!                with their attack classes as a JSON array (`rules`, NULL
-//!                when none fired)
-//! event_details  the whole event as JSON, under the event's id (method,
-//!                status, mode, policy, versions, findings: `json_extract`)
+//! events         one row per decision: the columns the dashboard and the
+//!                report filter, group and count by, the rule ids with their
+//!                attack classes as a JSON array (`rules`, NULL when none
+//!                fired), and method, status, mode and tenant version
+//! detail_batches what the rows of one writer batch do not hold, as JSON,
+//!                one line per event that has any (the deciding policy,
+//!                findings, reason, errors, annotations), LZ4-compressed,
+//!                under the first and last ids of those events; an event's
+//!                `detail_at` is its line
+//! event_details  the whole JSON of each event stored before layout 2
 //! audit          one row per configuration change: who (token name), when, what
 //! versions       one row per tenant version that started serving
 //! ```
 //!
-//! Writing an event costs the writer three B-tree inserts, all at the right
-//! edge (ids and times grow): the row, its detail, and one index over time
-//! that carries `tenant`, `blocked` and `eval_us` so that the series and
-//! latency percentiles read the index alone. Everything else (top IPs, paths,
-//! countries, rules; searches by IP, request id or rule) scans the time range
-//! the dashboard asks for. The first layout (`user_version` 0: every column
-//! in the row, per-IP and partial indexes, a row per rule) cost the writer
-//! more than twice the CPU per event, taken from the requests when both
-//! cores are busy (docs/analytics.md, "Figures").
+//! Writing an event costs the writer two B-tree inserts, both at the right
+//! edge (ids and times grow): the row and one index over time that carries
+//! `tenant`, `blocked` and `eval_us` so that the series and latency
+//! percentiles read the index alone; its detail, if any, goes into its
+//! batch's one row. Everything else (top IPs, paths, countries, rules;
+//! searches by IP, request id or rule) scans the time range the dashboard
+//! asks for. The search puts each event's JSON back together from its row
+//! and detail ([`super::logged`]).
+//!
+//! The writer's CPU per event is mostly bytes (copied into pages, checksummed
+//! into the WAL, copied again at checkpoints) and B-tree inserts. The first
+//! layout (`user_version` 0: every column in the row, per-IP and partial
+//! indexes, a row per rule) cost more than twice what the second did; the
+//! second (1: every event's whole JSON as its own detail row) about twice
+//! what this one (2) does (docs/analytics.md, "Figures").
 
 use super::audit::AuditRecord;
 use super::classify::{class_of, event_class};
@@ -29,7 +39,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, params};
 use std::path::Path;
 
 /// `PRAGMA user_version` of the current layout.
-const LAYOUT: i64 = 1;
+pub(super) const LAYOUT: i64 = 2;
 
 const EVENTS: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -44,9 +54,19 @@ CREATE TABLE IF NOT EXISTS events (
     class TEXT NOT NULL,
     eval_us INTEGER NOT NULL,
     country TEXT,
-    rules TEXT
+    rules TEXT,
+    method TEXT,
+    status INTEGER,
+    mode TEXT,
+    version TEXT,
+    detail_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_time ON events(ts_ms, tenant, blocked, eval_us);
+CREATE TABLE IF NOT EXISTS detail_batches (
+    first_id INTEGER PRIMARY KEY,
+    last_id INTEGER NOT NULL,
+    details BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS event_details (
     id INTEGER PRIMARY KEY,
     detail TEXT NOT NULL
@@ -101,16 +121,33 @@ pub(super) fn open(path: &Path, cache_mib: u32, mmap_mib: u32) -> rusqlite::Resu
     Ok(conn)
 }
 
-/// Brings a store of the first layout (`user_version` 0: the JSON in
-/// `events.detail`, a row per rule in `event_rules`, five indexes on
-/// `events`; the oldest also without `country`) to the current one, in one
-/// transaction: its events keep their ids, JSON and rules.
+/// Brings a store of an earlier layout to the current one, in one
+/// transaction; its events keep their ids, JSON and rules:
+/// - the second (`user_version` 1: every event's whole JSON in
+///   `event_details`) gets the columns `method`, `status`, `mode`,
+///   `version` and `detail_at`, NULL in its events: their details hold them
+///   ([`super::logged`] reads both);
+/// - the first (0: the JSON in `events.detail`, a row per rule in
+///   `event_rules`, five indexes on `events`; the oldest also without
+///   `country`) is copied into the current tables.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let column = |name: &str| {
         conn.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = ?1")?
             .exists([name])
     };
     if !column("detail")? {
+        if column("id")? && !column("method")? {
+            tracing::info!("analytics store: adding the columns of layout 2");
+            conn.execute_batch(
+                "BEGIN IMMEDIATE;
+                 ALTER TABLE events ADD COLUMN method TEXT;
+                 ALTER TABLE events ADD COLUMN status INTEGER;
+                 ALTER TABLE events ADD COLUMN mode TEXT;
+                 ALTER TABLE events ADD COLUMN version TEXT;
+                 ALTER TABLE events ADD COLUMN detail_at INTEGER;
+                 COMMIT;",
+            )?;
+        }
         return Ok(());
     }
     tracing::info!("analytics store: moving the events to the current layout");
@@ -138,8 +175,9 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
          DROP INDEX IF EXISTS events_ip;
          ALTER TABLE events RENAME TO events_layout0;
          {EVENTS}
-         INSERT INTO events ({columns}, country, rules)
-           SELECT {columns}, {country}, nullif({rules}, '[]') FROM events_layout0 e;
+         INSERT INTO events ({columns}, country, rules, method, status, mode, version)
+           SELECT {columns}, {country}, nullif({rules}, '[]'), method, status, mode,
+             tenant_version FROM events_layout0 e;
          INSERT INTO event_details (id, detail) SELECT id, detail FROM events_layout0;
          DROP TABLE events_layout0;
          DROP TABLE IF EXISTS event_rules;
@@ -179,30 +217,67 @@ pub(crate) fn is_blocked(event: &DecisionEvent) -> bool {
         && (event.action == "deny" || (event.action == "error" && event.status >= 400))
 }
 
-/// One event as the writer stores it, made on the request's thread: the
-/// JSON, then every other text column, in one buffer. The writer frees that
+/// What an event's JSON holds beyond its row: stored as its detail, and
+/// only when not empty.
+#[derive(serde::Serialize)]
+struct Detail<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would_deny: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    findings: &'a [crate::observe::events::LoggedFinding],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    annotations: &'a [(String, String)],
+}
+
+impl<'a> Detail<'a> {
+    /// `e`'s detail, None when it has nothing beyond the row (an allowed
+    /// request that no policy reported on).
+    fn of(e: &'a DecisionEvent) -> Option<Detail<'a>> {
+        let d = Detail {
+            policy: e.policy.as_deref(),
+            would_deny: e.would_deny.as_deref(),
+            findings: &e.findings,
+            reason: e.reason.as_deref(),
+            errors: &e.errors,
+            annotations: &e.annotations,
+        };
+        let empty = d.policy.is_none()
+            && d.would_deny.is_none()
+            && d.findings.is_empty()
+            && d.reason.is_none()
+            && d.errors.is_empty()
+            && d.annotations.is_empty();
+        (!empty).then_some(d)
+    }
+}
+
+/// One event as the writer stores it, made on the request's thread: its
+/// detail and every other text column in one buffer. The writer frees that
 /// one allocation instead of the event's dozen or more; freeing memory that
 /// another thread allocated takes a lock in the allocator, and under an SQLi
 /// flood those frees were a seventh of the writer's time.
 pub(super) struct EventRow {
     /// detail, tenant, request_id, client_ip, path, action, class, country,
-    /// rules, one after the other.
+    /// rules, method, mode, version, one after the other (an empty detail,
+    /// country, rules or version is NULL).
     buf: String,
     /// Where each of them ends in `buf`.
-    ends: [usize; 9],
+    ends: [usize; 12],
     ts_ms: i64,
     blocked: bool,
     eval_us: i64,
+    status: u16,
 }
 
 impl EventRow {
-    /// The row of `e`; `json` is the decision log's line for it, if made
-    /// (its buffer is reused).
-    pub(super) fn new(e: &DecisionEvent, json: Option<Vec<u8>>) -> EventRow {
-        let mut buf = json
-            .and_then(|j| String::from_utf8(j).ok())
-            .unwrap_or_else(|| serde_json::to_string(e).unwrap_or_default());
-        buf.truncate(buf.trim_end().len());
+    /// The row of `e`.
+    pub(super) fn new(e: &DecisionEvent) -> EventRow {
         let (class, rules) = (event_class(e), rules_json(e));
         let texts = [
             e.tenant.as_str(),
@@ -213,9 +288,20 @@ impl EventRow {
             &class,
             e.country.as_deref().unwrap_or(""),
             rules.as_deref().unwrap_or(""),
+            &e.method,
+            e.mode,
+            e.tenant_version.as_deref().unwrap_or(""),
         ];
-        buf.reserve(texts.iter().map(|t| t.len()).sum());
-        let mut ends = [buf.len(); 9];
+        let size = texts.iter().map(|t| t.len()).sum();
+        let mut buf = match Detail::of(e) {
+            Some(d) => {
+                let mut json = serde_json::to_string(&d).unwrap_or_default();
+                json.reserve(size);
+                json
+            }
+            None => String::with_capacity(size),
+        };
+        let mut ends = [buf.len(); 12];
         for (end, text) in ends[1..].iter_mut().zip(texts) {
             buf.push_str(text);
             *end = buf.len();
@@ -226,6 +312,7 @@ impl EventRow {
             ts_ms: ts_ms(e) as i64,
             blocked: is_blocked(e),
             eval_us: e.eval_us as i64,
+            status: e.status,
         }
     }
 
@@ -234,17 +321,24 @@ impl EventRow {
         &self.buf[start..self.ends[i]]
     }
 
-    /// Text `i`, or None (NULL) when empty: a country or rules list is
-    /// never an empty string.
+    /// Text `i`, or None (NULL) when empty: a detail, country, rules list
+    /// or version is never an empty string.
     fn optional(&self, i: usize) -> Option<&str> {
         Some(self.text(i)).filter(|t| !t.is_empty())
     }
 }
 
-/// The statements that store events, prepared once per batch.
+/// The statements that store events, prepared once per batch, and the
+/// batch's details.
 pub(super) struct EventInserts<'tx> {
     row: rusqlite::CachedStatement<'tx>,
-    detail: rusqlite::CachedStatement<'tx>,
+    batch: rusqlite::CachedStatement<'tx>,
+    /// The details so far, one line each.
+    details: Vec<u8>,
+    lines: i64,
+    /// Ids of the first and the last event with a detail.
+    first_id: i64,
+    last_id: i64,
 }
 
 impl<'tx> EventInserts<'tx> {
@@ -252,15 +346,22 @@ impl<'tx> EventInserts<'tx> {
         Ok(EventInserts {
             row: tx.prepare_cached(
                 "INSERT INTO events (ts_ms, tenant, request_id, client_ip, path, action, blocked,
-                 class, eval_us, country, rules)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 class, eval_us, country, rules, method, status, mode, version, detail_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?,
-            detail: tx.prepare_cached("INSERT INTO event_details (id, detail) VALUES (?1, ?2)")?,
+            batch: tx.prepare_cached(
+                "INSERT INTO detail_batches (first_id, last_id, details) VALUES (?1, ?2, ?3)",
+            )?,
+            details: Vec::new(),
+            lines: 0,
+            first_id: 0,
+            last_id: 0,
         })
     }
 
-    /// Stores `row`.
+    /// Stores `row`; its detail waits for [`EventInserts::finish`].
     pub(super) fn insert(&mut self, row: &EventRow) -> rusqlite::Result<()> {
+        let detail = row.optional(0);
         let id = self.row.insert(params![
             row.ts_ms,
             row.text(1),
@@ -273,8 +374,33 @@ impl<'tx> EventInserts<'tx> {
             row.eval_us,
             row.optional(7),
             row.optional(8),
+            row.text(9),
+            row.status,
+            row.text(10),
+            row.optional(11),
+            detail.map(|_| self.lines),
         ])?;
-        self.detail.execute(params![id, row.text(0)])?;
+        if let Some(detail) = detail {
+            if self.lines == 0 {
+                self.first_id = id;
+            }
+            self.last_id = id;
+            self.lines += 1;
+            // JSON has no raw line breaks: they are escaped inside strings.
+            self.details.extend_from_slice(detail.as_bytes());
+            self.details.push(b'\n');
+        }
+        Ok(())
+    }
+
+    /// Stores the batch's details, if any, in one row (LZ4 block, its size
+    /// prepended; [`super::logged`] unpacks it).
+    pub(super) fn finish(mut self) -> rusqlite::Result<()> {
+        if self.lines > 0 {
+            let packed = lz4_flex::block::compress_prepend_size(&self.details);
+            self.batch
+                .execute(params![self.first_id, self.last_id, packed])?;
+        }
         Ok(())
     }
 }
@@ -338,6 +464,10 @@ pub(crate) fn prune(conn: &Connection, cutoff_ms: u64, max_events: u64) -> rusql
         )?;
     }
     if deleted > 0 {
+        conn.execute(
+            "DELETE FROM detail_batches WHERE last_id < (SELECT coalesce(min(id), 1 << 62) FROM events)",
+            [],
+        )?;
         conn.execute(
             "DELETE FROM event_details WHERE id < (SELECT coalesce(min(id), 1 << 62) FROM events)",
             [],

@@ -63,29 +63,20 @@ fn events_are_queried_and_survive_reopening() {
     let d = tempfile::tempdir().unwrap();
     let a = open(d.path());
     for i in 0..10 {
-        a.record(
-            Arc::new(event(DAY + i * 1000, "shop", "10.0.0.1", None)),
-            None,
-        );
+        a.record(Arc::new(event(DAY + i * 1000, "shop", "10.0.0.1", None)));
     }
-    a.record(
-        Arc::new(event(
-            DAY + 20_000,
-            "shop",
-            "203.0.113.9",
-            Some("sig-sqli-1"),
-        )),
-        None,
-    );
-    a.record(
-        Arc::new(event(
-            DAY + 21_000,
-            "other",
-            "203.0.113.9",
-            Some("sig-sqli-2"),
-        )),
-        None,
-    );
+    a.record(Arc::new(event(
+        DAY + 20_000,
+        "shop",
+        "203.0.113.9",
+        Some("sig-sqli-1"),
+    )));
+    a.record(Arc::new(event(
+        DAY + 21_000,
+        "other",
+        "203.0.113.9",
+        Some("sig-sqli-2"),
+    )));
     assert!(a.flush(Duration::from_secs(5)));
     assert_eq!(a.written(), 12);
     drop(a);
@@ -122,28 +113,186 @@ fn events_are_queried_and_survive_reopening() {
     assert_eq!(a.read(|c| query::search(c, &by_rule)).unwrap().len(), 1);
 }
 
+/// Searches one event by its request id; its JSON without the store's
+/// `class` and `blocked`.
+fn logged(a: &Analytics, request_id: &str) -> serde_json::Value {
+    let found = a
+        .read(|c| {
+            query::search(
+                c,
+                &query::Search {
+                    range: query::Range {
+                        tenant: None,
+                        from_ms: DAY,
+                        to_ms: DAY + 60_000,
+                    },
+                    request_id: Some(request_id.into()),
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    assert_eq!(found.len(), 1, "{request_id}");
+    let mut v = found.into_iter().next().unwrap();
+    let o = v.as_object_mut().unwrap();
+    assert!(o.remove("class").is_some() && o.remove("blocked").is_some());
+    v
+}
+
+#[test]
+fn the_event_list_gives_back_each_event_as_logged() {
+    let d = tempfile::tempdir().unwrap();
+    let a = open(d.path());
+    let benign = event(DAY + 1, "shop", "10.0.0.1", None);
+    let mut sqli = event(DAY + 2, "shop", "203.0.113.9", Some("sig-sqli-1"));
+    sqli.country = Some("NL".into());
+    let mut detect = event(DAY + 3, "api", "203.0.113.9", Some("942100"));
+    detect.mode = "detect";
+    detect.action = "allow";
+    detect.status = 200;
+    detect.policy = None;
+    detect.would_deny = Some("crs".into());
+    detect.reason = Some("anomaly score 5".into());
+    let mut failed = event(DAY + 4, "api", "10.0.0.2", None);
+    failed.tenant_version = None;
+    failed.method = "POST".into();
+    failed.action = "error";
+    failed.status = 503;
+    failed.policy = Some("auth".into());
+    failed.errors = vec!["auth: deadline exceeded".into()];
+    failed.annotations = vec![("user".into(), "u-1".into())];
+    let events = [benign, sqli, detect, failed];
+    // Two writer batches (a flush ends one).
+    for (i, e) in events.iter().enumerate() {
+        a.record(e);
+        if i == 1 {
+            assert!(a.flush(Duration::from_secs(5)));
+        }
+    }
+    assert!(a.flush(Duration::from_secs(5)));
+    for e in &events {
+        assert_eq!(logged(&a, &e.request_id), serde_json::to_value(e).unwrap());
+    }
+    let count = |sql: &str| -> i64 { a.read(|c| c.query_row(sql, [], |r| r.get(0))).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM events WHERE detail_at IS NOT NULL"),
+        3,
+        "no detail for the allowed request without findings"
+    );
+    assert_eq!(count("SELECT count(*) FROM detail_batches"), 2);
+}
+
+#[test]
+fn a_damaged_batch_of_details_leaves_its_events_listed_without_them() {
+    let d = tempfile::tempdir().unwrap();
+    let a = open(d.path());
+    let e = event(DAY + 1, "shop", "203.0.113.9", Some("sig-sqli-1"));
+    a.record(&e);
+    assert!(a.flush(Duration::from_secs(5)));
+    let conn = schema::open(&d.path().join("a.db"), 64, 1024).unwrap();
+    // A size prefix of 4 GiB, then garbage.
+    conn.execute(
+        "UPDATE detail_batches SET details = x'ffffffff0102030405'",
+        [],
+    )
+    .unwrap();
+    let listed = logged(&a, &e.request_id);
+    assert_eq!(listed["request_id"], e.request_id.as_str());
+    assert_eq!(listed["status"], 403);
+    assert!(listed.get("findings").is_none());
+    conn.execute("UPDATE detail_batches SET details = x'0400000001'", [])
+        .unwrap();
+    assert!(logged(&a, &e.request_id).get("findings").is_none());
+}
+
+/// The second layout (`user_version` 1): every event's whole JSON in
+/// `event_details`, no method, status, mode or version columns.
+const LAYOUT_1: &str = "
+CREATE TABLE events (id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, tenant TEXT NOT NULL,
+    request_id TEXT NOT NULL, client_ip TEXT NOT NULL, path TEXT NOT NULL, action TEXT NOT NULL,
+    blocked INTEGER NOT NULL, class TEXT NOT NULL, eval_us INTEGER NOT NULL, country TEXT,
+    rules TEXT);
+CREATE INDEX events_time ON events(ts_ms, tenant, blocked, eval_us);
+CREATE TABLE event_details (id INTEGER PRIMARY KEY, detail TEXT NOT NULL);
+PRAGMA user_version = 1;
+";
+
+#[test]
+fn a_store_of_the_second_layout_gets_the_new_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let old = event(DAY + 1, "shop", "203.0.113.9", Some("sig-sqli-1"));
+    {
+        let c = Connection::open(d.path().join("a.db")).unwrap();
+        c.execute_batch(LAYOUT_1).unwrap();
+        c.execute(
+            "INSERT INTO events VALUES (1, ?1, 'shop', ?2, '203.0.113.9', '/products', 'deny',
+               1, 'sqli', ?3, NULL, '[[\"sig-sqli-1\",\"sqli\"]]')",
+            rusqlite::params![(DAY + 1) as i64, old.request_id, old.eval_us as i64],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO event_details VALUES (1, ?1)",
+            [serde_json::to_string(&old).unwrap()],
+        )
+        .unwrap();
+    }
+    let a = open(d.path());
+    let new = event(DAY + 2, "shop", "10.0.0.1", None);
+    a.record(&new);
+    assert!(a.flush(Duration::from_secs(5)));
+    assert_eq!(
+        logged(&a, &old.request_id),
+        serde_json::to_value(&old).unwrap()
+    );
+    assert_eq!(
+        logged(&a, &new.request_id),
+        serde_json::to_value(&new).unwrap()
+    );
+    let range = query::Range {
+        tenant: None,
+        from_ms: DAY,
+        to_ms: DAY + 60_000,
+    };
+    let o = a.read(|c| query::overview(c, &range)).unwrap();
+    assert_eq!((o.requests, o.blocked), (2, 1));
+    drop(a);
+    let version: i64 = Connection::open(d.path().join("a.db"))
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, schema::LAYOUT);
+}
+
 #[test]
 fn retention_deletes_by_age_and_count() {
     let d = tempfile::tempdir().unwrap();
     let a = open(d.path());
+    // Two writer batches (a flush ends one): events 0-3, then 4-9.
     for i in 0..10 {
-        a.record(
-            Arc::new(event(
-                DAY + i * 1000,
-                "shop",
-                "10.0.0.1",
-                Some("sig-sqli-1"),
-            )),
-            None,
-        );
+        a.record(Arc::new(event(
+            DAY + i * 1000,
+            "shop",
+            "10.0.0.1",
+            Some("sig-sqli-1"),
+        )));
+        if i == 3 {
+            assert!(a.flush(Duration::from_secs(5)));
+        }
     }
     assert!(a.flush(Duration::from_secs(5)));
     let conn = schema::open(&d.path().join("a.db"), 64, 1024).unwrap();
+    let batches = || -> i64 {
+        conn.query_row("SELECT count(*) FROM detail_batches", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(batches(), 2);
     assert_eq!(
         schema::prune(&conn, DAY + 2000, 100).unwrap(),
         2,
         "two older than the cutoff"
     );
+    assert_eq!(batches(), 2, "the first batch still holds events 2 and 3");
     assert_eq!(schema::prune(&conn, 0, 5).unwrap(), 3, "down to five");
     let left: Vec<i64> = conn
         .prepare("SELECT ts_ms FROM events ORDER BY ts_ms")
@@ -156,10 +305,15 @@ fn retention_deletes_by_age_and_count() {
         left,
         (5..10).map(|i| (DAY + i * 1000) as i64).collect::<Vec<_>>()
     );
-    let details: i64 = conn
-        .query_row("SELECT count(*) FROM event_details", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(details, 5, "their details went with them");
+    assert_eq!(
+        batches(),
+        1,
+        "the first batch's details went with its events"
+    );
+    let kept = logged(&a, &event(DAY + 5000, "shop", "10.0.0.1", None).request_id);
+    assert_eq!(kept["findings"][0]["rule_id"], "sig-sqli-1");
+    assert_eq!(schema::prune(&conn, u64::MAX >> 1, 5).unwrap(), 5);
+    assert_eq!(batches(), 0);
 }
 
 #[test]
@@ -174,7 +328,7 @@ fn a_full_queue_drops_and_counts_without_waiting() {
         reader: Arc::new(Mutex::new(None)),
     };
     for i in 0..5 {
-        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)), None);
+        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)));
     }
     assert_eq!(
         dropped.get(),
@@ -216,20 +370,14 @@ fn compliance_report_counts_versions_and_changes() {
         diff: "@@ line 3\n+mode = \"detect\"\n-mode = \"block\"\n".into(),
     });
     for i in 0..3 {
-        a.record(
-            Arc::new(event(
-                DAY + 60_000 + i,
-                "shop",
-                "203.0.113.9",
-                Some("sig-sqli-1"),
-            )),
-            None,
-        );
+        a.record(Arc::new(event(
+            DAY + 60_000 + i,
+            "shop",
+            "203.0.113.9",
+            Some("sig-sqli-1"),
+        )));
     }
-    a.record(
-        Arc::new(event(DAY + 70_000, "shop", "10.0.0.1", None)),
-        None,
-    );
+    a.record(Arc::new(event(DAY + 70_000, "shop", "10.0.0.1", None)));
     assert!(a.flush(Duration::from_secs(5)));
     let r = a
         .read(|c| report::compliance(c, "shop", DAY, DAY + 86_400_000))
@@ -276,27 +424,27 @@ fn top_countries_per_tenant_and_overall() {
     let a = open(d.path());
     let sqli = Some("sig-sqli-1");
     for i in 0..3 {
-        a.record(
-            with_country(event(DAY + i, "shop", "198.51.100.1", sqli), "NL"),
-            None,
-        );
+        a.record(with_country(
+            event(DAY + i, "shop", "198.51.100.1", sqli),
+            "NL",
+        ));
     }
-    a.record(
-        with_country(event(DAY + 10, "shop", "192.0.2.1", sqli), "BR"),
-        None,
-    );
+    a.record(with_country(
+        event(DAY + 10, "shop", "192.0.2.1", sqli),
+        "BR",
+    ));
     for i in 0..5 {
-        a.record(
-            with_country(event(DAY + 20 + i, "api", "192.0.2.2", sqli), "BR"),
-            None,
-        );
+        a.record(with_country(
+            event(DAY + 20 + i, "api", "192.0.2.2", sqli),
+            "BR",
+        ));
     }
     // Allowed requests and unknown countries do not count.
-    a.record(
-        with_country(event(DAY + 30, "shop", "10.0.0.1", None), "DE"),
-        None,
-    );
-    a.record(Arc::new(event(DAY + 31, "shop", "10.0.0.2", sqli)), None);
+    a.record(with_country(
+        event(DAY + 30, "shop", "10.0.0.1", None),
+        "DE",
+    ));
+    a.record(Arc::new(event(DAY + 31, "shop", "10.0.0.2", sqli)));
     assert!(a.flush(Duration::from_secs(5)));
     let top = |tenant: Option<&str>| {
         let range = query::Range {
@@ -337,10 +485,10 @@ fn a_store_without_the_country_column_is_migrated() {
         .unwrap();
     }
     let a = open(d.path());
-    a.record(
-        with_country(event(DAY + 5, "shop", "192.0.2.9", Some("x")), "FR"),
-        None,
-    );
+    a.record(with_country(
+        event(DAY + 5, "shop", "192.0.2.9", Some("x")),
+        "FR",
+    ));
     assert!(a.flush(Duration::from_secs(5)));
     let range = query::Range {
         tenant: None,
@@ -398,10 +546,12 @@ fn a_store_of_the_first_layout_is_moved_to_the_current_one() {
         .execute_batch(LAYOUT_0)
         .unwrap();
     let a = open(d.path());
-    a.record(
-        Arc::new(event(DAY + 5, "shop", "192.0.2.9", Some("942100"))),
-        None,
-    );
+    a.record(Arc::new(event(
+        DAY + 5,
+        "shop",
+        "192.0.2.9",
+        Some("942100"),
+    )));
     assert!(a.flush(Duration::from_secs(5)));
     let range = query::Range {
         tenant: Some("shop".into()),
@@ -446,7 +596,7 @@ fn a_store_of_the_first_layout_is_moved_to_the_current_one() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!((version, leftovers), (1, 0));
+    assert_eq!((version, leftovers), (schema::LAYOUT, 0));
 }
 
 #[test]
@@ -465,7 +615,7 @@ fn a_full_batch_is_written_without_waiting_for_the_linger() {
     )
     .unwrap();
     for i in 0..250 {
-        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)), None);
+        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)));
     }
     let started = std::time::Instant::now();
     while a.written() < 200 && started.elapsed() < Duration::from_secs(30) {
@@ -485,7 +635,7 @@ fn dropping_the_last_handle_writes_what_is_queued() {
     let path = d.path().join("a.db");
     let a = open(d.path());
     for i in 0..30 {
-        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)), None);
+        a.record(Arc::new(event(DAY + i, "shop", "10.0.0.1", None)));
     }
     let written = a.written.clone();
     drop(a);

@@ -7,8 +7,8 @@
 //!    the batch holds [`Batching::flush_at`] items or [`Batching::linger`]
 //!    has passed since the first, whichever comes first. Senders never wake
 //!    the writer; it polls the queue at its own pace.
-//! 3. Write the batch in one transaction, giving up the core every
-//!    [`YIELD_EVERY`] rows, answer the flushes it held, and once a minute
+//! 3. Write the batch in one transaction, giving up the core after every
+//!    [`YIELD_AFTER`] of work, answer the flushes it held, and once a minute
 //!    apply retention.
 //!
 //! The thread runs at the normal priority. At nice 10 it got too little CPU
@@ -116,12 +116,18 @@ fn prune(conn: &Connection, retention: Retention) {
     }
 }
 
-/// The writer offers its core to whatever else is runnable after this many
-/// items (about 0.1 ms of work): a request woken while a batch is written
-/// waits that long instead of the rest of the writer's scheduler slice. The
-/// batch stays one transaction; `sched_yield` costs ~1 µs when nothing else
-/// wants the core.
-const YIELD_EVERY: usize = 16;
+/// The writer offers its core to whatever else is runnable after this much
+/// work: a request woken while a batch is written waits that long instead of
+/// the rest of the writer's scheduler slice. The batch stays one
+/// transaction. Measured in time, not rows: at saturation nearly every
+/// yield lets a request thread run, and each such switch costs the writer
+/// (its caches go cold), so a yield every 16 rows made the writer's CPU per
+/// event twice what it is alone once rows got cheap (docs/analytics.md,
+/// "Figures").
+const YIELD_AFTER: Duration = Duration::from_micros(100);
+
+/// Rows between looks at the clock.
+const CLOCK_EVERY: usize = 8;
 
 /// Writes `batch` (emptied) in one transaction; returns the flushes it held.
 fn write_batch(
@@ -150,9 +156,11 @@ fn write_batch(
             return flushes;
         }
     };
+    let mut since_yield = Instant::now();
     for (i, item) in batch.drain(..).enumerate() {
-        if i % YIELD_EVERY == YIELD_EVERY - 1 {
+        if i % CLOCK_EVERY == CLOCK_EVERY - 1 && since_yield.elapsed() >= YIELD_AFTER {
             std::thread::yield_now();
+            since_yield = Instant::now();
         }
         let result = match item {
             Item::Event(row) => {
@@ -170,7 +178,9 @@ fn write_batch(
             tracing::error!("analytics store: insert failed: {e}");
         }
     }
-    drop(inserts);
+    if let Err(e) = inserts.finish() {
+        tracing::error!("analytics store: storing the batch's details failed: {e}");
+    }
     match tx.commit() {
         Ok(()) => {
             written.fetch_add(events, Ordering::Relaxed);

@@ -21,8 +21,9 @@
 //!    for 50 ms (or until 1,024 items) and inserts it in one transaction
 //!    (senders never wait for it): a row per event, and the batch's details
 //!    in one compressed row.
-//! 3. Every minute it deletes what is past retention: older than
-//!    `retention_days`, and the oldest beyond `max_events`.
+//! 3. After each batch it deletes up to 2,048 events past retention (older
+//!    than `retention_days`, and the oldest beyond `max_events`); when idle,
+//!    all of them.
 //!
 //! Readers ([`Analytics::read`]) open their own connection.
 

@@ -451,27 +451,50 @@ pub(super) fn insert_version(tx: &Transaction<'_>, v: &VersionRecord) -> rusqlit
     Ok(())
 }
 
-/// Deletes events older than `cutoff_ms` and the oldest beyond `max_events`;
-/// returns how many events went.
-pub(crate) fn prune(conn: &Connection, cutoff_ms: u64, max_events: u64) -> rusqlite::Result<usize> {
-    let mut deleted = conn.execute("DELETE FROM events WHERE ts_ms < ?1", [cutoff_ms as i64])?;
-    let count: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
-    let excess = count - max_events as i64;
-    if excess > 0 {
-        deleted += conn.execute(
-            "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?1)",
-            [excess],
-        )?;
+/// Deletes events older than `cutoff_ms` and the oldest beyond `max_events`,
+/// at most `limit` of them, in one transaction; returns how many went.
+///
+/// Ids grow with time (to within the few ms an event waits in the queue)
+/// and have no gaps but those retention made, so both limits are an id
+/// bound found through an index: the first event at or past the cutoff, and
+/// the newest `max_events` ids. A pass costs a few index lookups when there
+/// is nothing to delete, and never scans the table.
+pub(crate) fn prune(
+    conn: &Connection,
+    cutoff_ms: u64,
+    max_events: u64,
+    limit: usize,
+) -> rusqlite::Result<usize> {
+    use rusqlite::OptionalExtension;
+    let (min_id, max_id): (Option<i64>, Option<i64>) =
+        conn.query_row("SELECT min(id), max(id) FROM events", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let (Some(min_id), Some(max_id)) = (min_id, max_id) else {
+        return Ok(0);
+    };
+    let by_count = max_id.saturating_sub(i64::try_from(max_events).unwrap_or(i64::MAX) - 1);
+    let by_age = conn
+        .query_row(
+            "SELECT id FROM events WHERE ts_ms >= ?1 ORDER BY ts_ms LIMIT 1",
+            [i64::try_from(cutoff_ms).unwrap_or(i64::MAX)],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+        .unwrap_or(max_id + 1);
+    let bound = by_count
+        .max(by_age)
+        .min(min_id.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX)));
+    if bound <= min_id {
+        return Ok(0);
     }
-    if deleted > 0 {
-        conn.execute(
-            "DELETE FROM detail_batches WHERE last_id < (SELECT coalesce(min(id), 1 << 62) FROM events)",
-            [],
-        )?;
-        conn.execute(
-            "DELETE FROM event_details WHERE id < (SELECT coalesce(min(id), 1 << 62) FROM events)",
-            [],
-        )?;
-    }
+    let tx = conn.unchecked_transaction()?;
+    let deleted = tx.execute("DELETE FROM events WHERE id < ?1", [bound])?;
+    tx.execute(
+        "DELETE FROM detail_batches WHERE first_id < ?1 AND last_id < ?1",
+        [bound],
+    )?;
+    tx.execute("DELETE FROM event_details WHERE id < ?1", [bound])?;
+    tx.commit()?;
     Ok(deleted)
 }

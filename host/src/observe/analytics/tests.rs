@@ -288,12 +288,18 @@ fn retention_deletes_by_age_and_count() {
     };
     assert_eq!(batches(), 2);
     assert_eq!(
-        schema::prune(&conn, DAY + 2000, 100).unwrap(),
+        schema::prune(&conn, DAY + 2000, 100, 1000).unwrap(),
         2,
         "two older than the cutoff"
     );
     assert_eq!(batches(), 2, "the first batch still holds events 2 and 3");
-    assert_eq!(schema::prune(&conn, 0, 5).unwrap(), 3, "down to five");
+    assert_eq!(
+        schema::prune(&conn, 0, 5, 1).unwrap(),
+        1,
+        "one at a time: three over"
+    );
+    assert_eq!(schema::prune(&conn, 0, 5, 1000).unwrap(), 2, "down to five");
+    assert_eq!(schema::prune(&conn, 0, 5, 1000).unwrap(), 0);
     let left: Vec<i64> = conn
         .prepare("SELECT ts_ms FROM events ORDER BY ts_ms")
         .unwrap()
@@ -312,7 +318,7 @@ fn retention_deletes_by_age_and_count() {
     );
     let kept = logged(&a, &event(DAY + 5000, "shop", "10.0.0.1", None).request_id);
     assert_eq!(kept["findings"][0]["rule_id"], "sig-sqli-1");
-    assert_eq!(schema::prune(&conn, u64::MAX >> 1, 5).unwrap(), 5);
+    assert_eq!(schema::prune(&conn, u64::MAX, 5, usize::MAX).unwrap(), 5);
     assert_eq!(batches(), 0);
 }
 

@@ -8,8 +8,9 @@
 //!    has passed since the first, whichever comes first. Senders never wake
 //!    the writer; it polls the queue at its own pace.
 //! 3. Write the batch in one transaction, giving up the core after every
-//!    [`YIELD_AFTER`] of work, answer the flushes it held, and once a minute
-//!    apply retention.
+//!    [`YIELD_AFTER`] of work, apply retention to at most [`PRUNE_CHUNK`]
+//!    events (a minute-long backlog deleted at once held a core for its
+//!    whole length), and answer the flushes it held.
 //!
 //! The thread runs at the normal priority. At nice 10 it got too little CPU
 //! when the request path saturated both cores, fell behind and the queue
@@ -54,18 +55,21 @@ pub(super) fn run(
     batching: Batching,
     written: &AtomicU64,
 ) {
-    let mut last_prune = Instant::now();
+    let mut retained = Pruned {
+        deleted: 0,
+        logged: Instant::now(),
+    };
     let mut batch = Vec::with_capacity(batching.flush_at);
     loop {
-        let open = match rx.recv_timeout(Duration::from_secs(60)) {
+        let (open, idle) = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(item) => {
                 // A flush alone (tests, shutdown) is answered at once.
                 let linger = !matches!(item, Item::Flush(_));
                 batch.push(item);
-                !linger || fill(&rx, &mut batch, batching)
+                (!linger || fill(&rx, &mut batch, batching), false)
             }
-            Err(RecvTimeoutError::Timeout) => true,
-            Err(RecvTimeoutError::Disconnected) => false,
+            Err(RecvTimeoutError::Timeout) => (true, true),
+            Err(RecvTimeoutError::Disconnected) => (false, false),
         };
         let (items, started) = (batch.len(), Instant::now());
         let flushes = write_batch(&mut conn, &mut batch, written);
@@ -74,9 +78,11 @@ pub(super) fn run(
             us = started.elapsed().as_micros() as u64,
             "analytics store: batch written"
         );
-        if last_prune.elapsed() >= Duration::from_secs(60) {
-            last_prune = Instant::now();
-            prune(&conn, retention);
+        // Retention a chunk at a time after every batch (at most
+        // PRUNE_CHUNK events: twice the largest batch, so it keeps pace with
+        // the inserts and catches up), and all of it when idle.
+        while prune(&conn, retention, &mut retained) == PRUNE_CHUNK && idle {
+            std::thread::yield_now();
         }
         for done in flushes {
             let _ = done.send(());
@@ -86,6 +92,15 @@ pub(super) fn run(
         }
     }
 }
+
+/// Events deleted by retention and not yet logged.
+struct Pruned {
+    deleted: u64,
+    logged: Instant,
+}
+
+/// Most events one retention pass deletes.
+const PRUNE_CHUNK: usize = 2048;
 
 /// Moves queued items into `batch` every tick until it holds `flush_at` or
 /// `linger` has passed; false once every sender is gone (after draining).
@@ -107,13 +122,24 @@ fn fill(rx: &Receiver<Item>, batch: &mut Vec<Item>, batching: Batching) -> bool 
     }
 }
 
-fn prune(conn: &Connection, retention: Retention) {
+/// One pass of retention; how many events it deleted. Logged at most once a
+/// minute.
+fn prune(conn: &Connection, retention: Retention, pruned: &mut Pruned) -> usize {
     let cutoff = now_ms().saturating_sub(retention.max_age_ms);
-    match schema::prune(conn, cutoff, retention.max_events) {
-        Ok(n) if n > 0 => tracing::info!(deleted = n, "analytics store: retention"),
-        Ok(_) => {}
-        Err(e) => tracing::error!("analytics store: retention failed: {e}"),
+    let n = match schema::prune(conn, cutoff, retention.max_events, PRUNE_CHUNK) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!("analytics store: retention failed: {e}");
+            0
+        }
+    };
+    pruned.deleted += n as u64;
+    if pruned.deleted > 0 && pruned.logged.elapsed() >= Duration::from_secs(60) {
+        tracing::info!(deleted = pruned.deleted, "analytics store: retention");
+        pruned.deleted = 0;
+        pruned.logged = Instant::now();
     }
+    n
 }
 
 /// The writer offers its core to whatever else is runnable after this much

@@ -467,9 +467,13 @@ pub(crate) fn prune(
 ) -> rusqlite::Result<usize> {
     use rusqlite::OptionalExtension;
     let (min_id, max_id): (Option<i64>, Option<i64>) =
-        conn.query_row("SELECT min(id), max(id) FROM events", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+        // Two subqueries: SQLite finds a lone min() or max() at the end of
+        // the B-tree, but `SELECT min(id), max(id)` scans the whole table.
+        conn.query_row(
+            "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
     let (Some(min_id), Some(max_id)) = (min_id, max_id) else {
         return Ok(0);
     };

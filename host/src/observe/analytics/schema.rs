@@ -467,20 +467,14 @@ pub(crate) fn prune(
 ) -> rusqlite::Result<usize> {
     use rusqlite::OptionalExtension;
     let (min_id, max_id): (Option<i64>, Option<i64>) =
-        // Two subqueries: SQLite finds a lone min() or max() at the end of
-        // the B-tree, but `SELECT min(id), max(id)` scans the whole table.
-        conn.query_row(
-            "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        conn.query_row(PRUNE[0], [], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let (Some(min_id), Some(max_id)) = (min_id, max_id) else {
         return Ok(0);
     };
     let by_count = max_id.saturating_sub(i64::try_from(max_events).unwrap_or(i64::MAX) - 1);
     let by_age = conn
         .query_row(
-            "SELECT id FROM events WHERE ts_ms >= ?1 ORDER BY ts_ms LIMIT 1",
+            PRUNE[1],
             [i64::try_from(cutoff_ms).unwrap_or(i64::MAX)],
             |r| r.get::<_, i64>(0),
         )
@@ -493,12 +487,22 @@ pub(crate) fn prune(
         return Ok(0);
     }
     let tx = conn.unchecked_transaction()?;
-    let deleted = tx.execute("DELETE FROM events WHERE id < ?1", [bound])?;
-    tx.execute(
-        "DELETE FROM detail_batches WHERE first_id < ?1 AND last_id < ?1",
-        [bound],
-    )?;
-    tx.execute("DELETE FROM event_details WHERE id < ?1", [bound])?;
+    let deleted = tx.execute(PRUNE[2], [bound])?;
+    tx.execute(PRUNE[3], [bound])?;
+    tx.execute(PRUNE[4], [bound])?;
     tx.commit()?;
     Ok(deleted)
 }
+
+/// [`prune`]'s statements: the id range (as two subqueries: SQLite finds a
+/// lone `min()` or `max()` at the end of the B-tree, but `SELECT min(id),
+/// max(id)` scans the whole table), the first id at or past the cutoff, and
+/// the deletes below the bound. None scans a table
+/// (`tests::retention_never_scans`).
+pub(super) const PRUNE: [&str; 5] = [
+    "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)",
+    "SELECT id FROM events WHERE ts_ms >= ?1 ORDER BY ts_ms LIMIT 1",
+    "DELETE FROM events WHERE id < ?1",
+    "DELETE FROM detail_batches WHERE first_id < ?1 AND last_id < ?1",
+    "DELETE FROM event_details WHERE id < ?1",
+];

@@ -323,6 +323,35 @@ fn retention_deletes_by_age_and_count() {
 }
 
 #[test]
+fn retention_never_scans() {
+    let d = tempfile::tempdir().unwrap();
+    let conn = schema::open(&d.path().join("a.db"), 64, 1024).unwrap();
+    for sql in schema::PRUNE {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let params = rusqlite::params_from_iter(std::iter::repeat_n(1, stmt.parameter_count()));
+        let plan: Vec<String> = stmt
+            .query_map(params, |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(
+            plan.iter()
+                .all(|step| !step.starts_with("SCAN") || step == "SCAN CONSTANT ROW"),
+            "{sql}: {plan:?}"
+        );
+    }
+    // What the first statement replaced: the check sees a scan.
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT min(id), max(id) FROM events",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.starts_with("SCAN"), "{plan}");
+}
+
+#[test]
 fn a_full_queue_drops_and_counts_without_waiting() {
     let (tx, _rx) = std::sync::mpsc::sync_channel(2);
     let dropped = Counter::default();

@@ -9,8 +9,8 @@
 //!    the writer; it polls the queue at its own pace.
 //! 3. Write the batch in one transaction, giving up the core after every
 //!    [`YIELD_AFTER`] of work, apply retention to at most [`PRUNE_CHUNK`]
-//!    events (a minute-long backlog deleted at once held a core for its
-//!    whole length), and answer the flushes it held.
+//!    events (it used to delete a minute's backlog in one statement once a
+//!    minute), and answer the flushes it held.
 //!
 //! The thread runs at the normal priority. At nice 10 it got too little CPU
 //! when the request path saturated both cores, fell behind and the queue

@@ -226,19 +226,19 @@ impl EventSink {
         facts: Option<crate::observe::ecs::RequestFacts>,
     ) {
         let event = Arc::new(event);
-        let line = serde_json::to_vec(&*event).ok().map(|mut l| {
-            l.push(b'\n');
-            l
-        });
-        let ecs_line = self.ecs.as_ref().and_then(|obs| {
-            let doc = crate::observe::ecs::document(&event, &facts.unwrap_or_default(), obs);
-            let mut l = serde_json::to_vec(&doc).ok()?;
-            l.push(b'\n');
-            Some(l)
-        });
-        if let Some(line) = ecs_line.as_ref().or(line.as_ref()) {
+        // One line, in the configured format.
+        let line = match &self.ecs {
+            Some(obs) => serde_json::to_vec(&crate::observe::ecs::document(
+                &event,
+                &facts.unwrap_or_default(),
+                obs,
+            )),
+            None => serde_json::to_vec(&*event),
+        };
+        if let Ok(mut line) = line {
+            line.push(b'\n');
             let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = out.write_all(line).and_then(|_| out.flush()) {
+            if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
                 tracing::warn!("writing the decision log failed: {e}");
             }
         }

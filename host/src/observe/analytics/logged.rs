@@ -5,25 +5,45 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-/// The columns [`json`] reads, in its order, for a `SELECT` from
-/// `events`.
-pub(super) const COLUMNS: &str = "ts_ms, request_id, tenant, version, client_ip, country,
-    method, path, action, status, mode, eval_us, id, detail_at,
-    (SELECT detail FROM event_details d WHERE d.id = events.id)";
+/// The row's columns the event's JSON takes as they are, with their field
+/// names (NULL ones are left out: an optional field, or one that a layout-1
+/// event keeps in its detail).
+const FIELDS: [(&str, &str); 11] = [
+    ("request_id", "request_id"),
+    ("tenant", "tenant"),
+    ("version", "tenant_version"),
+    ("client_ip", "client_ip"),
+    ("country", "country"),
+    ("method", "method"),
+    ("path", "path"),
+    ("action", "action"),
+    ("status", "status"),
+    ("mode", "mode"),
+    ("eval_us", "eval_us"),
+];
+
+/// The columns [`json`] reads, in its order, for a `SELECT` from `events`.
+pub(super) fn columns() -> String {
+    let fields: Vec<&str> = FIELDS.iter().map(|(column, _)| *column).collect();
+    format!(
+        "ts_ms, {}, id, detail_at, (SELECT detail FROM event_details d WHERE d.id = events.id)",
+        fields.join(", ")
+    )
+}
 
 /// Reads events' details out of their batches, keeping the batches it has
 /// unpacked (a search's events are mostly of a few batches).
 pub(super) struct Details<'c> {
     conn: &'c Connection,
-    /// first id → (last id, the lines).
-    batches: std::collections::HashMap<i64, (i64, Vec<u8>)>,
+    /// (first id, last id, the details, one per line).
+    batches: Vec<(i64, i64, Vec<String>)>,
 }
 
 impl<'c> Details<'c> {
     pub(super) fn new(conn: &'c Connection) -> Self {
         Details {
             conn,
-            batches: Default::default(),
+            batches: Vec::new(),
         }
     }
 
@@ -33,10 +53,9 @@ impl<'c> Details<'c> {
         let cached = self
             .batches
             .iter()
-            .find(|(first, (last, _))| (**first..=*last).contains(&id))
-            .map(|(first, _)| *first);
-        let first = match cached {
-            Some(first) => first,
+            .position(|(first, last, _)| (*first..=*last).contains(&id));
+        let batch = match cached {
+            Some(i) => &self.batches[i],
             None => {
                 let found = self
                     .conn
@@ -51,23 +70,30 @@ impl<'c> Details<'c> {
                 let Some((first, last, packed)) = found else {
                     return Ok(None);
                 };
-                let lines = unpack(&packed)
-                    .inspect_err(|e| {
-                        tracing::error!("analytics store: details of batch {first} unreadable: {e}")
-                    })
-                    .unwrap_or_default();
-                self.batches.insert(first, (last, lines));
-                first
+                let lines = match unpack(&packed) {
+                    Ok(text) => String::from_utf8_lossy(&text)
+                        .split('\n')
+                        .map(String::from)
+                        .collect(),
+                    Err(e) => {
+                        tracing::error!(
+                            "analytics store: details of batch {first} unreadable: {e}"
+                        );
+                        Vec::new()
+                    }
+                };
+                self.batches.push((first, last, lines));
+                self.batches.last().expect("pushed above")
             }
         };
-        let (last, lines) = &self.batches[&first];
+        let (_, last, lines) = batch;
         if id > *last {
             return Ok(None);
         }
-        Ok(lines
-            .split(|b| *b == b'\n')
-            .nth(at as usize)
-            .map(|l| String::from_utf8_lossy(l).into_owned()))
+        Ok(usize::try_from(at)
+            .ok()
+            .and_then(|at| lines.get(at))
+            .cloned())
     }
 }
 
@@ -86,7 +112,7 @@ fn unpack(packed: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// The event as the decision log wrote it (the same fields and values), from
-/// the [`COLUMNS`] of its row at `first`: the row's columns, then its
+/// the [`columns`] of its row at `first`: the row's columns, then its
 /// detail's fields, then `rule_ids` from the findings. A row of layout 1 has
 /// NULL method, status, mode and version, and its whole JSON as its detail.
 pub(super) fn json(
@@ -102,20 +128,7 @@ pub(super) fn json(
         "ts".into(),
         humantime::format_rfc3339_millis(ts).to_string().into(),
     );
-    let names = [
-        "request_id",
-        "tenant",
-        "tenant_version",
-        "client_ip",
-        "country",
-        "method",
-        "path",
-        "action",
-        "status",
-        "mode",
-        "eval_us",
-    ];
-    for (i, name) in names.into_iter().enumerate() {
+    for (i, (_, name)) in FIELDS.into_iter().enumerate() {
         let value = match r.get_ref(first + 1 + i)? {
             rusqlite::types::ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t)),
             rusqlite::types::ValueRef::Integer(n) => Value::from(n),
@@ -123,7 +136,7 @@ pub(super) fn json(
         };
         o.insert(name.into(), value);
     }
-    let at = first + 1 + names.len();
+    let at = first + 1 + FIELDS.len();
     let (id, detail_at): (i64, Option<i64>) = (r.get(at)?, r.get(at + 1)?);
     let detail = match detail_at {
         Some(line) => details.line(id, line)?,

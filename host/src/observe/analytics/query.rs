@@ -270,7 +270,7 @@ pub fn search(conn: &Connection, search: &Search) -> rusqlite::Result<Vec<serde_
     p.push(Value::Integer(search.limit.clamp(1, 1000) as i64));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT class, blocked, {} FROM events WHERE {w} ORDER BY ts_ms DESC, id DESC LIMIT ?",
-        super::logged::COLUMNS
+        super::logged::columns()
     ))?;
     let mut details = super::logged::Details::new(conn);
     let rows = stmt.query_map(params_from_iter(p.iter()), |r| {

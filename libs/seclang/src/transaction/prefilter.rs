@@ -93,17 +93,20 @@ impl Scratch {
 
     /// Clears the bits of `patterns`, which must hold every bit set.
     fn unsee(&mut self, patterns: &[u32]) {
-        for &p in patterns {
-            self.seen[p as usize / 64] = 0;
-        }
+        clear_words(&mut self.seen, patterns);
     }
 
     /// Clears `distinct` and its bits (every bit set).
     fn forget_distinct(&mut self) {
-        for &p in &self.distinct {
-            self.seen[p as usize / 64] = 0;
-        }
+        clear_words(&mut self.seen, &self.distinct);
         self.distinct.clear();
+    }
+}
+
+/// Zeroes the words of `seen` that hold the bits of `patterns`.
+fn clear_words(seen: &mut [u64], patterns: &[u32]) {
+    for &p in patterns {
+        seen[p as usize / 64] = 0;
     }
 }
 
@@ -285,15 +288,17 @@ impl Transaction<'_> {
             // The value itself, as the global scan found it: all there is to
             // scan when it is unchanged, the first of multiMatch's values.
             // (A changed value without multiMatch was scanned above.)
-            if (unchanged || group.multi) && gather {
-                let seen = &mut self.pf_scratch;
-                for &p in scan.patterns(sv) {
-                    if seen.first(p) {
-                        seen.distinct.push(p);
+            if unchanged || group.multi {
+                if gather {
+                    let seen = &mut self.pf_scratch;
+                    for &p in scan.patterns(sv) {
+                        if seen.first(p) {
+                            seen.distinct.push(p);
+                        }
                     }
+                } else {
+                    set_global_bits(pf, g, scan.patterns(sv), &mut self.pf_bits[off..]);
                 }
-            } else if unchanged || group.multi {
-                set_global_bits(pf, g, scan.patterns(sv), &mut self.pf_bits[off..]);
             }
             if !unchanged && group.multi {
                 let bits = &mut self.pf_bits[off..];
@@ -366,21 +371,19 @@ mod tests {
 
     #[test]
     fn scratch_marks_each_pattern_once_and_is_left_clear() {
-        {
-            let mut s = Scratch::new(200);
-            let found = [3, 130, 3, 64, 130, 199];
-            let firsts: Vec<bool> = found.iter().map(|&p| s.first(p)).collect();
-            assert_eq!(firsts, [true, true, false, true, false, true]);
-            s.unsee(&[3, 130, 64, 199]);
-            assert!(s.seen.iter().all(|&w| w == 0), "clear after unsee");
-            for p in [7, 7, 150] {
-                if s.first(p) {
-                    s.distinct.push(p);
-                }
+        let mut s = Scratch::new(200);
+        let found = [3, 130, 3, 64, 130, 199];
+        let firsts: Vec<bool> = found.iter().map(|&p| s.first(p)).collect();
+        assert_eq!(firsts, [true, true, false, true, false, true]);
+        s.unsee(&[3, 130, 64, 199]);
+        assert!(s.seen.iter().all(|&w| w == 0), "clear after unsee");
+        for p in [7, 7, 150] {
+            if s.first(p) {
+                s.distinct.push(p);
             }
-            assert_eq!(s.distinct, [7, 150]);
-            s.forget_distinct();
-            assert!(s.distinct.is_empty() && s.seen.iter().all(|&w| w == 0));
         }
+        assert_eq!(s.distinct, [7, 150]);
+        s.forget_distinct();
+        assert!(s.distinct.is_empty() && s.seen.iter().all(|&w| w == 0));
     }
 }

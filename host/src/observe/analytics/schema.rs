@@ -452,57 +452,52 @@ pub(super) fn insert_version(tx: &Transaction<'_>, v: &VersionRecord) -> rusqlit
 }
 
 /// Deletes events older than `cutoff_ms` and the oldest beyond `max_events`,
-/// at most `limit` of them, in one transaction; returns how many went.
+/// looking at no more than the `limit` lowest ids, in one transaction;
+/// returns how many went.
 ///
-/// Ids grow with time (to within the few ms an event waits in the queue)
-/// and have no gaps but those retention made, so both limits are an id
-/// bound found through an index: the first event at or past the cutoff, and
-/// the newest `max_events` ids. A pass costs a few index lookups when there
-/// is nothing to delete, and never scans the table.
+/// Ids have no gaps but those retention made, so the newest `max_events`
+/// are an id bound. Ids follow time only to within the few ms events wait in
+/// the queue, so age is tested on each row of the window; a pass does
+/// nothing when the oldest id is within the age and under the count (an
+/// event a few ms older behind it goes once that one does). A pass costs a
+/// few lookups by id when there is nothing to delete, and never scans the
+/// table.
 pub(crate) fn prune(
     conn: &Connection,
     cutoff_ms: u64,
     max_events: u64,
     limit: usize,
 ) -> rusqlite::Result<usize> {
-    use rusqlite::OptionalExtension;
     let (min_id, max_id): (Option<i64>, Option<i64>) =
         conn.query_row(PRUNE[0], [], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let (Some(min_id), Some(max_id)) = (min_id, max_id) else {
         return Ok(0);
     };
+    let cutoff = i64::try_from(cutoff_ms).unwrap_or(i64::MAX);
     let by_count = max_id.saturating_sub(i64::try_from(max_events).unwrap_or(i64::MAX) - 1);
-    let by_age = conn
-        .query_row(
-            PRUNE[1],
-            [i64::try_from(cutoff_ms).unwrap_or(i64::MAX)],
-            |r| r.get::<_, i64>(0),
-        )
-        .optional()?
-        .unwrap_or(max_id + 1);
-    let bound = by_count
-        .max(by_age)
-        .min(min_id.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX)));
-    if bound <= min_id {
+    let oldest: i64 = conn.query_row(PRUNE[1], [min_id], |r| r.get(0))?;
+    if by_count <= min_id && oldest >= cutoff {
         return Ok(0);
     }
+    let window = min_id.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX));
     let tx = conn.unchecked_transaction()?;
-    let deleted = tx.execute(PRUNE[2], [bound])?;
-    tx.execute(PRUNE[3], [bound])?;
-    tx.execute(PRUNE[4], [bound])?;
+    let deleted = tx.execute(PRUNE[2], [window, by_count, cutoff])?;
+    tx.execute(PRUNE[3], [])?;
+    tx.execute(PRUNE[4], [])?;
     tx.commit()?;
     Ok(deleted)
 }
 
 /// [`prune`]'s statements: the id range (as two subqueries: SQLite finds a
 /// lone `min()` or `max()` at the end of the B-tree, but `SELECT min(id),
-/// max(id)` scans the whole table), the first id at or past the cutoff, and
-/// the deletes below the bound. None scans a table
-/// (`tests::retention_never_scans`).
+/// max(id)` scans the whole table), the oldest event's time, the delete in
+/// the window, and the details no remaining event points into. None scans a
+/// table (`tests::retention_never_scans`).
 pub(super) const PRUNE: [&str; 5] = [
     "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)",
-    "SELECT id FROM events WHERE ts_ms >= ?1 ORDER BY ts_ms LIMIT 1",
-    "DELETE FROM events WHERE id < ?1",
-    "DELETE FROM detail_batches WHERE first_id < ?1 AND last_id < ?1",
-    "DELETE FROM event_details WHERE id < ?1",
+    "SELECT ts_ms FROM events WHERE id = ?1",
+    "DELETE FROM events WHERE id < ?1 AND (id < ?2 OR ts_ms < ?3)",
+    "DELETE FROM detail_batches WHERE first_id < (SELECT coalesce(min(id), 1 << 62) FROM events)
+       AND last_id < (SELECT coalesce(min(id), 1 << 62) FROM events)",
+    "DELETE FROM event_details WHERE id < (SELECT coalesce(min(id), 1 << 62) FROM events)",
 ];

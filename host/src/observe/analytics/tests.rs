@@ -323,6 +323,21 @@ fn retention_deletes_by_age_and_count() {
 }
 
 #[test]
+fn retention_keeps_events_within_the_age_whatever_their_order() {
+    let d = tempfile::tempdir().unwrap();
+    let a = open(d.path());
+    // Ids in arrival order, times not: the same ms, and one earlier.
+    for ts in [DAY + 5, DAY + 5, DAY + 3, DAY + 6] {
+        a.record(Arc::new(event(ts, "shop", "10.0.0.1", Some("sig-sqli-1"))));
+    }
+    assert!(a.flush(Duration::from_secs(5)));
+    let conn = schema::open(&d.path().join("a.db"), 64, 1024).unwrap();
+    assert_eq!(schema::prune(&conn, DAY + 3, 100, 1000).unwrap(), 0);
+    assert_eq!(schema::prune(&conn, DAY, 4, 1000).unwrap(), 0);
+    assert_eq!(schema::prune(&conn, DAY + 6, 100, 1000).unwrap(), 3);
+}
+
+#[test]
 fn retention_never_scans() {
     let d = tempfile::tempdir().unwrap();
     let conn = schema::open(&d.path().join("a.db"), 64, 1024).unwrap();

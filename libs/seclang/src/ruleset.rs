@@ -77,9 +77,9 @@ impl RuleSet {
         self.hoisted = crate::transaction::hoist::build(self);
     }
 
-    /// Evaluates every rule for every request, including the phase-1 rules
-    /// whose outcome is the same for all (for comparisons; the results are
-    /// the same, only slower).
+    /// Evaluates every rule for every request, including the rules whose
+    /// outcome is the same for all (hoisted and constant; for comparisons:
+    /// the results are the same, only slower).
     pub fn disable_hoisting(&mut self) {
         self.hoisted = crate::transaction::hoist::Hoisted::none(self.rules.len());
     }
@@ -87,6 +87,12 @@ impl RuleSet {
     /// How many phase-1 rules are evaluated once for all requests.
     pub fn hoisted_rules(&self) -> usize {
         self.hoisted.count()
+    }
+
+    /// How many rules have one outcome for every request and are replayed
+    /// rather than evaluated (the CRS's paranoia-level gates).
+    pub fn constant_rules(&self) -> usize {
+        self.hoisted.constant.iter().flatten().count()
     }
 
     /// How many rules the prefilter can skip without running them.

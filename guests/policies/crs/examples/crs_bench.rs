@@ -43,10 +43,11 @@ fn stats(cfg: &serde_json::Value, reqs: &[(&str, &Request)]) {
     let cfg = crs::CrsConfig::parse(&cfg.to_string()).expect("config");
     let rules = crs::Crs::load(&cfg).expect("load");
     println!(
-        "rules: {}, prefiltered: {}, hoisted: {}",
+        "rules: {}, prefiltered: {}, hoisted: {}, constant: {}",
         rules.len(),
         rules.prefiltered_rules(),
-        rules.hoisted_rules()
+        rules.hoisted_rules(),
+        rules.constant_rules()
     );
     for (name, req) in reqs {
         let mut tx = seclang::Transaction::new(&rules, "stats");

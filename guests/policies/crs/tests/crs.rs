@@ -225,8 +225,15 @@ mod hoisting {
                 "the CRS initialisation is hoisted: {}",
                 hoisted.hoisted_rules()
             );
+            // Every file's paranoia-level gates, in each phase.
+            assert!(
+                hoisted.constant_rules() >= 100,
+                "the paranoia gates are constant: {}",
+                hoisted.constant_rules()
+            );
             let mut plain = crs::Crs::load(&cfg).unwrap();
             plain.disable_hoisting();
+            assert_eq!(plain.constant_rules(), 0);
             let (a, b) = (observe(&hoisted), observe(&plain));
             for (x, y) in a.iter().zip(&b) {
                 assert_eq!(x, y, "paranoia {pl}");

@@ -49,6 +49,9 @@ impl<'r> Transaction<'r> {
         if hoisted {
             self.load_hoisted();
         }
+        if phase == Phase::RequestHeaders {
+            self.constants = true;
+        }
         let list = &rs.phases[phase.index()];
         let mut i = 0;
         let mut skip = 0u32;
@@ -67,10 +70,17 @@ impl<'r> Transaction<'r> {
                 continue;
             }
             if hoisted && let Some(r) = &rs.hoisted.replay[idx] {
-                self.replay(idx, rule, r);
+                self.replay(idx, rule, r, phase);
                 continue;
             }
-            if !self.try_rule(idx, rule, phase) {
+            let hit = match &rs.hoisted.constant[idx] {
+                Some(r) if self.constants && !self.targets_removed(rule) => {
+                    self.replay(idx, rule, r, phase);
+                    r.hit
+                }
+                _ => self.try_rule(idx, rule, phase),
+            };
+            if !hit {
                 continue;
             }
             if rule.actions.skip_after.is_some() {

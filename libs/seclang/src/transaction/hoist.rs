@@ -27,6 +27,16 @@
 //! none of the keys it wrote early, so every rule sees what it would have
 //! seen: results, logs and TX are those of evaluating every rule
 //! (`RuleSet::disable_hoisting` compares).
+//!
+//! **Constant rules.** A rule anywhere in any phase whose single link reads
+//! only TX keys that no rule but the hoisted ones writes (the CRS's paranoia
+//! gates, `TX:DETECTION_PARANOIA_LEVEL "@lt 2" ... skipAfter:...`), with no
+//! action but its flow (`skip`, `skipAfter`; `pass` or `block`), has one
+//! outcome for every request. It is evaluated once against the hoisted TX;
+//! a transaction that has loaded that TX replays it, flow included, unless a
+//! `ctl` removed targets of it. Its prefilter must not be a scan (a TX
+//! comparison or none), so that replaying leaves the prefilter's state as
+//! evaluating would.
 
 use super::vars::{Key, Target};
 use super::{EvalStats, Match, Transaction};
@@ -48,8 +58,12 @@ pub(crate) struct Hoisted {
     pub replay: Vec<Option<Replay>>,
     /// How many rules are hoisted.
     count: usize,
+    /// Per rule: its outcome, when it is constant (see the module docs).
+    pub constant: Vec<Option<Replay>>,
     /// TX after every hoisted rule ran, loaded when phase 1 starts.
     pub tx: Vec<(String, Vec<u8>)>,
+    /// How many replays there are (hoisted and constant; [`Replay::slot`]).
+    pub slots: usize,
 }
 
 impl Hoisted {
@@ -58,7 +72,9 @@ impl Hoisted {
         Hoisted {
             replay: (0..rules).map(|_| None).collect(),
             count: 0,
+            constant: (0..rules).map(|_| None).collect(),
             tx: Vec::new(),
+            slots: 0,
         }
     }
 
@@ -68,9 +84,13 @@ impl Hoisted {
     }
 }
 
-/// What one hoisted rule did when it ran.
+/// What one hoisted or constant rule did when it ran.
 #[derive(Debug)]
 pub(crate) struct Replay {
+    /// Its index among the replays (a transaction keeps its targets there).
+    slot: usize,
+    /// A constant rule that matched: its flow (`skip`, `skipAfter`) applies.
+    pub hit: bool,
     /// Its share of the work counts.
     stats: EvalStats,
     /// `msg` and `logdata` as expanded, when the rule matched.
@@ -80,6 +100,9 @@ pub(crate) struct Replay {
     /// `MATCHED_VARS` after it.
     vars: Vec<OwnedTarget>,
 }
+
+/// A replay's `MATCHED_VAR` and `MATCHED_VARS`, as a transaction shares them.
+pub(crate) type ReplayedTargets<'r> = (Option<Target<'r>>, Vec<Target<'r>>);
 
 /// A [`Target`] that outlives its transaction.
 #[derive(Debug)]
@@ -110,11 +133,13 @@ impl OwnedTarget {
     }
 }
 
-/// A set of TX keys, or all of them.
+/// A set of TX keys: some keys, the keys that start with some prefixes
+/// (`setvar:tx.header_name_%{tx.0}`), or all of them.
 #[derive(Debug, Default)]
 struct Keys {
     all: bool,
     keys: HashSet<String>,
+    prefixes: Vec<String>,
 }
 
 impl Keys {
@@ -124,23 +149,41 @@ impl Keys {
         }
     }
 
+    /// Every key that starts with `prefix` (lower-case).
+    fn add_prefix(&mut self, prefix: &str) {
+        if prefix.is_empty() {
+            self.add_all();
+        } else if !self.all && !self.prefixes.iter().any(|p| p == prefix) {
+            self.prefixes.push(prefix.to_string());
+        }
+    }
+
     fn add_all(&mut self) {
         self.all = true;
         self.keys.clear();
+        self.prefixes.clear();
     }
 
     fn extend(&mut self, other: &Keys) {
         if other.all {
             self.add_all();
-        } else {
-            for k in &other.keys {
-                self.add(k);
-            }
+            return;
+        }
+        for k in &other.keys {
+            self.add(k);
+        }
+        for p in &other.prefixes {
+            self.add_prefix(p);
         }
     }
 
     fn is_empty(&self) -> bool {
-        !self.all && self.keys.is_empty()
+        !self.all && self.keys.is_empty() && self.prefixes.is_empty()
+    }
+
+    /// True when `key` is in the set.
+    fn holds(&self, key: &str) -> bool {
+        self.all || self.keys.contains(key) || self.prefixes.iter().any(|p| key.starts_with(p))
     }
 
     /// True when the two sets share a key.
@@ -148,7 +191,26 @@ impl Keys {
         if self.is_empty() || other.is_empty() {
             return false;
         }
-        self.all || other.all || self.keys.iter().any(|k| other.keys.contains(k))
+        self.all
+            || other.all
+            || self.keys.iter().any(|k| other.holds(k))
+            || other.keys.iter().any(|k| self.holds(k))
+            || (self.prefixes.iter()).any(|p| {
+                other
+                    .prefixes
+                    .iter()
+                    .any(|q| p.starts_with(q) || q.starts_with(p))
+            })
+    }
+}
+
+/// The keys a `setvar` with a macro in its key may write: those that start
+/// with the key's leading text, lower-cased as the transaction stores keys
+/// (all keys when it has none, or when it is not ASCII).
+fn dynamic_key_prefix(key: &Macro) -> String {
+    match key.parts().first() {
+        Some(Part::Lit(l)) if l.is_ascii() => String::from_utf8_lossy(l).to_ascii_lowercase(),
+        _ => String::new(),
     }
 }
 
@@ -234,7 +296,7 @@ impl Summary {
                 } else if let Some(k) = &sv.literal_key {
                     self.writes.add(k);
                 } else {
-                    self.writes.add_all();
+                    self.writes.add_prefix(&dynamic_key_prefix(&sv.key));
                 }
             }
             Effect::Ctl(c) => {
@@ -298,13 +360,8 @@ pub(crate) fn build(rs: &RuleSet) -> Hoisted {
             // MATCHED_VAR on a match) ran no action of any link.
             let inert = matches!(rule.kind, RuleKind::Rule { .. }) && t.matched_var.is_none();
             if inert || (s.hoistable() && !read.meets(&s.writes) && !written.meets(&s.writes)) {
-                let m: Option<&Match<'_>> = t.matched.get(n);
-                h.replay[idx] = Some(Replay {
-                    stats: delta(t.stats, before),
-                    matched: m.map(|m| (m.msg.clone(), m.logdata.clone())),
-                    var: t.matched_var.as_ref().map(OwnedTarget::of),
-                    vars: t.matched_vars.iter().map(OwnedTarget::of).collect(),
-                });
+                h.replay[idx] = Some(Replay::of(&t, before, n, h.slots, false));
+                h.slots += 1;
                 continue;
             }
             // Not hoisted after all: what it did is not kept.
@@ -324,7 +381,67 @@ pub(crate) fn build(rs: &RuleSet) -> Hoisted {
     tx.sort();
     h.tx = tx;
     h.count = h.replay.iter().flatten().count();
+    constants(rs, &mut t, &mut h);
     h
+}
+
+impl Replay {
+    /// What the rule `t` just ran did: work counts since `before`, the match
+    /// record after the first `n`, `MATCHED_VAR(S)`.
+    fn of(t: &Transaction<'_>, before: EvalStats, n: usize, slot: usize, hit: bool) -> Replay {
+        let m: Option<&Match<'_>> = t.matched.get(n);
+        Replay {
+            slot,
+            hit,
+            stats: delta(t.stats, before),
+            matched: m.map(|m| (m.msg.clone(), m.logdata.clone())),
+            var: t.matched_var.as_ref().map(OwnedTarget::of),
+            vars: t.matched_vars.iter().map(OwnedTarget::of).collect(),
+        }
+    }
+}
+
+/// Finds the constant rules (see the module docs) and evaluates each once
+/// on `t`, which holds the hoisted TX.
+fn constants<'r>(rs: &'r RuleSet, t: &mut Transaction<'r>, h: &mut Hoisted) {
+    // What the rules that are not hoisted may write, in any phase.
+    let mut written = Keys::default();
+    for (idx, rule) in rs.rules.iter().enumerate() {
+        if h.replay[idx].is_none() && rule.marker().is_none() {
+            written.extend(&Summary::of(rule).writes);
+        }
+    }
+    for list in &rs.phases {
+        for &idx in list {
+            let rule = &rs.rules[idx];
+            if h.replay[idx].is_some() || !constant(rs, idx, rule, &written) {
+                continue;
+            }
+            let (before, n) = (t.stats, t.matched.len());
+            t.matched_var = None;
+            let hit = t.try_rule(idx, rule, rule.phase);
+            h.constant[idx] = Some(Replay::of(t, before, n, h.slots, hit));
+            h.slots += 1;
+            t.matched.truncate(n);
+        }
+    }
+}
+
+/// True when rule `idx` is constant: one link reading only TX keys that
+/// `written` lacks, no action but its flow, no prefilter scan.
+fn constant(rs: &RuleSet, idx: usize, rule: &Rule, written: &Keys) -> bool {
+    let s = Summary::of(rule);
+    rule.marker().is_none()
+        && rule.chain.is_none()
+        && rule.actions.effects.is_empty()
+        && !rule.actions.capture
+        && matches!(rule.disruptive, Disruptive::Pass | Disruptive::Block)
+        && rs.prefilter.rules[idx].is_none()
+        && !s.not_tx_reads
+        && !s.other_effects
+        && s.writes.is_empty()
+        && !s.reads.all
+        && !written.meets(&s.reads)
 }
 
 fn delta(after: EvalStats, before: EvalStats) -> EvalStats {
@@ -366,17 +483,24 @@ impl<'r> Transaction<'r> {
         }
     }
 
-    /// At a hoisted rule's place: what evaluating it would have done, but TX
-    /// (already loaded).
-    pub(crate) fn replay(&mut self, idx: usize, rule: &'r Rule, r: &Replay) {
+    /// At a hoisted or constant rule's place in `phase`: what evaluating it
+    /// would have done, but TX (already loaded) and the flow (the caller's).
+    pub(crate) fn replay(&mut self, idx: usize, rule: &'r Rule, r: &Replay, phase: Phase) {
         add(&mut self.stats, &r.stats);
         self.current = Some(rule);
         self.current_idx = idx;
+        if self.replayed.len() < self.rs.hoisted.slots {
+            self.replayed.resize_with(self.rs.hoisted.slots, || None);
+        }
+        // Its targets as shared values, made once per transaction.
+        let (var, vars) = self.replayed[r.slot].get_or_insert_with(|| {
+            let var = r.var.as_ref().map(OwnedTarget::target);
+            (var, r.vars.iter().map(OwnedTarget::target).collect())
+        });
         self.matched_vars.clear();
-        self.matched_vars
-            .extend(r.vars.iter().map(OwnedTarget::target));
-        if let Some(v) = &r.var {
-            self.matched_var = Some(v.target());
+        self.matched_vars.extend(vars.iter().cloned());
+        if let Some(v) = var {
+            self.matched_var = Some(v.clone());
         }
         if let Some((msg, logdata)) = &r.matched {
             if let Some(s) = rule.actions.severity {
@@ -384,7 +508,7 @@ impl<'r> Transaction<'r> {
             }
             self.matched.push(Match {
                 rule,
-                phase: Phase::RequestHeaders,
+                phase,
                 msg: msg.clone(),
                 logdata: logdata.clone(),
                 var: self.matched_var.clone(),

@@ -215,6 +215,12 @@ pub struct Transaction<'r> {
     pub(crate) tx: VarMap,
     /// The TX the hoisted rules leave, shared (made at the first load).
     pub(crate) hoisted_tx: Vec<(Rc<str>, Bytes)>,
+    /// Per replay slot of the rule set: the targets it sets, made at its
+    /// first replay (the rule set's, the same for every request).
+    pub(crate) replayed: Vec<Option<hoist::ReplayedTargets<'r>>>,
+    /// Phase 1 has started (the hoisted TX is loaded): constant rules may
+    /// be replayed.
+    pub(crate) constants: bool,
     pub(crate) persistent: HashMap<String, VarMap>,
     pub(crate) request_body: Vec<u8>,
     pub(crate) response_body: Vec<u8>,
@@ -268,6 +274,12 @@ fn clear_keeping<T>(v: &mut Vec<T>, keep: usize) {
     v.shrink_to(keep);
 }
 
+/// Empties `m`, keeping room for at most [`KEEP_ENTRIES`] entries.
+fn clear_map<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(m: &mut HashMap<K, V, S>) {
+    m.clear();
+    m.shrink_to(KEEP_ENTRIES);
+}
+
 fn rc(b: &[u8]) -> Bytes {
     Rc::from(b)
 }
@@ -291,6 +303,8 @@ impl<'r> Transaction<'r> {
             // The CRS sets some 100 TX variables per request: no rehashing.
             tx: VarMap::with_capacity_and_hasher(128, Default::default()),
             hoisted_tx: Vec::new(),
+            replayed: Vec::new(),
+            constants: false,
             persistent: HashMap::new(),
             request_body: Vec::new(),
             response_body: Vec::new(),
@@ -338,6 +352,8 @@ impl<'r> Transaction<'r> {
             xml_elements,
             tx,
             hoisted_tx: _, // the rule set's, the same for every request
+            replayed: _,   // likewise
+            constants,
             persistent,
             request_body,
             response_body,
@@ -376,8 +392,8 @@ impl<'r> Transaction<'r> {
         clear_keeping(xml_text, KEEP_ENTRIES);
         clear_keeping(xml_attrs, KEEP_ENTRIES);
         clear_keeping(xml_elements, KEEP_ENTRIES);
-        tx.clear();
-        tx.shrink_to(KEEP_ENTRIES);
+        clear_map(tx);
+        *constants = false;
         persistent.clear();
         clear_keeping(request_body, KEEP_BODY_BYTES);
         clear_keeping(response_body, KEEP_BODY_BYTES);
@@ -386,8 +402,7 @@ impl<'r> Transaction<'r> {
         clear_keeping(targets_buf, KEEP_ENTRIES);
         removed.clear();
         removed_targets.clear();
-        cache.clear();
-        cache.shrink_to(KEEP_ENTRIES);
+        clear_map(cache);
         clear_keeping(matched, KEEP_ENTRIES);
         *intervention = None;
         *allow = None;

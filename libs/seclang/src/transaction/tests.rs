@@ -511,6 +511,80 @@ mod hoisting {
         both(r, &[2, 3, 4], &REQUESTS);
     }
 
+    /// The ids of the constant rules of `rules` (after [`BASE`]).
+    fn constant_ids(rules: &str) -> Vec<u32> {
+        let rs = RuleSet::from_text("test", &format!("{BASE}{rules}")).unwrap();
+        (rs.hoisted.constant.iter().enumerate())
+            .filter(|(_, r)| r.is_some())
+            .map(|(i, _)| rs.rules[i].id)
+            .collect()
+    }
+
+    #[test]
+    fn constant_gates_are_replayed_with_their_flow() {
+        // 2 changes the flow (it ends hoisting). 3, 5 and 7 read only
+        // tx.level, which only the hoisted 1 writes: constant. 3 matches and
+        // skips 4 (phase 1), 5 does not match and 6 runs (phase 2), 7 matches,
+        // is logged with its message and skips 8. 9 removes 3's target for
+        // `?drop=1`: 3 is then evaluated (it matches nothing) and 4 runs.
+        let r = "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.level=1,setvar:tx.score=0\"\n\
+                 SecRule ARGS:level \"@eq 3\" \"id:2,phase:1,pass,ctl:ruleRemoveById=6\"\n\
+                 SecRule ARGS:drop \"@eq 1\" \"id:9,phase:1,pass,ctl:ruleRemoveTargetById=3;TX:level\"\n\
+                 SecRule TX:level \"@lt 2\" \"id:3,phase:1,pass,nolog,skipAfter:END1\"\n\
+                 SecRule ARGS \"@rx .\" \"id:4,phase:1,pass,setvar:tx.score=+1\"\n\
+                 SecMarker END1\n\
+                 SecRule TX:level \"@lt 1\" \"id:5,phase:2,pass,nolog,skipAfter:END2\"\n\
+                 SecRule ARGS \"@rx .\" \"id:6,phase:2,pass,msg:'ran',setvar:tx.score=+10\"\n\
+                 SecMarker END2\n\
+                 SecRule &TX:level \"@eq 1\" \"id:7,phase:2,pass,msg:'level %{tx.level}',skip:1\"\n\
+                 SecAction \"id:8,phase:2,pass,setvar:tx.score=+100\"\n";
+        let requests: [(&str, &[u8]); 4] = [
+            ("/?q=1", b""),
+            ("/?level=3", b""),
+            ("/?drop=1", b""),
+            ("/", b"x=1&drop=1"),
+        ];
+        both(r, &[1], &requests);
+        assert_eq!(constant_ids(r), [3, 5, 7]);
+        // The gates' outcome shows: 4 and 8 skipped, 6 and 7 ran.
+        let rs = RuleSet::from_text("test", &format!("{BASE}{r}")).unwrap();
+        let mut tx = Transaction::new(&rs, "c");
+        let seen = observe(&mut tx, "/?q=1", b"");
+        assert_eq!(tx.tx_var("score").as_deref(), Some("10"), "{seen}");
+        let ids: Vec<u32> = tx.matched_rules().iter().map(|m| m.id).collect();
+        assert_eq!(ids, [1, 3, 6, 7], "{seen}");
+        // With 3's target removed, 4 runs.
+        let mut tx = Transaction::new(&rs, "d");
+        observe(&mut tx, "/?drop=1", b"");
+        assert_eq!(tx.tx_var("score").as_deref(), Some("11"));
+    }
+
+    #[test]
+    fn a_rule_reading_a_key_a_request_may_write_is_not_constant() {
+        // 2 writes tx.level from the request; 5 writes keys that start with
+        // `seen_`. So 3 and 6 are evaluated; 7 (`seenx` lacks the prefix) and
+        // 8 are constant.
+        let r = "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.level=1\"\n\
+                 SecRule ARGS:level \"@rx ^[0-9]$\" \"id:2,phase:1,pass,setvar:tx.level=%{ARGS.level}\"\n\
+                 SecRule TX:level \"@lt 2\" \"id:3,phase:1,pass,nolog,skipAfter:END\"\n\
+                 SecAction \"id:4,phase:1,pass,setvar:tx.score=+1\"\n\
+                 SecMarker END\n\
+                 SecRule ARGS:name \"@rx .\" \"id:5,phase:1,pass,setvar:tx.SEEN_%{ARGS.name}=1\"\n\
+                 SecRule TX:seen_a \"@eq 1\" \"id:6,phase:2,pass,skip:1\"\n\
+                 SecAction \"id:9,phase:2,pass,setvar:tx.score=+10\"\n\
+                 SecRule TX:seenx \"@eq 1\" \"id:7,phase:2,pass,skip:1\"\n\
+                 SecRule &TX:seenx \"@eq 0\" \"id:8,phase:2,pass,nolog,skip:1\"\n\
+                 SecAction \"id:10,phase:2,pass,setvar:tx.score=+100\"\n";
+        let requests: [(&str, &[u8]); 4] = [
+            ("/?level=3", b""),
+            ("/?name=a", b""),
+            ("/?level=1&name=b", b""),
+            ("/", b"level=5&name=A"),
+        ];
+        both(r, &[1], &requests);
+        assert_eq!(constant_ids(r), [7, 8]);
+    }
+
     #[test]
     fn nothing_is_hoisted_when_the_engine_is_off() {
         let r = "SecRuleEngine Off\nSecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\n";

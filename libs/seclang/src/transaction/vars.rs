@@ -296,6 +296,11 @@ impl<'r> Transaction<'r> {
         }
     }
 
+    /// True when a `ctl` removed targets of `rule`.
+    pub(crate) fn targets_removed(&self, rule: &Rule) -> bool {
+        (self.removed_targets.iter()).any(|(sel, _)| self.selects(sel, rule))
+    }
+
     pub(crate) fn selects(&self, sel: &RemoveSel, rule: &Rule) -> bool {
         match sel {
             RemoveSel::Ids(r) => r.iter().any(|(a, b)| (*a..=*b).contains(&rule.id)),

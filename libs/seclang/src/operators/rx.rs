@@ -147,6 +147,16 @@ fn run(re: &Regex, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
     if !ctx.capture {
         return true;
     }
+    // Without groups, TX.0 is the match: found by the DFAs, no capture engine.
+    if re.captures_len() == 1 {
+        return match re.find(input) {
+            Some(m) => {
+                ctx.captures = vec![m.as_bytes().to_vec()];
+                true
+            }
+            None => false,
+        };
+    }
     match re.captures(input) {
         Some(caps) => {
             ctx.captures = (0..caps.len().min(10))

@@ -9,6 +9,10 @@ impl Operator for DetectXss {
         super::Depends::Nothing
     }
 
+    fn required_bytes(&self) -> Option<crate::transform::ByteSet> {
+        Some(crate::transform::ByteSet::of(&crate::injection::XSS_NEEDS))
+    }
+
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         crate::injection::detect_xss(input)
     }

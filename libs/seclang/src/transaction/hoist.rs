@@ -404,17 +404,18 @@ impl Replay {
 /// Finds the constant rules (see the module docs) and evaluates each once
 /// on `t`, which holds the hoisted TX.
 fn constants<'r>(rs: &'r RuleSet, t: &mut Transaction<'r>, h: &mut Hoisted) {
+    let summaries: Vec<Summary> = rs.rules.iter().map(Summary::of).collect();
     // What the rules that are not hoisted may write, in any phase.
     let mut written = Keys::default();
-    for (idx, rule) in rs.rules.iter().enumerate() {
-        if h.replay[idx].is_none() && rule.marker().is_none() {
-            written.extend(&Summary::of(rule).writes);
+    for (idx, s) in summaries.iter().enumerate() {
+        if h.replay[idx].is_none() {
+            written.extend(&s.writes);
         }
     }
     for list in &rs.phases {
         for &idx in list {
             let rule = &rs.rules[idx];
-            if h.replay[idx].is_some() || !constant(rs, idx, rule, &written) {
+            if h.replay[idx].is_some() || !constant(rs, idx, &summaries[idx], &written) {
                 continue;
             }
             let (before, n) = (t.stats, t.matched.len());
@@ -427,10 +428,11 @@ fn constants<'r>(rs: &'r RuleSet, t: &mut Transaction<'r>, h: &mut Hoisted) {
     }
 }
 
-/// True when rule `idx` is constant: one link reading only TX keys that
-/// `written` lacks, no action but its flow, no prefilter scan.
-fn constant(rs: &RuleSet, idx: usize, rule: &Rule, written: &Keys) -> bool {
-    let s = Summary::of(rule);
+/// True when rule `idx` (summed up in `s`) is constant: one link reading
+/// only TX keys that `written` lacks, no action but its flow (no effects, no
+/// `capture`), no prefilter scan.
+fn constant(rs: &RuleSet, idx: usize, s: &Summary, written: &Keys) -> bool {
+    let rule = &rs.rules[idx];
     rule.marker().is_none()
         && rule.chain.is_none()
         && rule.actions.effects.is_empty()
@@ -438,8 +440,6 @@ fn constant(rs: &RuleSet, idx: usize, rule: &Rule, written: &Keys) -> bool {
         && matches!(rule.disruptive, Disruptive::Pass | Disruptive::Block)
         && rs.prefilter.rules[idx].is_none()
         && !s.not_tx_reads
-        && !s.other_effects
-        && s.writes.is_empty()
         && !s.reads.all
         && !written.meets(&s.reads)
 }
@@ -489,9 +489,6 @@ impl<'r> Transaction<'r> {
         add(&mut self.stats, &r.stats);
         self.current = Some(rule);
         self.current_idx = idx;
-        if self.replayed.len() < self.rs.hoisted.slots {
-            self.replayed.resize_with(self.rs.hoisted.slots, || None);
-        }
         // Its targets as shared values, made once per transaction.
         let (var, vars) = self.replayed[r.slot].get_or_insert_with(|| {
             let var = r.var.as_ref().map(OwnedTarget::target);

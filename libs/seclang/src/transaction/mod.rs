@@ -303,7 +303,7 @@ impl<'r> Transaction<'r> {
             // The CRS sets some 100 TX variables per request: no rehashing.
             tx: VarMap::with_capacity_and_hasher(128, Default::default()),
             hoisted_tx: Vec::new(),
-            replayed: Vec::new(),
+            replayed: (0..rs.hoisted.slots).map(|_| None).collect(),
             constants: false,
             persistent: HashMap::new(),
             request_body: Vec::new(),

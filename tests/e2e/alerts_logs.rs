@@ -104,8 +104,9 @@ fn spawn(waf: &mut Waf) -> Proc {
         .stderr(stderr)
         .spawn()
         .expect("start edgewaf serve");
-    wait_for_port(&waf.addr, "edgewaf serve", &mut child);
-    wait_for_port(&waf.admin, "edgewaf serve", &mut child);
+    let log = waf.dir.path().join("stderr.log");
+    wait_for_listen(&waf.addr, "edgewaf serve", &mut child, Some(&log));
+    wait_for_listen(&waf.admin, "edgewaf serve", &mut child, Some(&log));
     Proc {
         child,
         name: "edgewaf".into(),

@@ -123,7 +123,7 @@ pub(crate) fn serve(
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("start the runtime");
-    wait_for_port(&addr, &format!("{rt:?}"), &mut child);
+    wait_for_listen(&addr, &format!("{rt:?}"), &mut child, Some(&log));
     Served {
         addr,
         log,

@@ -35,8 +35,47 @@ pub fn module(name: &str) -> PathBuf {
     p
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1 for a server a test is about to start.
+///
+/// Not one `bind(0)` hands out: that port is in the kernel's ephemeral
+/// range, and once released the next outgoing connection of any test running
+/// alongside may take it as its local port before the server binds it, which
+/// then exits with "address in use" (CI saw this on a restart in
+/// `analytics::events_survive_a_restart` while `hotswap` opened thousands of
+/// connections). These ports come from below that range, where the kernel
+/// never picks one on its own: each at most once per test process, from a
+/// start that differs between processes, and each checked free.
 pub fn free_port() -> u16 {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    static NEXT: OnceLock<AtomicU32> = OnceLock::new();
+    let high = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768)
+        .min(65_536);
+    if high < LOW + 1_000 {
+        return ephemeral_port();
+    }
+    let span = high - LOW;
+    let next = NEXT.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        AtomicU32::new(std::process::id().wrapping_mul(7_919).wrapping_add(nanos) % span)
+    });
+    for _ in 0..span {
+        let port = (LOW + next.fetch_add(1, Ordering::Relaxed) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    ephemeral_port()
+}
+
+/// A port `bind(0)` hands out (see [`free_port`] for why it is the fallback).
+fn ephemeral_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -76,17 +115,28 @@ pub fn edgewaf_tools() -> Command {
 }
 
 pub fn wait_for_port(addr: &str, what: &str, child: &mut Child) {
+    wait_for_listen(addr, what, child, None)
+}
+
+/// [`wait_for_port`] for a process whose stderr goes to `log`: a failure
+/// shows what the process wrote there.
+pub fn wait_for_listen(addr: &str, what: &str, child: &mut Child, log: Option<&Path>) {
+    let said = || {
+        log.and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|s| format!("; its stderr:\n{s}"))
+            .unwrap_or_default()
+    };
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(60) {
         if TcpStream::connect(addr).is_ok() {
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited early with {status}");
+            panic!("{what} exited early with {status}{}", said());
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    panic!("{what} did not listen on {addr} within 60 s");
+    panic!("{what} did not listen on {addr} within 60 s{}", said());
 }
 
 /// The built-in echo origin.
@@ -183,8 +233,9 @@ impl Waf {
             .stderr(stderr)
             .spawn()
             .expect("start edgewaf serve");
-        wait_for_port(&self.admin, "edgewaf serve", &mut child);
-        wait_for_port(&self.addr, "edgewaf serve", &mut child);
+        let log = self.dir.path().join("stderr.log");
+        wait_for_listen(&self.admin, "edgewaf serve", &mut child, Some(&log));
+        wait_for_listen(&self.addr, "edgewaf serve", &mut child, Some(&log));
         self.proc = Some(Proc {
             child,
             name: "edgewaf".into(),

@@ -18,6 +18,13 @@ pub fn detect_sqli(input: &[u8]) -> Option<String> {
     sqli::detect(input)
 }
 
+/// Builds the SQLi keyword and fingerprint table now (4.3 M instructions
+/// natively), so that a rule set using `@detectSQLi` pays it when it loads,
+/// not on the first request that reaches such a rule.
+pub fn prepare_sqli() {
+    sqli::prepare();
+}
+
 /// The bytes one of which every input [`detect_xss`] flags holds: the
 /// tokenizer only reaches a tag, a comment or a doctype after a `<`, and an
 /// attribute's value after an `=` (starting inside a value, that value

@@ -175,7 +175,10 @@ static OPERATORS: &[(&str, BuildFn)] = &[
     ("containsWord", |a, _| {
         Ok(Box::new(contains_word::ContainsWord(Macro::parse(a)?)))
     }),
-    ("detectSQLi", |_, _| Ok(Box::new(detect_sqli::DetectSqli))),
+    ("detectSQLi", |_, _| {
+        crate::injection::prepare_sqli();
+        Ok(Box::new(detect_sqli::DetectSqli))
+    }),
     ("detectXSS", |_, _| Ok(Box::new(detect_xss::DetectXss))),
     ("endsWith", |a, _| {
         Ok(Box::new(ends_with::EndsWith(Macro::parse(a)?)))

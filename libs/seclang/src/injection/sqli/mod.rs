@@ -69,6 +69,11 @@ const KEYWORDS_TXT: &str = include_str!("keywords.txt");
 /// Fingerprints, one a line.
 const FINGERPRINTS_TXT: &str = include_str!("fingerprints.txt");
 
+/// Builds the table [`keywords`] returns.
+pub(super) fn prepare() {
+    keywords();
+}
+
 fn keywords() -> &'static Keywords {
     static KEYWORDS: OnceLock<Keywords> = OnceLock::new();
     KEYWORDS.get_or_init(|| {

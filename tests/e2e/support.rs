@@ -50,11 +50,7 @@ pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     const LOW: u32 = 20_000;
     static NEXT: OnceLock<AtomicU32> = OnceLock::new();
-    let high = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
-        .unwrap_or(32_768)
-        .min(65_536);
+    let high = ephemeral_start().unwrap_or(32_768).min(65_536);
     if high < LOW + 1_000 {
         return ephemeral_port();
     }
@@ -519,4 +515,31 @@ fn parse_request(buf: &[u8]) -> Option<(Seen, usize)> {
         body: buf[head..head + len].to_vec(),
     };
     Some((seen, head + len))
+}
+
+/// The first port of the kernel's ephemeral range, when it can be read.
+fn ephemeral_start() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn free_ports_are_distinct_and_below_the_ephemeral_range() {
+    let ports: Vec<u16> = (0..200).map(|_| free_port()).collect();
+    let mut seen = std::collections::HashSet::new();
+    for p in &ports {
+        assert!(seen.insert(*p), "port {p} handed out twice: {ports:?}");
+    }
+    if let Some(start) = ephemeral_start().filter(|&s| s >= 21_000) {
+        assert!(
+            ports
+                .iter()
+                .all(|&p| u32::from(p) >= 20_000 && u32::from(p) < start),
+            "ports outside 20000..{start}: {ports:?}"
+        );
+    }
 }

@@ -216,12 +216,12 @@ impl RealProxy {
         policy_config: &serde_json::Value,
     ) -> anyhow::Result<RealProxy> {
         let dir = std::env::temp_dir().join(format!("edgewaf-crs-test-{}", std::process::id()));
-        // No snapshot: the run is over (and this folder gone) before one
-        // would be ready, and building it takes seconds of CPU from the run.
         std::fs::create_dir_all(dir.join("policies"))?;
         let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let echo_addr = echo.local_addr()?;
         let abs = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        // No snapshot: the run is over (and this folder gone) before one
+        // would be ready, and building it takes seconds of CPU from the run.
         let tenant = format!(
             "hosts = [\"localhost\"]\nupstream = \"http://{echo_addr}\"\nmode = \"detect\"\nbody_limit = 1048576\n\
              [limits]\nmemory_mib = 1024\ndeadline_ms = 10000\ninit_deadline_ms = 120000\n\

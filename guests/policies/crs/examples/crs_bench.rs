@@ -147,9 +147,10 @@ fn main() {
         stats(&cfg, &[("GET", &get), ("POST", &post), ("JSON", &jpost)]);
         return;
     }
-    // `--get-only`, `--post-only`, `--json-only` (`--exchange-only` below): one workload, a fixed
-    // amount of work (CRS_BENCH_ITERS=N requests), e.g. to count instructions
-    // with `valgrind --tool=callgrind` (N=0 gives the load).
+    // `--get-only`, `--post-only`, `--json-only` (and `--exchange-only`
+    // below): one workload, a fixed amount of work (CRS_BENCH_ITERS=N
+    // requests), e.g. to count instructions with `valgrind --tool=callgrind`
+    // (N=0 gives the load).
     let only = [
         ("--get-only", &get),
         ("--post-only", &post),

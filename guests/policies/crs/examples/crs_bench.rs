@@ -147,18 +147,19 @@ fn main() {
         stats(&cfg, &[("GET", &get), ("POST", &post), ("JSON", &jpost)]);
         return;
     }
-    // `--get-only`, `--post-only`, `--json-only` (and `--exchange-only`
-    // below): one workload, a fixed amount of work (CRS_BENCH_ITERS=N
-    // requests), e.g. to count instructions with `valgrind --tool=callgrind`
-    // (N=0 gives the load).
+    // `--get-only`, `--post-only`, `--json-only`, `--exchange-only` (the
+    // GET's whole exchange): one workload, a fixed amount of work
+    // (CRS_BENCH_ITERS=N requests), e.g. to count instructions with
+    // `valgrind --tool=callgrind` (N=0 gives the load).
     let only = [
-        ("--get-only", &get),
-        ("--post-only", &post),
-        ("--json-only", &jpost),
+        ("--get-only", &get, false),
+        ("--post-only", &post, false),
+        ("--json-only", &jpost, false),
+        ("--exchange-only", &get, true),
     ];
-    if let Some((_, req)) = only
+    if let Some(&(_, req, exchange)) = only
         .iter()
-        .find(|(flag, _)| std::env::args().any(|a| a == *flag))
+        .find(|(flag, _, _)| std::env::args().any(|a| a == *flag))
     {
         let n = std::env::var("CRS_BENCH_ITERS")
             .ok()
@@ -170,19 +171,11 @@ fn main() {
             // built libinjection's keyword table at load, that table too, 4.3
             // M instructions) is not a per-request cost.
             h.on_request(req);
-            median_us(&h, req, n);
-        }
-        return;
-    }
-    // `--exchange-only`: the same for the whole exchange of the GET.
-    if std::env::args().any(|a| a == "--exchange-only") {
-        let n = std::env::var("CRS_BENCH_ITERS")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(2_000);
-        if n > 0 {
-            h.on_request(&get);
-            exchange_median_us(&h, &get, n);
+            if exchange {
+                exchange_median_us(&h, req, n);
+            } else {
+                median_us(&h, req, n);
+            }
         }
         return;
     }

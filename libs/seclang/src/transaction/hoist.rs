@@ -342,6 +342,7 @@ pub(crate) fn build(rs: &RuleSet) -> Hoisted {
         return h;
     }
     let mut t = Transaction::new(rs, "");
+    let summaries: Vec<Summary> = rs.rules.iter().map(Summary::of).collect();
     // TX keys read and written by the rules so far that are not hoisted.
     let mut read = Keys::default();
     let mut written = Keys::default();
@@ -350,7 +351,7 @@ pub(crate) fn build(rs: &RuleSet) -> Hoisted {
         if rule.marker().is_some() {
             continue;
         }
-        let s = Summary::of(rule);
+        let s = &summaries[idx];
         if !s.not_tx_reads && !written.meets(&s.reads) {
             // The same outcome for every request: run it to see what it does.
             let (before, n, tx) = (t.stats, t.matched.len(), t.tx.clone());
@@ -381,7 +382,7 @@ pub(crate) fn build(rs: &RuleSet) -> Hoisted {
     tx.sort();
     h.tx = tx;
     h.count = h.replay.iter().flatten().count();
-    constants(rs, &mut t, &mut h);
+    constants(rs, &summaries, &mut t, &mut h);
     h
 }
 
@@ -401,10 +402,9 @@ impl Replay {
     }
 }
 
-/// Finds the constant rules (see the module docs) and evaluates each once
-/// on `t`, which holds the hoisted TX.
-fn constants<'r>(rs: &'r RuleSet, t: &mut Transaction<'r>, h: &mut Hoisted) {
-    let summaries: Vec<Summary> = rs.rules.iter().map(Summary::of).collect();
+/// Finds the constant rules (see the module docs; `summaries` per rule)
+/// and evaluates each once on `t`, which holds the hoisted TX.
+fn constants<'r>(rs: &'r RuleSet, summaries: &[Summary], t: &mut Transaction<'r>, h: &mut Hoisted) {
     // What the rules that are not hoisted may write, in any phase.
     let mut written = Keys::default();
     for (idx, s) in summaries.iter().enumerate() {

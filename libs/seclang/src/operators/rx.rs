@@ -140,14 +140,11 @@ impl Rx {
 }
 
 fn run(re: &Regex, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-    // The lazy DFA answers "no" fast; captures only run on a match.
-    if !re.is_match(input) {
-        return false;
-    }
     if !ctx.capture {
-        return true;
+        return re.is_match(input);
     }
-    // Without groups, TX.0 is the match: found by the DFAs, no capture engine.
+    // Without groups, TX.0 is the match: one search by the DFAs, no capture
+    // engine (920450's `^.*$` on every header name).
     if re.captures_len() == 1 {
         return match re.find(input) {
             Some(m) => {
@@ -156,6 +153,10 @@ fn run(re: &Regex, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
             }
             None => false,
         };
+    }
+    // The lazy DFA answers "no" fast; the capture engine only runs on a match.
+    if !re.is_match(input) {
+        return false;
     }
     match re.captures(input) {
         Some(caps) => {

@@ -14,6 +14,8 @@ pub(crate) enum Key<'k> {
     None,
     Bytes(Bytes),
     Str(&'k str),
+    /// A collection's own key (TX, IP, ...), shared, not copied.
+    Name(Rc<str>),
 }
 
 /// One value a rule inspects.
@@ -30,6 +32,7 @@ impl Target<'_> {
         match &self.key {
             Key::Bytes(k) => format!("{}:{}", self.kind.name(), String::from_utf8_lossy(k)),
             Key::Str(k) => format!("{}:{}", self.kind.name(), k),
+            Key::Name(k) => format!("{}:{}", self.kind.name(), k),
             Key::None => self.kind.name().to_string(),
         }
     }
@@ -39,6 +42,7 @@ impl Target<'_> {
         match &self.key {
             Key::Bytes(k) => Some(k),
             Key::Str(k) => Some(k.as_bytes()),
+            Key::Name(k) => Some(k.as_bytes()),
             Key::None => None,
         }
     }
@@ -71,18 +75,17 @@ fn map_into<'k>(kind: VarKind, key: &'k KeySel, m: &VarMap, out: &mut Vec<Target
         }
         return;
     }
-    let mut hits: Vec<(&Rc<str>, &Bytes)> = m
-        .iter()
-        .filter(|(k, _)| key_kept(key, k.as_bytes()))
-        .collect();
-    hits.sort_by(|a, b| a.0.cmp(b.0));
-    for (k, v) in hits {
+    // Straight into `out`, then put in key order: no list of its own, and
+    // each key shared with the map rather than copied.
+    let from = out.len();
+    for (k, v) in m.iter().filter(|(k, _)| key_kept(key, k.as_bytes())) {
         out.push(Target {
             kind,
-            key: Key::Bytes(Rc::<[u8]>::from(Rc::clone(k))),
+            key: Key::Name(Rc::clone(k)),
             value: v.clone(),
         });
     }
+    out[from..].sort_unstable_by(|a, b| a.key_bytes().cmp(&b.key_bytes()));
 }
 
 /// True when a collection key is kept by `key` (XML and whole-collection

@@ -74,6 +74,7 @@ impl RuleSet {
         self.prefilter = crate::prefilter::Prefilter::build(&[]);
         self.prefilter.rules = (0..self.rules.len()).map(|_| None).collect();
         self.prefilter.tx_compares = (0..self.rules.len()).map(|_| None).collect();
+        self.prefilter.byte_gates = (0..self.rules.len()).map(|_| None).collect();
         self.hoisted = crate::transaction::hoist::build(self);
     }
 

@@ -146,6 +146,56 @@ pub(crate) struct Prefilter {
     pub global_bits: Vec<Vec<(u32, u32)>>,
     /// Per rule: its TX comparison, if it is one.
     pub tx_compares: Vec<Option<TxCompare>>,
+    /// Per rule: its byte gate, if it has one.
+    pub byte_gates: Vec<Option<ByteGate>>,
+}
+
+/// A rule whose first link's operator needs one of a few bytes (`@rx`
+/// patterns such as `on[a-z]+=`, `@detectXSS`, the evasion patterns of the
+/// command injections; literals or not): it cannot match while no value it
+/// reads holds one of them, nor a byte that can make its transformations
+/// change a value (a value without one is tested as it is).
+#[derive(Debug)]
+pub(crate) struct ByteGate {
+    /// The operator's required bytes and the transformations' trigger bytes.
+    pub bytes: ByteSet,
+    /// The variables the first link reads, each once: with its key when
+    /// that is a single literal key (`REQUEST_HEADERS:User-Agent`), else
+    /// the whole variable.
+    pub targets: Vec<(VarKind, Option<KeySel>)>,
+}
+
+impl ByteGate {
+    fn of(r: &Rule) -> Option<ByteGate> {
+        let RuleKind::Rule {
+            targets,
+            op,
+            negate,
+            ..
+        } = &r.kind
+        else {
+            return None;
+        };
+        if *negate || targets.is_empty() || !targets.iter().all(scannable) {
+            return None;
+        }
+        let bytes = op.required_bytes()?.union(r.transforms.triggers()?);
+        let mut gate: Vec<(VarKind, Option<KeySel>)> = Vec::new();
+        for t in targets {
+            let key = matches!(t.key, KeySel::Literal(_)).then(|| t.key.clone());
+            if gate.iter().any(|(k, s)| *k == t.kind && s.is_none()) {
+                continue;
+            }
+            if key.is_none() {
+                gate.retain(|(k, _)| *k != t.kind);
+            }
+            gate.push((t.kind, key));
+        }
+        Some(ByteGate {
+            bytes,
+            targets: gate,
+        })
+    }
 }
 
 /// Variables whose values no rule can change, so one scan serves every rule
@@ -346,6 +396,16 @@ impl Prefilter {
             bits.sort_unstable();
         }
         pf.tx_compares = rules.iter().map(TxCompare::of).collect();
+        pf.byte_gates = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                pf.tx_compares[i]
+                    .is_none()
+                    .then(|| ByteGate::of(r))
+                    .flatten()
+            })
+            .collect();
         pf.global = automaton(&b.global_patterns);
         if pf.global.is_none() {
             // Slots take the bits of unchanged values from the global scan:
@@ -355,12 +415,14 @@ impl Prefilter {
         pf
     }
 
-    /// How many rules have a filter (literals or a TX comparison).
+    /// How many rules have a filter (literals, a TX comparison or a byte
+    /// gate).
     pub(crate) fn filtered(&self) -> usize {
         self.rules
             .iter()
             .zip(&self.tx_compares)
-            .filter(|(r, c)| r.is_some() || c.is_some())
+            .zip(&self.byte_gates)
+            .filter(|((r, c), g)| r.is_some() || c.is_some() || g.is_some())
             .count()
     }
 }

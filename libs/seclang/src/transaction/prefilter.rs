@@ -5,7 +5,7 @@
 use super::eval::{UNCACHED_MAX, transform_uncached};
 use super::{Bytes, FastHasher, Transaction};
 use crate::operators::atoi;
-use crate::prefilter::{Group, Prefilter, sources};
+use crate::prefilter::{ByteGate, Group, Prefilter, sources};
 use crate::transform::ByteSet;
 use crate::variables::{KeySel, VarKind};
 use std::collections::HashMap;
@@ -49,6 +49,10 @@ pub(crate) struct KindScan {
     patterns: Vec<u32>,
     /// Value (by the address of its shared bytes) to its index in `values`.
     index: HashMap<usize, u32, BuildHasherDefault<FastHasher>>,
+    /// Every byte the values hold, and the data stamp that is true of (for
+    /// the byte gates; kept apart from `stamp`: worked out without a scan
+    /// when no literal needs one).
+    union: Option<(u64, ByteSet)>,
 }
 
 /// Empties a transaction's prefilter state: scans (keeping room for `keep`
@@ -132,6 +136,7 @@ impl KindScan {
         self.patterns.shrink_to(keep);
         self.index.clear();
         self.index.shrink_to(keep);
+        self.union = None;
     }
 }
 
@@ -148,6 +153,11 @@ impl Transaction<'_> {
                 (false, None) => return false,
             };
             return c.cmp.holds(left, c.rhs);
+        }
+        if let Some(Some(gate)) = rs.prefilter.byte_gates.get(idx)
+            && !self.gate_open(gate)
+        {
+            return false;
         }
         let Some(f) = &rs.prefilter.rules[idx] else {
             return true;
@@ -204,6 +214,56 @@ impl Transaction<'_> {
         s
     }
 
+    /// True when a value the gated rule reads holds one of the gate's bytes.
+    fn gate_open(&mut self, gate: &ByteGate) -> bool {
+        gate.targets.iter().any(|(kind, key)| {
+            let bytes = match key {
+                None => self.kind_bytes(*kind),
+                Some(key) => self
+                    .entries(*kind, key)
+                    .iter()
+                    .fold(ByteSet::default(), |b, t| b.union(ByteSet::of(&t.value))),
+            };
+            bytes.intersects(gate.bytes)
+        })
+    }
+
+    /// Every byte the values of `kind` hold (all its keys; XML: text nodes
+    /// and attribute values), worked out once per change of its data.
+    fn kind_bytes(&mut self, kind: VarKind) -> ByteSet {
+        let stamp = self.stamp(kind);
+        if let Some(scan) = &self.pf_scans[kind as usize] {
+            if let Some((s, bytes)) = scan.union
+                && s == stamp
+            {
+                return bytes;
+            }
+            if scan.stamp == stamp {
+                let bytes = scan
+                    .values
+                    .iter()
+                    .fold(ByteSet::default(), |b, v| b.union(v.bytes));
+                self.kind_scan(kind).union = Some((stamp, bytes));
+                return bytes;
+            }
+        }
+        let key = all_values(kind);
+        let mut bytes = ByteSet::default();
+        for t in self.entries(kind, &key) {
+            bytes = bytes.union(ByteSet::of(&t.value));
+        }
+        self.kind_scan(kind).union = Some((stamp, bytes));
+        bytes
+    }
+
+    /// The scan record of `kind`, made (empty, not scanned) if missing.
+    fn kind_scan(&mut self, kind: VarKind) -> &mut KindScan {
+        self.pf_scans[kind as usize].get_or_insert_with(|| KindScan {
+            stamp: STALE,
+            ..KindScan::default()
+        })
+    }
+
     /// Scans the values of `kind` with the global automaton, unless done for
     /// its current data.
     fn scan_kind(&mut self, kind: VarKind, stamp: u64) {
@@ -214,13 +274,7 @@ impl Transaction<'_> {
             return;
         }
         self.stats.slots_filled += 1;
-        // XML: text nodes and attribute values together (a slot serves both
-        // `XML:/*` and `XML://@*`).
-        let key = if kind == VarKind::Xml {
-            KeySel::XPath(String::new())
-        } else {
-            KeySel::All
-        };
+        let key = all_values(kind);
         let entries = self.entries(kind, &key);
         let mut scan = self.pf_scans[kind as usize].take().unwrap_or_default();
         scan.clear(usize::MAX);
@@ -337,6 +391,16 @@ impl Transaction<'_> {
         }
         scan_group(group, t, &mut self.pf_bits[off..]);
         false
+    }
+}
+
+/// The selector of every value of `kind`. XML: text nodes and attribute
+/// values together (a slot serves both `XML:/*` and `XML://@*`).
+fn all_values(kind: VarKind) -> KeySel {
+    if kind == VarKind::Xml {
+        KeySel::XPath(String::new())
+    } else {
+        KeySel::All
     }
 }
 

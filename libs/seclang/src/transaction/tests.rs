@@ -340,6 +340,32 @@ mod prefilter {
     }
 
     #[test]
+    fn byte_gates() {
+        // Letters only: no literal to filter on, but every match holds `=`;
+        // `%` and `+` can make urlDecodeUni change a value.
+        let r = "SecRule ARGS \"@rx on[a-z]+=\" \"id:100,phase:2,t:none,t:urlDecodeUni\"\n\
+                 SecRule REQUEST_HEADERS:User-Agent \"@rx on[a-z]+=\" \"id:101,phase:1,t:none\"\n\
+                 SecRule ARGS \"@rx (?i)on[a-z]+=\" \"id:102,phase:2,t:none,t:lowercase,multiMatch\"\n";
+        assert_eq!(ids(r, "/?q=onload=x", &[], b""), vec![100, 102]);
+        // ARGS are decoded once by the parser, once more by urlDecodeUni.
+        assert_eq!(ids(r, "/?q=onload%253Dx", &[], b""), vec![100]);
+        assert_eq!(ids(r, "/?q=ONLOAD=x", &[], b""), vec![102]);
+        assert_eq!(ids(r, "/?q=onload", &[], b""), Vec::<u32>::new());
+        // `=` in another header does not open the gate of 101's key.
+        let ua = ("user-agent", "x onload=y");
+        assert_eq!(ids(r, "/", &[ua], b""), vec![101]);
+        assert_eq!(
+            ids(
+                r,
+                "/",
+                &[("user-agent", "onload"), ("x-a", "onload=y")],
+                b""
+            ),
+            Vec::<u32>::new()
+        );
+    }
+
+    #[test]
     fn skipped_rules_reset_matched_vars_as_a_miss_does() {
         // 101 is skipped by the prefilter; the chain of 102 must not see the
         // MATCHED_VARS of 100.

@@ -1,10 +1,13 @@
 //! `@validateByteRange`: matches when the input holds a byte outside the
 //! allowed ranges (`1-255`, `9,10,13,32-126`).
 use super::{OpContext, Operator};
+use crate::transform::ByteSet;
 
 #[derive(Debug)]
 pub(super) struct ValidateByteRange {
     allowed: [bool; 256],
+    /// The bytes outside the ranges.
+    outside: ByteSet,
 }
 
 impl ValidateByteRange {
@@ -28,13 +31,22 @@ impl ValidateByteRange {
                 allowed[b as usize] = true;
             }
         }
-        Ok(ValidateByteRange { allowed })
+        let outside: Vec<u8> = (0..=255u8).filter(|&b| !allowed[b as usize]).collect();
+        Ok(ValidateByteRange {
+            allowed,
+            outside: ByteSet::of(&outside),
+        })
     }
 }
 
 impl Operator for ValidateByteRange {
     fn depends(&self) -> super::Depends<'_> {
         super::Depends::Nothing
+    }
+
+    /// The bytes outside the ranges: a value without one is valid.
+    fn required_bytes(&self) -> Option<ByteSet> {
+        Some(self.outside)
     }
 
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {

@@ -10,6 +10,11 @@ impl Operator for ValidateUrlEncoding {
         super::Depends::Nothing
     }
 
+    /// Only a `%` can start an invalid encoding.
+    fn required_bytes(&self) -> Option<crate::transform::ByteSet> {
+        Some(crate::transform::ByteSet::of(b"%"))
+    }
+
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         let mut i = 0;
         while i < input.len() {

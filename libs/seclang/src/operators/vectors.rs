@@ -64,6 +64,13 @@ fn check(at: &str, name: &str, v: &Value) {
         "{at}: input {:?}",
         String::from_utf8_lossy(&input)
     );
+    // The engine skips values without one of the operator's required bytes.
+    if got && let Some(need) = op.required_bytes() {
+        assert!(
+            need.intersects(crate::transform::ByteSet::of(&input)),
+            "{at}: a match without a required byte"
+        );
+    }
     if let Some(Value::Array(caps)) = v.get("capture") {
         let want: Vec<Vec<u8>> = caps
             .iter()
@@ -95,4 +102,42 @@ fn operator_vectors() {
         }
     }
     assert!(count > 50, "only {count} vectors ran");
+}
+
+/// The validation operators' required bytes: inputs without one never match
+/// (pseudo-random bytes from the rest, 20,000 per operator).
+#[test]
+fn validation_operators_need_their_bytes() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for (name, param) in [
+        ("validateByteRange", "1-255"),
+        ("validateByteRange", "9,10,13,32-126,128-255"),
+        ("validateUrlEncoding", ""),
+        ("validateUtf8Encoding", ""),
+    ] {
+        let op = build(name, param, None).unwrap();
+        let need = op.required_bytes().expect(name);
+        let rest: Vec<u8> = (0..=255u8)
+            .filter(|&b| !need.intersects(crate::transform::ByteSet::of(&[b])))
+            .collect();
+        let mut expand = |_: &Macro| std::rc::Rc::from(Vec::new());
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| rest[(next() % rest.len() as u64) as usize])
+                .collect();
+            let mut ctx = OpContext {
+                capture: false,
+                captures: Vec::new(),
+                expand: &mut expand,
+            };
+            assert!(!op.evaluate(&mut ctx, &input), "@{name} {param}: {input:?}");
+        }
+    }
 }

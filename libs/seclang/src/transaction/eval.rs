@@ -220,6 +220,9 @@ impl<'r> Transaction<'r> {
         self.resolve_targets(starter, targets, exclusions, &mut values);
         let mut found: Vec<Target<'r>> = Vec::new();
         let first = std::ptr::eq(starter, link);
+        if first {
+            self.drop_closed_kinds(self.current_idx, &mut values);
+        }
         let test = LinkTest {
             op,
             negate,

@@ -3,6 +3,7 @@
 //! a rule may match.
 
 use super::eval::{UNCACHED_MAX, transform_uncached};
+use super::vars::Target;
 use super::{Bytes, FastHasher, Transaction};
 use crate::operators::atoi;
 use crate::prefilter::{ByteGate, Group, Prefilter, sources};
@@ -226,6 +227,24 @@ impl Transaction<'_> {
             };
             bytes.intersects(gate.bytes)
         })
+    }
+
+    /// Drops from the first link's `values` of gated rule `idx` those of
+    /// every variable it reads whole whose values hold none of the gate's
+    /// bytes: none of them can match (another variable opened the gate).
+    pub(crate) fn drop_closed_kinds(&mut self, idx: usize, values: &mut Vec<Target<'_>>) {
+        let Some(Some(gate)) = self.rs.prefilter.byte_gates.get(idx) else {
+            return;
+        };
+        let mut closed: Vec<VarKind> = Vec::new();
+        for (kind, key) in &gate.targets {
+            if key.is_none() && !self.kind_bytes(*kind).intersects(gate.bytes) {
+                closed.push(*kind);
+            }
+        }
+        if !closed.is_empty() {
+            values.retain(|t| !closed.contains(&t.kind));
+        }
     }
 
     /// Every byte the values of `kind` hold (all its keys; XML: text nodes

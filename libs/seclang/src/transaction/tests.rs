@@ -351,6 +351,14 @@ mod prefilter {
         assert_eq!(ids(r, "/?q=onload%253Dx", &[], b""), vec![100]);
         assert_eq!(ids(r, "/?q=ONLOAD=x", &[], b""), vec![102]);
         assert_eq!(ids(r, "/?q=onload", &[], b""), Vec::<u32>::new());
+        // Two variables: the one without the bytes is not tested, the other is.
+        let r2 = "SecRule REQUEST_HEADERS|ARGS \"@rx on[a-z]+=\" \"id:103,phase:2,t:none,t:urlDecodeUni\"\n";
+        assert_eq!(ids(r2, "/?q=onload=x", &[("x-a", "a=b")], b""), vec![103]);
+        assert_eq!(ids(r2, "/?q=a=b", &[("x-a", "onload=b")], b""), vec![103]);
+        assert_eq!(
+            ids(r2, "/?q=onload", &[("x-a", "a=b")], b""),
+            Vec::<u32>::new()
+        );
         // `=` in another header does not open the gate of 101's key.
         let ua = ("user-agent", "x onload=y");
         assert_eq!(ids(r, "/", &[ua], b""), vec![101]);

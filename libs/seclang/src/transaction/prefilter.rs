@@ -251,27 +251,19 @@ impl Transaction<'_> {
     /// and attribute values), worked out once per change of its data.
     fn kind_bytes(&mut self, kind: VarKind) -> ByteSet {
         let stamp = self.stamp(kind);
-        if let Some(scan) = &self.pf_scans[kind as usize] {
-            if let Some((s, bytes)) = scan.union
-                && s == stamp
-            {
-                return bytes;
-            }
-            if scan.stamp == stamp {
-                let bytes = scan
-                    .values
-                    .iter()
-                    .fold(ByteSet::default(), |b, v| b.union(v.bytes));
-                self.kind_scan(kind).union = Some((stamp, bytes));
-                return bytes;
-            }
+        if let Some(scan) = &self.pf_scans[kind as usize]
+            && let Some((s, bytes)) = scan.union
+            && s == stamp
+        {
+            return bytes;
         }
-        let key = all_values(kind);
-        let mut bytes = ByteSet::default();
-        for t in self.entries(kind, &key) {
-            bytes = bytes.union(ByteSet::of(&t.value));
-        }
-        self.kind_scan(kind).union = Some((stamp, bytes));
+        self.scan_kind(kind, stamp);
+        let scan = self.kind_scan(kind);
+        let bytes = scan
+            .values
+            .iter()
+            .fold(ByteSet::default(), |b, v| b.union(v.bytes));
+        scan.union = Some((stamp, bytes));
         bytes
     }
 

@@ -179,6 +179,9 @@ pub(crate) struct KeyRegex {
     re: Regex,
     /// Lower-case; compared ASCII-case-insensitively.
     need: Option<Vec<Vec<u8>>>,
+    /// The whole expression when it is `^` and a plain literal: compared
+    /// instead of searching (lower-case).
+    prefix: Option<Vec<u8>>,
 }
 
 /// Most literals [`KeyRegex`] compares before its regex.
@@ -194,11 +197,18 @@ impl KeyRegex {
         // Unicode mode (so `k` also stands for the Kelvin sign).
         let need = crate::prefilter::literals::required_literals(&format!("(?i:{pattern})"), true)
             .filter(|lits| lits.len() <= KEY_LITERALS_MAX);
-        Ok(KeyRegex { re, need })
+        Ok(KeyRegex {
+            re,
+            need,
+            prefix: plain_prefix(pattern),
+        })
     }
 
     /// True when `key` matches.
     pub(crate) fn is_match(&self, key: &[u8]) -> bool {
+        if let Some(p) = &self.prefix {
+            return key.len() >= p.len() && key[..p.len()].eq_ignore_ascii_case(p);
+        }
         if let Some(need) = &self.need
             && !need.iter().any(|l| contains_ignore_ascii_case(key, l))
         {
@@ -206,6 +216,20 @@ impl KeyRegex {
         }
         self.re.is_match(key)
     }
+}
+
+/// `^literal` (920450's `^header_name_920450_`): the literal, lower-case,
+/// when it is letters, digits, `_` and `-` only. Case-insensitive in Unicode
+/// mode, `k` and `s` also match a non-ASCII letter (the Kelvin sign, the
+/// long s), so a literal holding one is left to the regex.
+fn plain_prefix(pattern: &str) -> Option<Vec<u8>> {
+    let lit = pattern.strip_prefix('^')?;
+    let plain = !lit.is_empty()
+        && lit.bytes().all(|b| {
+            (b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && !matches!(b.to_ascii_lowercase(), b'k' | b's')
+        });
+    plain.then(|| lit.to_ascii_lowercase().into_bytes())
 }
 
 /// True when `hay` contains `needle` (non-empty, lower-case) up to ASCII case.
@@ -395,6 +419,39 @@ mod key_regex_tests {
             assert!(r.need.is_some(), "{pattern} has literals");
             assert_eq!(r.is_match(key.as_bytes()), want, "/{pattern}/ on {key}");
             assert_eq!(r.re.is_match(key.as_bytes()), want, "/{pattern}/ on {key}");
+        }
+    }
+
+    #[test]
+    fn a_plain_prefix_is_compared_as_the_regex_matches() {
+        let keys = [
+            "header_name_920450_proxy",
+            "HEADER_NAME_920450_",
+            "header_name_920450",
+            "x_header_name_920450_",
+            "header-name",
+            "\u{212A}ey_a",
+            "\u{17F}et",
+            "",
+            "h\u{e9}ader_name_920450_",
+        ];
+        for (pattern, plain) in [
+            ("^header_name_920450_", true),
+            ("^header-name", true),
+            ("^key", false),
+            ("^set", false),
+            ("^a.b", false),
+            ("header_name", false),
+        ] {
+            let r = KeyRegex::new(pattern).unwrap();
+            assert_eq!(r.prefix.is_some(), plain, "{pattern}");
+            for key in keys {
+                assert_eq!(
+                    r.is_match(key.as_bytes()),
+                    r.re.is_match(key.as_bytes()),
+                    "/{pattern}/ on {key:?}"
+                );
+            }
         }
     }
 }

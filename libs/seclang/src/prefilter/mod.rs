@@ -429,6 +429,7 @@ impl Prefilter {
 
 /// The variables whose data a variable's values come from (a slot is stale
 /// when any of them changed): one, or two for `ARGS` and `ARGS_NAMES`.
+#[inline]
 pub(crate) fn sources(kind: VarKind) -> (VarKind, Option<VarKind>) {
     use VarKind::*;
     match kind {

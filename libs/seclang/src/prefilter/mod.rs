@@ -24,8 +24,11 @@
 //! automaton. A rule runs only when its bit is set in one of its slots;
 //! otherwise none of its values can contain a required literal, its first link
 //! cannot match, and skipping it changes nothing. Rules comparing one TX
-//! variable with a fixed number (`TxCompare`) are tested directly. Every
-//! other rule runs as before.
+//! variable with a fixed number (`TxCompare`) are tested directly. A rule
+//! whose operator names its *required bytes* (literals or not) has a
+//! [`ByteGate`]: it is skipped while no value it reads holds one of them or
+//! a byte its transformations react to (each variable's bytes come from its
+//! global scan). Every other rule runs as before.
 
 pub(crate) mod bytes;
 pub(crate) mod literals;

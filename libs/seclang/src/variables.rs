@@ -422,6 +422,22 @@ mod key_regex_tests {
         }
     }
 
+    /// `plain_prefix` compares ASCII case only: of the ASCII letters, only
+    /// `k` and `s` have a non-ASCII letter in their simple case folding (the
+    /// table the regex crate matches `(?i)` with).
+    #[test]
+    fn only_k_and_s_fold_to_non_ascii_letters() {
+        use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+        let folding: Vec<char> = ('a'..='z')
+            .filter(|&c| {
+                let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
+                class.case_fold_simple();
+                class.iter().any(|r| !r.end().is_ascii())
+            })
+            .collect();
+        assert_eq!(folding, ['k', 's']);
+    }
+
     #[test]
     fn a_plain_prefix_is_compared_as_the_regex_matches() {
         let keys = [

@@ -50,9 +50,8 @@ pub(crate) struct KindScan {
     patterns: Vec<u32>,
     /// Value (by the address of its shared bytes) to its index in `values`.
     index: HashMap<usize, u32, BuildHasherDefault<FastHasher>>,
-    /// Every byte the values hold, and the data stamp that is true of (for
-    /// the byte gates; kept apart from `stamp`: worked out without a scan
-    /// when no literal needs one).
+    /// Every byte the values hold (for the byte gates), and the data stamp
+    /// that is true of.
     union: Option<(u64, ByteSet)>,
 }
 

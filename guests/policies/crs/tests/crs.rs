@@ -238,12 +238,16 @@ mod hoisting {
             .collect()
     }
 
+    /// The CRS rule set at paranoia level `pl`.
+    fn crs_at(pl: u8) -> seclang::RuleSet {
+        let cfg = config(serde_json::json!({ "paranoia_level": pl }));
+        crs::Crs::load(&crs::CrsConfig::parse(&cfg).unwrap()).unwrap()
+    }
+
     #[test]
     fn hoisting_changes_nothing_on_the_crs() {
         for pl in [1, 4] {
-            let cfg = config(serde_json::json!({ "paranoia_level": pl }));
-            let cfg = crs::CrsConfig::parse(&cfg).unwrap();
-            let hoisted = crs::Crs::load(&cfg).unwrap();
+            let hoisted = crs_at(pl);
             assert!(
                 hoisted.hoisted_rules() >= 20,
                 "the CRS initialisation is hoisted: {}",
@@ -255,7 +259,7 @@ mod hoisting {
                 "the paranoia gates are constant: {}",
                 hoisted.constant_rules()
             );
-            let mut plain = crs::Crs::load(&cfg).unwrap();
+            let mut plain = crs_at(pl);
             plain.disable_hoisting();
             assert_eq!(plain.constant_rules(), 0);
             let (a, b) = (observe(&hoisted, true), observe(&plain, true));
@@ -272,11 +276,9 @@ mod hoisting {
     #[test]
     fn prefilter_changes_nothing_on_the_crs() {
         for pl in [1, 4] {
-            let cfg = config(serde_json::json!({ "paranoia_level": pl }));
-            let cfg = crs::CrsConfig::parse(&cfg).unwrap();
-            let filtered = crs::Crs::load(&cfg).unwrap();
+            let filtered = crs_at(pl);
             assert!(filtered.prefiltered_rules() >= 400);
-            let mut plain = crs::Crs::load(&cfg).unwrap();
+            let mut plain = crs_at(pl);
             plain.disable_prefilter();
             assert_eq!(plain.prefiltered_rules(), 0);
             let (a, b) = (observe(&filtered, false), observe(&plain, false));

@@ -33,8 +33,8 @@
 pub(crate) mod bytes;
 pub(crate) mod literals;
 
-use crate::operators::Compare;
 use crate::operators::automaton_kind;
+use crate::operators::{Compare, Operator};
 use crate::rule::{Rule, RuleKind};
 use crate::transform::{ByteSet, Steps};
 use crate::variables::{KeySel, VarKind, VarSpec};
@@ -170,18 +170,7 @@ pub(crate) struct ByteGate {
 
 impl ByteGate {
     fn of(r: &Rule) -> Option<ByteGate> {
-        let RuleKind::Rule {
-            targets,
-            op,
-            negate,
-            ..
-        } = &r.kind
-        else {
-            return None;
-        };
-        if *negate || targets.is_empty() || !targets.iter().all(scannable) {
-            return None;
-        }
+        let (targets, op) = scannable_link(r)?;
         let bytes = op.required_bytes()?.union(r.transforms.triggers()?);
         let mut gate: Vec<(VarKind, Option<KeySel>)> = Vec::new();
         for t in targets {
@@ -221,6 +210,24 @@ fn scannable(spec: &VarSpec) -> bool {
     }
 }
 
+/// The targets and operator of a rule's first link when a prefilter can
+/// reason about it: not negated, reading only [`scannable`] variables.
+fn scannable_link(r: &Rule) -> Option<(&[VarSpec], &dyn Operator)> {
+    let RuleKind::Rule {
+        targets,
+        op,
+        negate,
+        ..
+    } = &r.kind
+    else {
+        return None;
+    };
+    if *negate || targets.is_empty() || !targets.iter().all(scannable) {
+        return None;
+    }
+    Some((targets, op.as_ref()))
+}
+
 /// The prefiltered rules of one transformation list (and multiMatch or
 /// not): each rule's index with its required literals.
 struct ChainMembers {
@@ -234,18 +241,7 @@ struct ChainMembers {
 /// scannable targets, an operator that knows its literals and none of them
 /// made only of bytes ordinary values are full of.
 fn prefilter_literals(r: &Rule) -> Option<Vec<Vec<u8>>> {
-    let RuleKind::Rule {
-        targets,
-        op,
-        negate,
-        ..
-    } = &r.kind
-    else {
-        return None;
-    };
-    if *negate || targets.is_empty() || !targets.iter().all(scannable) {
-        return None;
-    }
+    let (_, op) = scannable_link(r)?;
     let lits = op.required_literals()?;
     // A set holding a byte that ordinary values are full of would pass
     // nearly every value while slowing every scan: the rule just runs.

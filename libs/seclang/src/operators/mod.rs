@@ -214,7 +214,7 @@ static OPERATORS: &[(&str, BuildFn)] = &[
         Ok(Box::new(validate_url_encoding::ValidateUrlEncoding))
     }),
     ("validateUtf8Encoding", |_, _| {
-        Ok(Box::new(validate_utf8_encoding::ValidateUtf8Encoding::new()))
+        Ok(Box::new(validate_utf8_encoding::ValidateUtf8Encoding))
     }),
     ("within", |a, _| {
         Ok(Box::new(within::Within(Macro::parse(a)?)))

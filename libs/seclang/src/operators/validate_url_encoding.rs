@@ -12,7 +12,8 @@ impl Operator for ValidateUrlEncoding {
 
     /// Only a `%` can start an invalid encoding.
     fn required_bytes(&self) -> Option<crate::transform::ByteSet> {
-        Some(crate::transform::ByteSet::of(b"%"))
+        const PERCENT: crate::transform::ByteSet = crate::transform::ByteSet::range(b'%', b'%');
+        Some(PERCENT)
     }
 
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {

@@ -4,28 +4,17 @@ use super::{OpContext, Operator};
 use crate::transform::ByteSet;
 
 #[derive(Debug)]
-pub(super) struct ValidateUtf8Encoding {
-    /// 0x80-0xff: ASCII alone is valid UTF-8.
-    high: ByteSet,
-}
-
-impl ValidateUtf8Encoding {
-    pub(super) fn new() -> Self {
-        let high: Vec<u8> = (0x80..=0xffu8).collect();
-        ValidateUtf8Encoding {
-            high: ByteSet::of(&high),
-        }
-    }
-}
+pub(super) struct ValidateUtf8Encoding;
 
 impl Operator for ValidateUtf8Encoding {
     fn depends(&self) -> super::Depends<'_> {
         super::Depends::Nothing
     }
 
-    /// An invalid input holds a byte from 0x80.
+    /// ASCII alone is valid UTF-8: an invalid input holds a byte from 0x80.
     fn required_bytes(&self) -> Option<ByteSet> {
-        Some(self.high)
+        const HIGH: ByteSet = ByteSet::range(0x80, 0xff);
+        Some(HIGH)
     }
 
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {

@@ -235,14 +235,16 @@ impl Transaction<'_> {
         let Some(Some(gate)) = self.rs.prefilter.byte_gates.get(idx) else {
             return;
         };
-        let mut closed: Vec<VarKind> = Vec::new();
+        // One bit per variable (fewer than 128 of them): no allocation here.
+        const _: () = assert!(VarKind::COUNT <= 128);
+        let mut closed = 0u128;
         for (kind, key) in &gate.targets {
             if key.is_none() && !self.kind_bytes(*kind).intersects(gate.bytes) {
-                closed.push(*kind);
+                closed |= 1 << *kind as u32;
             }
         }
-        if !closed.is_empty() {
-            values.retain(|t| !closed.contains(&t.kind));
+        if closed != 0 {
+            values.retain(|t| closed & (1 << t.kind as u32) == 0);
         }
     }
 
@@ -257,21 +259,15 @@ impl Transaction<'_> {
             return bytes;
         }
         self.scan_kind(kind, stamp);
-        let scan = self.kind_scan(kind);
+        let scan = self.pf_scans[kind as usize]
+            .as_mut()
+            .expect("scanned above");
         let bytes = scan
             .values
             .iter()
             .fold(ByteSet::default(), |b, v| b.union(v.bytes));
         scan.union = Some((stamp, bytes));
         bytes
-    }
-
-    /// The scan record of `kind`, made (empty, not scanned) if missing.
-    fn kind_scan(&mut self, kind: VarKind) -> &mut KindScan {
-        self.pf_scans[kind as usize].get_or_insert_with(|| KindScan {
-            stamp: STALE,
-            ..KindScan::default()
-        })
     }
 
     /// Scans the values of `kind` with the global automaton, unless done for

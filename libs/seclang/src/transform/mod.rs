@@ -115,6 +115,17 @@ impl ByteSet {
         set
     }
 
+    /// The bytes `lo` to `hi`, both included (a constant when asked for).
+    pub(crate) const fn range(lo: u8, hi: u8) -> ByteSet {
+        let mut words = [0u64; 4];
+        let mut b = lo as usize;
+        while b <= hi as usize {
+            words[b >> 6] |= 1 << (b & 63);
+            b += 1;
+        }
+        ByteSet(words)
+    }
+
     fn with(mut self, bytes: impl IntoIterator<Item = u8>) -> ByteSet {
         for b in bytes {
             self.0[(b >> 6) as usize] |= 1 << (b & 63);
